@@ -1,0 +1,1 @@
+"""One module per command, as scriv does; each stays thin: parse, call the core, print."""

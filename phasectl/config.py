@@ -1,0 +1,153 @@
+"""Read ``[tool.phasectl]`` (``pyproject.toml``) or ``.phasectl.toml`` into a frozen ``Config``."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from phasectl.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    "*.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "pnpm-lock.yaml",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile.lock",
+    "Cargo.lock",
+    "go.sum",
+)
+
+CONFIG_FILE = ".phasectl.toml"
+PYPROJECT = "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings; every field has a default, so an absent file means ``Config()``."""
+
+    tag_prefix: str = "phase/"
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    rename_similarity: int = 50
+    rename_limit: int = 1000
+    detect_copies: bool = False
+    source: str | None = None
+    """Where the settings came from (for messages); not a key users set."""
+
+    @property
+    def excluded_globs(self) -> tuple[str, ...]:
+        """All globs left out of the authored line counts."""
+        return self.exclude + self.extend_exclude
+
+
+def _string(key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' must be a string, not {type(value).__name__}")
+    return value
+
+
+def _globs(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"'{key}' must be a list of non-empty glob strings")
+    return tuple(value)
+
+
+def _int_range(low: int, high: int | None) -> Callable[[str, object], int]:
+    def check(key: str, value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"'{key}' must be an integer, not {type(value).__name__}")
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"'{key}' must be {bounds}, got {value}")
+        return value
+
+    return check
+
+
+def _boolean(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"'{key}' must be true or false, not {value!r}")
+    return value
+
+
+def _tag_prefix(key: str, value: object) -> str:
+    text = _string(key, value)
+    if any(c in text for c in " ~^:?*[\\") or text.startswith("-"):
+        raise ValueError(f"'{key}' = {text!r} cannot be part of a git tag name")
+    return text
+
+
+_VALIDATORS: dict[str, Callable[[str, object], Any]] = {
+    "tag_prefix": _tag_prefix,
+    "exclude": _globs,
+    "extend_exclude": _globs,
+    "rename_similarity": _int_range(0, 100),
+    "rename_limit": _int_range(0, None),
+    "detect_copies": _boolean,
+}
+KNOWN_KEYS = tuple(_VALIDATORS)
+
+
+def parse_config(table: Mapping[str, object], source: str) -> Config:
+    """Validate a raw settings table; unknown keys and bad values raise ``ConfigError``."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        validator = _VALIDATORS.get(key)
+        if validator is None:
+            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise ConfigError(
+                f"unknown key '{key}' in {source}{suggestion}; known keys: {', '.join(KNOWN_KEYS)}"
+            )
+        try:
+            values[key] = validator(key, value)
+        except ValueError as exc:
+            raise ConfigError(f"{exc} in {source}") from None
+    return Config(**values, source=source)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}; fix the file and retry") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def load_config(root: Path | None) -> Config:
+    """Load settings from the repository root: ``.phasectl.toml`` first, then ``pyproject.toml``.
+
+    ``root`` is the work tree's top folder, or ``None`` for a bare repository (defaults).
+    """
+    if root is None:
+        return Config()
+    dedicated = root / CONFIG_FILE
+    if dedicated.is_file():
+        return parse_config(_read_toml(dedicated), CONFIG_FILE)
+    pyproject = root / PYPROJECT
+    if pyproject.is_file():
+        data = _read_toml(pyproject)
+        tool = data.get("tool", {})
+        table = tool.get("phasectl") if isinstance(tool, dict) else None
+        if table is None:
+            return Config()
+        if not isinstance(table, dict):
+            raise ConfigError(f"[tool.phasectl] in {PYPROJECT} must be a table")
+        return parse_config(table, f"[tool.phasectl] in {PYPROJECT}")
+    return Config()
+
+
+CONFIG_FIELDS = tuple(f.name for f in fields(Config) if f.name != "source")

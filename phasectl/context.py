@@ -1,0 +1,33 @@
+"""What every command shares: the repository path, the debug flag, and lazy loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from phasectl.config import Config
+    from phasectl.repository import Repository
+
+
+@dataclass
+class AppContext:
+    """Created by the CLI group; commands open the repository only when they need it."""
+
+    repo_path: Path
+    debug: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @cached_property
+    def repository(self) -> Repository:
+        from phasectl.repository import Repository
+
+        return Repository.open(self.repo_path)
+
+    @cached_property
+    def config(self) -> Config:
+        from phasectl.config import load_config
+
+        return load_config(self.repository.work_tree)

@@ -1,0 +1,221 @@
+"""The diff collector: what changed between two refs, per file and in total."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from phasectl.errors import GitCommandError, ShallowCloneError
+from phasectl.model import DiffResult, FileChange, RefInfo, Status
+from phasectl.patterns import Glob, matches_any
+
+if TYPE_CHECKING:
+    from phasectl.config import Config
+    from phasectl.repository import Repository
+
+EMPTY_TREE_REF = "(empty tree)"
+_STATUS_LETTERS: dict[str, Status] = {
+    "A": "created",
+    "M": "modified",
+    "D": "deleted",
+    "R": "renamed",
+    "C": "copied",
+    "T": "type_changed",
+}
+_NO_MODE = "000000"
+
+
+def _decode(raw: bytes) -> str:
+    # Paths are git's bytes; surrogateescape keeps non-UTF-8 bytes so fsencode restores them.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_raw_numstat(data: bytes) -> list[FileChange]:
+    """Parse the output of ``git diff --raw --numstat -z``: raw records, then numstat records.
+
+    Raw records look like ``:100644 100644 <sha> <sha> R087\\0old\\0new\\0``; numstat
+    records like ``3\\t1\\tpath\\0`` or, for renames and copies, ``3\\t1\\t\\0old\\0new\\0``.
+    Binary files have ``-`` counts. Records come in the same order in both sections.
+    """
+    tokens = data.split(b"\0")
+    if tokens and tokens[-1] == b"":
+        tokens.pop()
+    i = 0
+    raw: list[FileChange] = []
+    while i < len(tokens) and tokens[i].startswith(b":"):
+        fields = tokens[i][1:].decode("ascii").split(" ")
+        if len(fields) != 5:
+            raise GitCommandError(f"unexpected git diff --raw record {tokens[i]!r}")
+        old_mode, new_mode, _old_sha, _new_sha, code = fields
+        status = _STATUS_LETTERS.get(code[:1])
+        if status is None:
+            raise GitCommandError(f"unexpected git diff status {code!r}")
+        similarity = int(code[1:]) if code[1:] else None
+        if status in ("renamed", "copied"):
+            old_path: str | None = _decode(tokens[i + 1])
+            path = _decode(tokens[i + 2])
+            i += 3
+        else:
+            old_path, path = None, _decode(tokens[i + 1])
+            i += 2
+        raw.append(
+            FileChange(
+                path=path,
+                status=status,
+                added=None,
+                removed=None,
+                binary=False,
+                old_path=old_path,
+                old_mode=None if old_mode == _NO_MODE else old_mode,
+                new_mode=None if new_mode == _NO_MODE else new_mode,
+                similarity=similarity,
+            )
+        )
+    changes: list[FileChange] = []
+    for entry in raw:
+        if i >= len(tokens):
+            raise GitCommandError(f"git diff --numstat gave no record for {entry.path!r}")
+        added_raw, removed_raw, inline_path = tokens[i].split(b"\t", 2)
+        if inline_path:
+            path = _decode(inline_path)
+            i += 1
+        else:
+            path = _decode(tokens[i + 2])
+            i += 3
+        if path != entry.path:
+            raise GitCommandError(
+                f"git diff --raw and --numstat disagree: {entry.path!r} vs {path!r}"
+            )
+        binary = added_raw == b"-"
+        changes.append(
+            replace(
+                entry,
+                added=None if binary else int(added_raw),
+                removed=None if binary else int(removed_raw),
+                binary=binary,
+            )
+        )
+    if i != len(tokens):
+        raise GitCommandError("git diff --numstat printed more records than --raw")
+    return changes
+
+
+@dataclass(frozen=True)
+class DiffRange:
+    """The two commits (or the empty tree) a diff compares, and notes on how they were chosen."""
+
+    base: RefInfo
+    head: RefInfo
+    merge_base: bool = False
+    notes: tuple[str, ...] = ()
+
+
+def resolve_range(
+    repo: Repository,
+    config: Config,
+    base: str | None,
+    head: str | None,
+    *,
+    merge_base: bool = False,
+) -> DiffRange:
+    """Resolve the user's refs; choose the default base when none is given.
+
+    The default base is the nearest tag reachable from head that matches ``tag_prefix``,
+    else the nearest tag of any name, else the empty tree (so the first phase shows every
+    file created). Tags pointing at head itself are skipped: they close this phase.
+    """
+    repo.require_commits()
+    head_ref = head or "HEAD"
+    head_sha = repo.resolve_commit(head_ref, tag_prefix=config.tag_prefix)
+    notes: list[str] = []
+    if base is None:
+        tag = repo.nearest_tag(head_sha, f"{config.tag_prefix}*") or repo.nearest_tag(
+            head_sha, None
+        )
+        if tag is not None:
+            base_info = RefInfo(tag, repo.resolve_commit(tag))
+        elif repo.is_shallow():
+            raise ShallowCloneError(
+                "this is a shallow clone, so the first commit and older tags are not here "
+                "to diff against; run 'git fetch --unshallow --tags' (in CI: fetch-depth: 0) "
+                "or pass --base REF"
+            )
+        else:
+            base_info = RefInfo(EMPTY_TREE_REF, repo.empty_tree())
+            notes.append("no tag found before head: diffing against the empty tree")
+    else:
+        base_info = RefInfo(base, repo.resolve_commit(base, tag_prefix=config.tag_prefix))
+    if merge_base and base_info.ref != EMPTY_TREE_REF:
+        base_info = RefInfo(base_info.ref, repo.merge_base(base_info.sha, head_sha))
+    return DiffRange(base_info, RefInfo(head_ref, head_sha), merge_base, tuple(notes))
+
+
+def _attribute_value(token: str, name: str) -> bool | None:
+    if token in (name, f"{name}=true"):
+        return True
+    if token in (f"-{name}", f"!{name}", f"{name}=false"):
+        return False
+    return None
+
+
+def _generated_rules(repo: Repository, rev: str) -> list[tuple[Glob, bool]]:
+    """``linguist-generated`` rules from every ``.gitattributes`` at ``rev``, in git's order."""
+    files = [
+        p for p in repo.tree_paths(rev) if p == ".gitattributes" or p.endswith("/.gitattributes")
+    ]
+    files.sort(key=lambda p: p.count("/"))  # deeper files override shallower ones
+    rules: list[tuple[Glob, bool]] = []
+    for attr_path in files:
+        folder = attr_path.rpartition("/")[0]
+        text = repo.read_file(rev, attr_path).decode("utf-8", "replace")
+        for line in text.splitlines():
+            parts = line.split()
+            if not parts or parts[0].startswith("#") or parts[0].endswith("/"):
+                continue
+            for token in parts[1:]:
+                value = _attribute_value(token, "linguist-generated")
+                if value is not None:
+                    rules.append((Glob.compile(parts[0], folder, contents=False), value))
+    return rules
+
+
+def _is_generated(path: str, rules: Iterable[tuple[Glob, bool]]) -> bool:
+    marked = False
+    for glob, value in rules:
+        if glob.matches(path):
+            marked = value
+    return marked
+
+
+def _mark_excluded(
+    changes: list[FileChange], globs: list[Glob], rules: list[tuple[Glob, bool]]
+) -> Iterator[FileChange]:
+    for change in changes:
+        excluded = matches_any(change.path, globs) or _is_generated(change.path, rules)
+        yield replace(change, excluded=excluded) if excluded else change
+
+
+def collect_diff(repo: Repository, config: Config, span: DiffRange) -> tuple[DiffResult, list[str]]:
+    """Diff ``span.base`` against ``span.head``; return the result and warnings for the user."""
+    output = repo.diff(
+        span.base.sha,
+        span.head.sha,
+        similarity=config.rename_similarity,
+        rename_limit=config.rename_limit,
+        copies=config.detect_copies,
+    )
+    warnings: list[str] = []
+    if output.warnings:
+        needed = output.rename_limit_needed
+        advice = f"set rename_limit = {needed}" if needed else "raise rename_limit"
+        warnings.append(
+            "rename detection was skipped for part of this range (too many files for "
+            f"rename_limit = {config.rename_limit}): some renames show as a deletion plus a "
+            f"creation; {advice} in the phasectl config to detect them"
+        )
+    changes = parse_raw_numstat(output.data)
+    globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
+    rules = _generated_rules(repo, span.head.sha)
+    files = tuple(_mark_excluded(changes, globs, rules))
+    return DiffResult.of(files, merge_base=span.merge_base), warnings

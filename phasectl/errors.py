@@ -1,0 +1,42 @@
+"""The errors core code raises; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class PhasectlError(Exception):
+    """A problem the user can fix. ``str(error)`` is the one-line message shown to them."""
+
+    exit_code: int = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(PhasectlError):
+    """The configuration file is unreadable or holds an invalid value."""
+
+
+class RepositoryError(PhasectlError):
+    """The path is not a usable git repository (missing, not a repository, no commits)."""
+
+
+class RefError(PhasectlError):
+    """A revision the user named does not resolve to a commit."""
+
+
+class ShallowCloneError(PhasectlError):
+    """The clone's history is cut off before the commit phasectl needs."""
+
+
+class GitCommandError(PhasectlError):
+    """git itself failed in a way phasectl did not expect."""

@@ -1,0 +1,52 @@
+"""Writing files safely: whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from phasectl.errors import PhasectlError
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, keeping an existing file's permissions.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and then
+    ``os.replace`` swaps it in, so readers see the old file or the new one, never half.
+    """
+    folder = path.parent
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = _default_mode()
+    except OSError as exc:
+        raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept for replace
+            dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        )
+    except OSError as exc:
+        raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
+    tmp = Path(handle.name)
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.chmod(mode)
+        tmp.replace(path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
+        raise

@@ -1,0 +1,229 @@
+"""The one module that talks to git. Everything else gets plain values from it.
+
+git runs through GitPython's command wrapper with argument lists, never a shell string,
+and with the settings that change diff output pinned, so a user's git config cannot
+change the figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from phasectl.errors import GitCommandError, RefError, RepositoryError, ShallowCloneError
+
+if TYPE_CHECKING:
+    import git
+
+# Settings read from git config that would otherwise change what we parse.
+_PINNED_CONFIG = (
+    "-c", "core.quotePath=false",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "diff.relative=false",
+    "-c", "diff.renames=true",
+    "-c", "color.ui=never",
+    "-c", "core.pager=cat",
+)  # fmt: skip
+
+_RENAME_LIMIT_HINT = re.compile(r"at least (\d+)")
+_TAG_LIKE = re.compile(r"^(refs/tags/|tags/)|^v?\d+(\.\d+)*([-.][\w.]+)?$")
+
+
+@dataclass(frozen=True)
+class DiffOutput:
+    """What ``git diff --raw --numstat -z`` printed, undecoded, and git's warnings."""
+
+    data: bytes
+    warnings: tuple[str, ...]
+    rename_limit_needed: int | None
+
+
+class Repository:
+    """A git repository, opened once and passed explicitly to whatever needs it."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self._repo = repo
+
+    @classmethod
+    def open(cls, path: Path) -> Repository:
+        """Open the repository containing ``path``; raise ``RepositoryError`` if there is none."""
+        import git
+
+        if not path.exists():
+            raise RepositoryError(f"{path} does not exist; pass --repo PATH to a git repository")
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except git.InvalidGitRepositoryError:
+            raise RepositoryError(
+                f"{path} is not inside a git repository; run phasectl in one or pass --repo PATH"
+            ) from None
+        except git.NoSuchPathError:
+            raise RepositoryError(f"{path} does not exist; pass --repo PATH") from None
+        except git.GitCommandNotFound:
+            raise RepositoryError("git was not found on PATH; install git and retry") from None
+        return cls(repo)
+
+    @property
+    def work_tree(self) -> Path | None:
+        """The top folder of the work tree, or ``None`` for a bare repository."""
+        if self._repo.bare or self._repo.working_tree_dir is None:
+            return None
+        return Path(self._repo.working_tree_dir)
+
+    @property
+    def description(self) -> str:
+        return str(self.work_tree or self._repo.git_dir)
+
+    def run(self, *args: str, check: bool = True) -> tuple[int, bytes, str]:
+        """Run ``git <pinned config> args`` and return (status, stdout bytes, stderr text)."""
+        status, out, err = self._repo.git.execute(
+            ["git", *_PINNED_CONFIG, *args],
+            with_extended_output=True,
+            with_exceptions=False,
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+        )
+        if check and status != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
+            raise GitCommandError(f"git {args[0]} failed in {self.description}: {last}")
+        return status, out, err
+
+    def _text(self, *args: str) -> str:
+        return self.run(*args)[1].decode("utf-8", "surrogateescape").strip()
+
+    def has_commits(self) -> bool:
+        status, _, _ = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        return status == 0
+
+    def require_commits(self) -> None:
+        """Raise ``RepositoryError`` for a repository with no commits yet."""
+        if not self.has_commits():
+            raise RepositoryError(
+                f"the repository at {self.description} has no commits yet; commit something first"
+            )
+
+    def is_shallow(self) -> bool:
+        return self._text("rev-parse", "--is-shallow-repository") == "true"
+
+    def resolve_commit(self, rev: str, *, tag_prefix: str = "phase/") -> str:
+        """Return the full SHA of the commit ``rev`` names (tags peeled); ``RefError`` if none."""
+        status, out, _ = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+        )
+        if status == 0:
+            return out.decode("ascii").strip()
+        message = f"unknown revision '{rev}'"
+        looks_like_tag = rev.startswith(tag_prefix) or bool(_TAG_LIKE.search(rev))
+        exists, _, _ = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", rev, check=False)
+        if exists == 0:
+            raise RefError(f"'{rev}' does not name a commit; pass a branch, tag or commit SHA")
+        if self.is_shallow():
+            raise ShallowCloneError(
+                f"{message}: this is a shallow clone and its history may not reach it; "
+                "run 'git fetch --unshallow --tags' (in CI: fetch-depth: 0) and retry"
+            )
+        if looks_like_tag:
+            raise RefError(f"{message}; if it is a tag on the remote, run 'git fetch --tags' first")
+        raise RefError(f"{message}; check the name with 'git log --oneline --decorate'")
+
+    def tags_at(self, sha: str) -> list[str]:
+        out = self.run("tag", "--points-at", sha)[1]
+        return [name for name in out.decode("utf-8", "surrogateescape").splitlines() if name]
+
+    def nearest_tag(self, head_sha: str, pattern: str | None) -> str | None:
+        """The nearest tag reachable from ``head_sha`` other than those on it, or ``None``.
+
+        ``pattern`` is a glob(7) on tag names (``phase/*``); ``None`` means any tag.
+        """
+        args = ["describe", "--tags", "--abbrev=0"]
+        if pattern is not None:
+            args.append(f"--match={pattern}")
+        args += [f"--exclude={name}" for name in self.tags_at(head_sha)]
+        status, out, _ = self.run(*args, head_sha, check=False)
+        if status != 0:
+            return None
+        return out.decode("utf-8", "surrogateescape").strip() or None
+
+    def merge_base(self, a: str, b: str) -> str:
+        status, out, _ = self.run("merge-base", a, b, check=False)
+        if status != 0:
+            hint = ""
+            if self.is_shallow():
+                hint = "; this is a shallow clone: run 'git fetch --unshallow' and retry"
+            raise RefError(f"{a[:12]} and {b[:12]} have no common ancestor{hint}")
+        return out.decode("ascii").strip()
+
+    def empty_tree(self) -> str:
+        """The id of the empty tree in this repository's hash format."""
+        return self._text("hash-object", "-t", "tree", "/dev/null")
+
+    def diff(
+        self, base: str, head: str, *, similarity: int, rename_limit: int, copies: bool
+    ) -> DiffOutput:
+        """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
+        args = [
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-relative",
+            "--ignore-submodules=none",
+            "--diff-algorithm=myers",
+            "--full-index",
+            "--raw",
+            "--numstat",
+            "-z",
+            f"-M{similarity}%",
+            f"-l{rename_limit}",
+        ]
+        if copies:
+            args.append(f"-C{similarity}%")
+        status, out, err = self.run(*args, base, head, "--", check=False)
+        if status != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
+            raise GitCommandError(f"git diff {base[:12]} {head[:12]} failed: {last}")
+        warnings = tuple(
+            line.removeprefix("warning: ").strip()
+            for line in err.splitlines()
+            if line.startswith("warning:")
+        )
+        needed = None
+        for line in warnings:
+            found = _RENAME_LIMIT_HINT.search(line)
+            if found and "renameLimit" in line:
+                needed = int(found.group(1))
+        return DiffOutput(out, warnings, needed)
+
+    def head_sha(self) -> str | None:
+        status, out, _ = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        return out.decode("ascii").strip() if status == 0 else None
+
+    def dirty_paths(self) -> int:
+        """How many paths differ from HEAD in the index or work tree, untracked included.
+
+        ``--no-optional-locks`` keeps ``git status`` from refreshing (writing) the index.
+        """
+        if self.work_tree is None:
+            return 0
+        out = self.run(
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--no-renames",
+            "--untracked-files=normal",
+            "--ignore-submodules=none",
+        )[1]
+        return sum(1 for record in out.split(b"\0") if record)
+
+    def tree_paths(self, rev: str) -> list[str]:
+        """Every file path in ``rev``'s tree."""
+        out = self.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev)[1]
+        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+    def read_file(self, rev: str, path: str) -> bytes:
+        """The bytes of ``path`` at ``rev``."""
+        return self.run("cat-file", "blob", f"{rev}:{path}")[1]
