@@ -17,12 +17,6 @@ from phasectl.context import AppContext
 from phasectl.errors import PhasectlError
 
 
-class _UserError(click.ClickException):
-    def __init__(self, error: PhasectlError) -> None:
-        super().__init__(error.message)
-        self.exit_code = error.exit_code
-
-
 class PhasectlGroup(click.Group):
     """A group that shows ``PhasectlError`` as one line, with a traceback only under ``--debug``."""
 
@@ -33,7 +27,8 @@ class PhasectlGroup(click.Group):
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:
                 traceback.print_exc(file=sys.stderr)
-            raise _UserError(error) from None
+            click.echo(f"Error: {error.message}", err=True)
+            ctx.exit(error.exit_code)
 
 
 @click.group(cls=PhasectlGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -117,8 +117,11 @@ class Repository:
             return out.decode("ascii").strip()
         message = f"unknown revision '{rev}'"
         looks_like_tag = rev.startswith(tag_prefix) or bool(_TAG_LIKE.search(rev))
-        exists, _, _ = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", rev, check=False)
-        if exists == 0:
+        # rev-parse accepts any well-formed SHA; cat-file says whether the object is here.
+        named, oid, _ = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", rev, check=False
+        )
+        if named == 0 and self.run("cat-file", "-e", oid.decode().strip(), check=False)[0] == 0:
             raise RefError(f"'{rev}' does not name a commit; pass a branch, tag or commit SHA")
         if self.is_shallow():
             raise ShallowCloneError(

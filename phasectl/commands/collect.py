@@ -84,6 +84,4 @@ def collect(
     if output is not None:
         write_atomic(output, data)
     else:
-        stdout = click.get_binary_stream("stdout")
-        stdout.write(data)
-        stdout.flush()
+        click.echo(data, nl=False)

@@ -1,0 +1,85 @@
+"""Config loading and validation."""
+
+from __future__ import annotations
+
+from dataclasses import FrozenInstanceError, fields
+from pathlib import Path
+
+import pytest
+
+from phasectl.config import DEFAULT_EXCLUDE, KNOWN_KEYS, Config, load_config, parse_config
+from phasectl.errors import ConfigError
+
+
+def test_defaults_without_any_file(tmp_path: Path) -> None:
+    config = load_config(tmp_path)
+    assert config == Config()
+    assert config.tag_prefix == "phase/"
+    assert config.rename_similarity == 50
+    assert config.rename_limit == 1000
+    assert "uv.lock" in config.excluded_globs
+    assert load_config(None) == Config()
+
+
+def test_every_field_is_a_known_key() -> None:
+    assert set(KNOWN_KEYS) == {f.name for f in fields(Config)} - {"source"}
+
+
+def test_pyproject_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.phasectl]\ntag_prefix = "milestone-"\n'
+        'extend_exclude = ["dist/**"]\nrename_limit = 5000\n'
+    )
+    config = load_config(tmp_path)
+    assert config.tag_prefix == "milestone-"
+    assert config.excluded_globs == (*DEFAULT_EXCLUDE, "dist/**")
+    assert config.rename_limit == 5000
+    assert config.source == "[tool.phasectl] in pyproject.toml"
+
+
+def test_pyproject_without_table_gives_defaults(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert load_config(tmp_path) == Config()
+
+
+def test_dedicated_file_wins(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.phasectl]\ntag_prefix = "a/"\n')
+    (tmp_path / ".phasectl.toml").write_text('tag_prefix = "b/"\nexclude = []\n')
+    config = load_config(tmp_path)
+    assert config.tag_prefix == "b/"
+    assert config.excluded_globs == ()
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(FrozenInstanceError):
+        Config().tag_prefix = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"tag_prefix": 3}, "'tag_prefix' must be a string"),
+        ({"tag_prefix": "bad prefix/"}, "cannot be part of a git tag name"),
+        ({"tag_prefix": "p*"}, "cannot be part of a git tag name"),
+        ({"exclude": "*.lock"}, "'exclude' must be a list"),
+        ({"exclude": ["ok", ""]}, "'exclude' must be a list of non-empty"),
+        ({"extend_exclude": [1]}, "'extend_exclude' must be a list"),
+        ({"rename_similarity": -1}, "between 0 and 100"),
+        ({"rename_similarity": True}, "'rename_similarity' must be an integer"),
+        ({"rename_limit": -5}, "at least 0"),
+        ({"rename_limit": 1.5}, "must be an integer, not float"),
+        ({"detect_copies": "yes"}, "'detect_copies' must be true or false"),
+        ({"nonsense": 1}, "unknown key 'nonsense' in test.toml; known keys: tag_prefix"),
+    ],
+)
+def test_invalid_values_name_the_field(table: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(table, "test.toml")
+    assert message in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_table_that_is_not_a_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool]\nphasectl = "x"\n')
+    with pytest.raises(ConfigError, match=r"\[tool.phasectl\] in pyproject.toml must be a table"):
+        load_config(tmp_path)
