@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from phasectl.errors import ConfigError
 
@@ -28,6 +28,9 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "go.sum",
 )
 
+RunBase = Literal["auto", "always", "never"]
+RUN_BASE_CHOICES: tuple[RunBase, ...] = ("auto", "always", "never")
+
 CONFIG_FILE = ".phasectl.toml"
 PYPROJECT = "pyproject.toml"
 
@@ -42,6 +45,13 @@ class Config:
     rename_similarity: int = 50
     rename_limit: int = 1000
     detect_copies: bool = False
+    python: str | None = None
+    test_command: tuple[str, ...] | None = None
+    pytest_args: tuple[str, ...] = ()
+    junit: tuple[str, ...] = ()
+    coverage: tuple[str, ...] = ()
+    benchmark_json: str | None = None
+    run_base: RunBase = "auto"
     source: str | None = None
     """Where the settings came from (for messages); not a key users set."""
 
@@ -61,6 +71,34 @@ def _globs(key: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ValueError(f"'{key}' must be a list of non-empty glob strings")
     return tuple(value)
+
+
+def _strings(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"'{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _command(key: str, value: object) -> tuple[str, ...]:
+    # A string is split as a shell would split words, but never run through a shell.
+    if isinstance(value, str):
+        import shlex
+
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"'{key}' cannot be split into words: {exc}") from None
+    else:
+        words = list(_strings(key, value))
+    if not words:
+        raise ValueError(f"'{key}' must not be empty")
+    return tuple(words)
+
+
+def _run_base(key: str, value: object) -> RunBase:
+    if value not in RUN_BASE_CHOICES:
+        raise ValueError(f"'{key}' must be one of {', '.join(RUN_BASE_CHOICES)}, not {value!r}")
+    return value
 
 
 def _int_range(low: int, high: int | None) -> Callable[[str, object], int]:
@@ -95,6 +133,13 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "rename_similarity": _int_range(0, 100),
     "rename_limit": _int_range(0, None),
     "detect_copies": _boolean,
+    "python": _string,
+    "test_command": _command,
+    "pytest_args": _strings,
+    "junit": _globs,
+    "coverage": _globs,
+    "benchmark_json": _string,
+    "run_base": _run_base,
 }
 KNOWN_KEYS = tuple(_VALIDATORS)
 

@@ -260,3 +260,70 @@ class CoverageSummary:
 def _percent(covered: int, total: int) -> float:
     # An empty measurement is 100%, as coverage.py reports it.
     return 100.0 if total == 0 else 100.0 * covered / total
+
+
+def line_ranges(lines: Iterable[int]) -> list[list[int]]:
+    """Collapse line numbers into inclusive ``[start, end]`` runs."""
+    runs: list[list[int]] = []
+    for number in sorted(set(lines)):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return runs
+
+
+def patch_coverage(added: Mapping[str, set[int]], data: LineData) -> dict[str, Any]:
+    """Of the lines added or changed that coverage can measure, how many ran (diff-cover's figure).
+
+    Lines coverage cannot measure (comments, blank lines, files it does not track) are
+    left out. ``percent`` is ``None`` when no changed line is measurable.
+    """
+    files = []
+    measurable_total = covered_total = 0
+    for path in sorted(added):
+        lines = data.get(path)
+        if lines is None:
+            continue
+        measurable = added[path] & lines.statements
+        if not measurable:
+            continue
+        covered = measurable & lines.covered
+        measurable_total += len(measurable)
+        covered_total += len(covered)
+        files.append(
+            {
+                "path": path,
+                "lines_total": len(measurable),
+                "lines_covered": len(covered),
+                "uncovered": line_ranges(measurable - covered),
+            }
+        )
+    return {
+        "percent": 100.0 * covered_total / measurable_total if measurable_total else None,
+        "lines_covered": covered_total,
+        "lines_total": measurable_total,
+        "files": files,
+    }
+
+
+def compare_tests(before: TestResults, after: TestResults) -> dict[str, list[str]]:
+    """Test ids added, removed, newly failing, fixed and newly skipped between two runs.
+
+    "Newly failing" includes new tests that fail; "fixed" are tests that failed or
+    errored before and pass now.
+    """
+    old = {c.id: c.outcome for c in before.cases}
+    new = {c.id: c.outcome for c in after.cases}
+    failing = ("failed", "error")
+    return {
+        "added": sorted(new.keys() - old.keys()),
+        "removed": sorted(old.keys() - new.keys()),
+        "newly_failing": sorted(
+            i for i, o in new.items() if o in failing and old.get(i) not in failing
+        ),
+        "fixed": sorted(i for i, o in new.items() if o == "passed" and old.get(i) in failing),
+        "newly_skipped": sorted(
+            i for i, o in new.items() if o == "skipped" and i in old and old[i] != "skipped"
+        ),
+    }

@@ -171,6 +171,7 @@ class PhaseMetrics:
     diff: DiffResult
     tests: Mapping[str, Any] | None = None
     coverage: Mapping[str, Any] | None = None
+    benchmarks: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,6 +182,7 @@ class PhaseMetrics:
             "diff": self.diff.to_dict(),
             "tests": self.tests,
             "coverage": self.coverage,
+            "benchmarks": self.benchmarks,
             "warnings": list(self.warnings),
         }
 
@@ -194,5 +196,6 @@ class PhaseMetrics:
             diff=DiffResult.from_dict(data["diff"]),
             tests=data.get("tests"),
             coverage=data.get("coverage"),
+            benchmarks=data.get("benchmarks"),
             warnings=tuple(data.get("warnings", ())),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from phasectl.model import FileChange, PhaseMetrics
@@ -78,6 +79,69 @@ def format_text(metrics: PhaseMetrics) -> str:
                 f"  {change.status:<12} {_counts(change):>{width}}  {_describe(change)}{mark}"
             )
     lines.append("")
-    lines.append("Tests: " + ("collected" if metrics.tests is not None else "not collected"))
-    lines.append("Coverage: " + ("collected" if metrics.coverage is not None else "not collected"))
+    lines.extend(_tests_text(metrics.tests))
+    lines.extend(_coverage_text(metrics.coverage))
     return "\n".join(lines) + "\n"
+
+
+def tests_line(part: Mapping[str, Any]) -> str:
+    """``"3 passed, 1 failed, 0 skipped"`` plus the other outcomes when present."""
+    text = f"{part['passed']} passed, {part['failed']} failed, {part['skipped']} skipped"
+    extras = [f"{part[k]} {k}" for k in ("errors", "xfailed", "xpassed") if part.get(k)]
+    return ", ".join([text, *extras])
+
+
+def _origin(part: Mapping[str, Any]) -> str:
+    source = part.get("source", "")
+    how = f", first measured by {part['measured_by']}" if part.get("measured_by") else ""
+    return f"  ({source} at {str(part.get('commit', ''))[:12]}{how})"
+
+
+def _tests_text(tests: Mapping[str, Any] | None) -> list[str]:
+    if tests is None:
+        return ["Tests: not collected"]
+    before, after = tests["before"], tests["after"]
+    lines = [
+        "Tests:",
+        "  Before: "
+        + (tests_line(before) + _origin(before) if before else "no baseline (see warnings)"),
+        f"  After:  {tests_line(after)}",
+    ]
+    changes = tests.get("changes") or {}
+    for key, label in (
+        ("added", "added"),
+        ("removed", "removed"),
+        ("newly_failing", "newly failing"),
+        ("fixed", "fixed"),
+        ("newly_skipped", "newly skipped"),
+    ):
+        ids = changes.get(key) or []
+        if ids:
+            shown = ", ".join(display_path(i) for i in ids[:10])
+            more = f" ... and {len(ids) - 10} more" if len(ids) > 10 else ""
+            lines.append(f"  {label} ({len(ids)}): {shown}{more}")
+    return lines
+
+
+def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
+    if coverage is None:
+        return ["Coverage: not collected"]
+    before, after = coverage["before"], coverage["after"]
+    change = coverage.get("change")
+    delta = f" ({change:+.1f} points)" if change is not None else ""
+    lines = [
+        "Coverage: "
+        + (f"{before['percent_display']}% -> " if before else "no baseline -> ")
+        + f"{after['percent_display']}%{delta}, "
+        f"{after['lines_covered']}/{after['lines_total']} lines"
+    ]
+    patch = coverage.get("patch")
+    if patch is not None:
+        if patch["percent"] is None:
+            lines.append("Patch coverage: no changed line is measurable")
+        else:
+            lines.append(
+                f"Patch coverage: {patch['percent']:.1f}% "
+                f"({patch['lines_covered']}/{patch['lines_total']} changed lines)"
+            )
+    return lines

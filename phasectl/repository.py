@@ -230,3 +230,134 @@ class Repository:
     def read_file(self, rev: str, path: str) -> bytes:
         """The bytes of ``path`` at ``rev``."""
         return self.run("cat-file", "blob", f"{rev}:{path}")[1]
+
+    # --- patch lines -----------------------------------------------------------------
+
+    def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
+        """Line numbers (in head's version) of lines added or changed, per path.
+
+        Parsed from ``git diff -U0``: every ``+c,d`` hunk range is a run of new lines.
+        """
+        out = self.run(
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-relative",
+            "--diff-algorithm=myers",
+            "-U0",
+            f"-M{similarity}%",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            base,
+            head,
+            "--",
+        )[1]
+        return parse_added_lines(out)
+
+    # --- notes ------------------------------------------------------------------------
+
+    def read_note(self, notes_ref: str, sha: str) -> bytes | None:
+        """The note on ``sha`` under ``notes_ref``, or ``None`` when there is none."""
+        status, out, _ = self.run("notes", f"--ref={notes_ref}", "show", sha, check=False)
+        return out if status == 0 else None
+
+    def write_note(self, notes_ref: str, sha: str, data: bytes, *, attempts: int = 10) -> None:
+        """Attach ``data`` as the note on ``sha``, safely against concurrent writers.
+
+        The note is written on a private scratch ref that starts at the current notes
+        commit; the shared ref then moves with a compare-and-swap (``update-ref NEW OLD``),
+        so a writer that raced us makes us retry on top of its commit instead of being lost.
+        """
+        import tempfile
+        import uuid
+
+        full = notes_ref if notes_ref.startswith("refs/") else f"refs/notes/{notes_ref}"
+        scratch = f"refs/phasectl-tmp/{uuid.uuid4().hex}"
+        with tempfile.NamedTemporaryFile(prefix="phasectl-note-", delete=False) as handle:
+            handle.write(data)
+        try:
+            for _ in range(attempts):
+                status, out, _ = self.run("rev-parse", "--verify", "--quiet", full, check=False)
+                old = out.decode().strip() if status == 0 else ""
+                if old:
+                    self.run("update-ref", scratch, old)
+                self.run("notes", f"--ref={scratch}", "add", "--force", "-F", handle.name, sha)
+                new = self._text("rev-parse", "--verify", scratch)
+                swapped, _, _ = self.run(
+                    "update-ref", "-m", "phasectl: snapshot", full, new, old or "0" * len(new),
+                    check=False,
+                )  # fmt: skip
+                self.run("update-ref", "-d", scratch, check=False)
+                if swapped == 0:
+                    return
+            raise GitCommandError(f"could not update {full}: other writers kept changing it")
+        finally:
+            Path(handle.name).unlink()
+
+    # --- worktrees --------------------------------------------------------------------
+
+    def add_worktree(self, path: Path, sha: str) -> None:
+        """Check out ``sha`` detached into a new worktree at ``path``."""
+        self.run("worktree", "add", "--detach", "--force", str(path), sha)
+
+    def remove_worktree(self, path: Path) -> None:
+        """Remove a worktree made by ``add_worktree`` and prune git's record of it."""
+        self.run("worktree", "remove", "--force", "--force", str(path), check=False)
+        self.run("worktree", "prune", check=False)
+
+    def worktree_paths(self) -> list[str]:
+        out = self.run("worktree", "list", "--porcelain", "-z")[1]
+        return [
+            record[len(b"worktree ") :].decode("utf-8", "surrogateescape")
+            for record in out.split(b"\0")
+            if record.startswith(b"worktree ")
+        ]
+
+
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
+            b"f": b"\f", b"r": b"\r", b"v": b"\v"}  # fmt: skip
+
+
+def unquote_c_path(raw: bytes) -> bytes:
+    """Undo git's C-style quoting of a path in patch headers (``"a\\tb\\303\\251"``)."""
+    if not (raw.startswith(b'"') and raw.endswith(b'"')):
+        return raw
+    body, out, i = raw[1:-1], bytearray(), 0
+    while i < len(body):
+        if body[i : i + 1] == b"\\":
+            nxt = body[i + 1 : i + 2]
+            if nxt.isdigit():
+                out.append(int(body[i + 1 : i + 4], 8))
+                i += 4
+                continue
+            out += _ESCAPES.get(nxt, nxt)
+            i += 2
+        else:
+            out += body[i : i + 1]
+            i += 1
+    return bytes(out)
+
+
+def parse_added_lines(patch: bytes) -> dict[str, set[int]]:
+    """Map each new-side path of a ``-U0`` patch to the line numbers its hunks add."""
+    result: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in patch.split(b"\n"):
+        if line.startswith(b"+++ "):
+            target = line[4:]
+            if target == b"/dev/null":
+                current = None
+                continue
+            # git ends the header with a tab when an unquoted name holds a space.
+            if not target.startswith(b'"') and target.endswith(b"\t") and b" " in target:
+                target = target[:-1]
+            path = unquote_c_path(target).removeprefix(b"b/")
+            current = result.setdefault(path.decode("utf-8", "surrogateescape"), set())
+        elif current is not None and line.startswith(b"@@"):
+            found = _HUNK.match(line)
+            if found:
+                start, count = int(found.group(1)), int(found.group(2) or 1)
+                current.update(range(start, start + count))
+    return result

@@ -97,8 +97,8 @@ def run_cli(*args: str, input: str | None = None) -> Result:
 
 
 def collect_json(repo: Path, *args: str) -> dict[str, Any]:
-    """``phasectl --repo REPO collect --format json ARGS`` parsed; fails on a non-zero exit."""
-    result = run_cli("--repo", str(repo), "collect", "--format", "json", *args)
+    """``phasectl --repo REPO collect --format json --no-tests ARGS`` parsed; fails on exit != 0."""
+    result = run_cli("--repo", str(repo), "collect", "--format", "json", "--no-tests", *args)
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.stdout_bytes)
     return data

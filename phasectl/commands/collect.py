@@ -2,38 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 import click
 
 from phasectl.context import AppContext
 
-if TYPE_CHECKING:
-    from phasectl.model import PhaseMetrics
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def gather(
-    app: AppContext, base: str | None, head: str | None, *, merge_base: bool
-) -> PhaseMetrics:
-    """Collect everything measurable for the range; warnings go to stderr as they appear."""
-    from phasectl.diffs import collect_diff, resolve_range
-    from phasectl.model import PhaseMetrics
+def absolute_globs(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """Command-line globs are relative to the current folder, as the shell would read them."""
+    return tuple(p if Path(p).is_absolute() else str(Path.cwd() / p) for p in patterns)
 
-    repo, config = app.repository, app.config
-    span = resolve_range(repo, config, base, head, merge_base=merge_base)
-    diff, warnings = collect_diff(repo, config, span)
-    if span.head.sha == repo.head_sha():
-        dirty = repo.dirty_paths()
-        if dirty:
-            noun = "file has" if dirty == 1 else "files have"
-            warnings.append(
-                f"{dirty} {noun} uncommitted changes, which are not in the diff; "
-                "commit them to include them"
-            )
-    for message in warnings:
-        click.echo(f"Warning: {message}", err=True)
-    return PhaseMetrics(base=span.base, head=span.head, diff=diff, warnings=tuple(warnings))
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def test_options(command: F) -> F:
+    """Options shared by every command that measures tests (collect, snapshot, report)."""
+    for decorator in reversed(
+        [
+            click.option("--no-tests", is_flag=True, help="Do not run or read tests and coverage."),
+            click.option("--quiet", "-q", is_flag=True, help="Do not stream the test output."),
+            click.option(
+                "--junit",
+                multiple=True,
+                metavar="GLOB",
+                help="Read test results from JUnit XML files (repeatable; shards are merged).",
+            ),
+            click.option(
+                "--coverage",
+                multiple=True,
+                metavar="FILE",
+                help="Read coverage from coverage.py data, Cobertura XML, LCOV or Go "
+                "coverprofile files (repeatable; shards are merged).",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
 
 
 @click.command()
@@ -44,7 +55,15 @@ def gather(
     is_flag=True,
     help="Diff from the merge base of BASE and HEAD (git's three-dot meaning).",
 )
-@click.option("--no-tests", is_flag=True, help="Do not run or read tests and coverage.")
+@test_options
+@click.option("--base-junit", multiple=True, metavar="GLOB", help="JUnit XML files for the base.")
+@click.option("--base-coverage", multiple=True, metavar="FILE", help="Coverage files for the base.")
+@click.option(
+    "--run-base",
+    type=click.Choice(["auto", "always", "never"]),
+    help="Run the tests at the base in a temporary worktree: auto = only when no "
+    "snapshot is stored [default: config run_base, else auto].",
+)
 @click.option(
     "--format",
     "fmt",
@@ -66,20 +85,40 @@ def collect(
     head: str | None,
     merge_base: bool,
     no_tests: bool,
+    quiet: bool,
+    junit: tuple[str, ...],
+    coverage: tuple[str, ...],
+    base_junit: tuple[str, ...],
+    base_coverage: tuple[str, ...],
+    run_base: str | None,
     fmt: str,
     output: Path | None,
 ) -> None:
     """Measure what changed between BASE and HEAD.
 
     Files created, modified, deleted, renamed, copied and type-changed, with line
-    counts exactly as `git diff --numstat` gives them. Tests and coverage are not
-    collected yet: they show as null ("not collected").
+    counts exactly as `git diff --numstat` gives them; the tests and coverage at HEAD
+    and at BASE ("before": a stored snapshot, --base-* artifacts, or a run in a
+    temporary worktree), patch coverage, and which tests were added, removed, fixed or
+    broke. Test output goes to standard error; the figures to standard output.
     """
     from phasectl.fileio import write_atomic
     from phasectl.output import format_text, to_json
+    from phasectl.phase import CollectOptions, collect_phase
 
-    del no_tests  # tests are not collected yet; the flag is accepted for forward scripts
-    metrics = gather(app, base, head, merge_base=merge_base)
+    options = CollectOptions(
+        base=base,
+        head=head,
+        merge_base=merge_base,
+        tests=not no_tests,
+        quiet=quiet,
+        junit=absolute_globs(junit),
+        coverage=absolute_globs(coverage),
+        base_junit=absolute_globs(base_junit),
+        base_coverage=absolute_globs(base_coverage),
+        run_base=run_base,  # type: ignore[arg-type]  # click.Choice checked it
+    )
+    metrics = collect_phase(app.repository, app.config, options, echo_err)
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()
     if output is not None:
         write_atomic(output, data)

@@ -1,0 +1,68 @@
+"""A pytest plugin phasectl loads into the project's own test run (``-p``).
+
+It records what pytest's terminal summary counts, from the same ``stats`` the summary
+line is built from, so phasectl's figures equal pytest's own; and each test's outcome.
+This file is copied into a temporary folder and imported by the project's interpreter,
+which may not have phasectl installed: it must only use the standard library and pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_OUTPUT_ENV = "PHASECTL_RESULTS_FILE"
+_KEYS = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "error",
+    "skipped": "skipped",
+    "xfailed": "xfailed",
+    "xpassed": "xpassed",
+}
+_started = time.perf_counter()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _started
+    _started = time.perf_counter()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller reports for all
+        return
+    target = os.environ.get(_OUTPUT_ENV)
+    if not target:
+        return
+    counts: dict[str, int] = {}
+    cases: list[dict[str, Any]] = []
+    for key, outcome in _KEYS.items():
+        reports = [
+            r
+            for r in terminalreporter.stats.get(key, [])
+            if getattr(r, "count_towards_summary", True)
+        ]
+        counts[outcome] = len(reports)
+        for report in reports:
+            nodeid = getattr(report, "nodeid", "") or getattr(report, "fspath", "")
+            cases.append(
+                {
+                    "id": nodeid,
+                    "outcome": outcome,
+                    "duration_s": getattr(report, "duration", None),
+                }
+            )
+    payload = {
+        "counts": counts,
+        "cases": cases,
+        "duration_s": round(time.perf_counter() - _started, 3),
+        "exitstatus": int(exitstatus),
+    }
+    with Path(target).open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle)

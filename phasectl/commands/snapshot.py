@@ -1,0 +1,61 @@
+"""``phasectl snapshot [REF]``: measure a commit and store the figures as a git note."""
+
+from __future__ import annotations
+
+import click
+
+from phasectl.commands.collect import absolute_globs, echo_err, test_options
+from phasectl.context import AppContext
+
+
+@click.command()
+@click.argument("ref", default="HEAD")
+@test_options
+@click.pass_obj
+def snapshot(
+    app: AppContext,
+    ref: str,
+    no_tests: bool,
+    quiet: bool,
+    junit: tuple[str, ...],
+    coverage: tuple[str, ...],
+) -> None:
+    """Measure REF (default HEAD) and store its figures on it as a git note.
+
+    Later phases then read their "before" from the note instead of running the tests
+    again. Share the notes with `git push origin refs/notes/phasectl`.
+    """
+    from phasectl.errors import PhasectlError
+    from phasectl.phase import measure_commit
+    from phasectl.snapshots import store_snapshot
+
+    if no_tests:
+        raise PhasectlError("snapshot measures tests; --no-tests leaves nothing to store")
+    repo, config = app.repository, app.config
+    repo.require_commits()
+    sha = repo.resolve_commit(ref, tag_prefix=config.tag_prefix)
+    if sha == repo.head_sha() and not (junit or coverage) and repo.dirty_paths():
+        raise PhasectlError(
+            "the work tree has uncommitted changes, so its test results would not describe "
+            f"{ref}; commit or stash them, or snapshot another ref"
+        )
+    measured, how = measure_commit(
+        repo, config, sha, quiet=quiet, echo=echo_err,
+        junit=absolute_globs(junit), coverage=absolute_globs(coverage),
+    )  # fmt: skip
+    if measured is None:
+        raise PhasectlError(
+            "nothing to measure: not a Python project, and no test_command, --junit or "
+            "--coverage given"
+        )
+    for message in measured.warnings:
+        echo_err(f"Warning: {message}")
+    store_snapshot(repo, measured.snapshot(sha, how))
+    tests = measured.tests
+    summary = (
+        f"{tests.passed} passed, {tests.failed} failed, {tests.skipped} skipped"
+        if tests
+        else "no tests"
+    )
+    cov = f", coverage {measured.coverage.percent_display}%" if measured.coverage else ""
+    click.echo(f"Stored snapshot for {ref} ({sha[:12]}): {summary}{cov}")

@@ -1,0 +1,356 @@
+"""Measure tests, coverage and benchmarks at a commit: in place, in a worktree, or from files.
+
+The project's tests run in the project's own environment (the active virtualenv's
+``python``, else the interpreter phasectl runs on; config ``python`` overrides) as
+``python -m coverage run -m pytest``, with a small plugin that records pytest's own
+summary figures. Output streams live to standard error.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from phasectl.errors import PhasectlError
+from phasectl.measures import FileLines, TestResults, merge_cases
+from phasectl.snapshots import Snapshot, now_iso
+
+if TYPE_CHECKING:
+    from phasectl.benchmarks import Benchmark
+    from phasectl.config import Config
+    from phasectl.measures import CoverageSummary, TestCase
+    from phasectl.repository import Repository
+
+PLUGIN_MODULE = "_phasectl_results"
+_PYTHON_MARKERS = (
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "pytest.ini",
+    "tox.ini",
+    "conftest.py",
+)
+_PROGRESS_EVERY_S = 15.0
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one run measured. ``lines`` (line-level coverage) feeds patch coverage."""
+
+    tests: TestResults | None = None
+    coverage: CoverageSummary | None = None
+    lines: dict[str, FileLines] | None = None
+    benchmarks: tuple[Benchmark, ...] | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def snapshot(self, commit: str, source: str) -> Snapshot:
+        return Snapshot(
+            commit=commit,
+            source=source,
+            tests=self.tests,
+            coverage=self.coverage,
+            benchmarks=self.benchmarks,
+            measured_at=now_iso(),
+        )
+
+
+def is_python_project(root: Path) -> bool:
+    """True when ``root`` looks like a Python project pytest can run."""
+    return any((root / marker).exists() for marker in _PYTHON_MARKERS)
+
+
+def project_python(config: Config, root: Path) -> str:
+    """The interpreter that runs the project's tests: config, active virtualenv, or ours."""
+    if config.python:
+        candidate = Path(config.python).expanduser()
+        return str(candidate if candidate.is_absolute() else root / candidate)
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv:
+        scripts = "Scripts" if os.name == "nt" else "bin"
+        for name in ("python", "python3", "python.exe"):
+            found = Path(venv) / scripts / name
+            if found.exists():
+                return str(found)
+    return sys.executable
+
+
+def _plugin_dir(scratch: Path) -> Path:
+    folder = scratch / "plugin"
+    folder.mkdir()
+    source = Path(__file__).with_name("_pytest_results.py")
+    shutil.copyfile(source, folder / f"{PLUGIN_MODULE}.py")
+    return folder
+
+
+def _stream(pipe: IO[bytes], tail: collections.deque[str], quiet: bool) -> None:
+    out = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
+    for raw in iter(pipe.readline, b""):
+        tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        if not quiet:
+            if out is not None:
+                out.write(raw)
+                out.flush()
+            else:
+                sys.stderr.write(raw.decode("utf-8", "replace"))
+
+
+def run_streaming(
+    command: Sequence[str], cwd: Path, env: dict[str, str], *, quiet: bool, echo: Echo
+) -> tuple[int, list[str]]:
+    """Run ``command``; stream its output to stderr (or show progress if quiet).
+
+    Returns the exit status and the last lines of output. On Ctrl-C the child is
+    stopped too and ``KeyboardInterrupt`` propagates, so callers' cleanup runs.
+    """
+    try:
+        proc = subprocess.Popen(
+            list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    except FileNotFoundError:
+        raise PhasectlError(
+            f"test command not found: '{command[0]}'; check test_command or python in the "
+            "phasectl config"
+        ) from None
+    except PermissionError:
+        raise PhasectlError(f"test command '{command[0]}' is not executable") from None
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+    assert proc.stdout is not None
+    reader = threading.Thread(target=_stream, args=(proc.stdout, tail, quiet), daemon=True)
+    reader.start()
+    started = time.monotonic()
+    try:
+        while True:
+            try:
+                status = proc.wait(timeout=_PROGRESS_EVERY_S)
+                break
+            except subprocess.TimeoutExpired:
+                if quiet:
+                    echo(f"phasectl: tests still running ({time.monotonic() - started:.0f} s)")
+    except BaseException:
+        _stop(proc)
+        raise
+    reader.join(timeout=5)
+    return status, list(tail)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _last_lines(tail: list[str], count: int = 8) -> str:
+    lines = [line for line in tail if line.strip()][-count:]
+    return " | ".join(line.strip() for line in lines)
+
+
+def _results_from_plugin(path: Path) -> TestResults:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    counts = data["counts"]
+    cases: list[TestCase] = []
+    from phasectl.measures import TestCase
+
+    for case in data["cases"]:
+        cases.append(TestCase(case["id"], case["outcome"], case.get("duration_s")))
+    return TestResults(
+        passed=counts["passed"],
+        failed=counts["failed"],
+        errors=counts["error"],
+        skipped=counts["skipped"],
+        xfailed=counts["xfailed"],
+        xpassed=counts["xpassed"],
+        duration_s=data.get("duration_s"),
+        cases=merge_cases(cases),
+    )
+
+
+def _read_benchmarks(
+    root: Path, config: Config, since: float
+) -> tuple[tuple[Benchmark, ...] | None, list[str]]:
+    if not config.benchmark_json:
+        return None, []
+    from phasectl.benchmarks import read_benchmark_json
+
+    path = root / config.benchmark_json
+    if not path.exists():
+        return None, [f"benchmark_json {config.benchmark_json} was not written by the test run"]
+    warnings = []
+    if path.stat().st_mtime < since:
+        warnings.append(f"benchmark_json {config.benchmark_json} is older than this test run")
+    return read_benchmark_json(path), warnings
+
+
+def run_pytest(
+    root: Path,
+    config: Config,
+    *,
+    quiet: bool,
+    echo: Echo,
+    extra_paths: Sequence[Path] = (),
+) -> Measurement:
+    """The managed run: ``python -m coverage run -m pytest`` in ``root``.
+
+    pytest exit statuses 0 and 1 are results; 5 (no tests collected) records zero tests
+    with a warning; anything else is an error that shows pytest's last lines.
+    """
+    python = project_python(config, root)
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="phasectl-run-") as scratch_name:
+        scratch = Path(scratch_name)
+        plugin = _plugin_dir(scratch)
+        results_file = scratch / "results.json"
+        env = dict(os.environ)
+        paths = [str(plugin), *(str(p) for p in extra_paths)]
+        if env.get("PYTHONPATH"):
+            paths.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        env["PHASECTL_RESULTS_FILE"] = str(results_file)
+        command = [
+            python, "-m", "coverage", "run", f"--data-file={scratch / '.coverage'}",
+            "-m", "pytest", "-p", PLUGIN_MODULE, *config.pytest_args,
+        ]  # fmt: skip
+        started = time.time()
+        status, tail = run_streaming(command, root, env, quiet=quiet, echo=echo)
+        if not results_file.exists():
+            raise PhasectlError(
+                f"the test run ({python} -m coverage run -m pytest) failed with exit status "
+                f"{status} before pytest reported: {_last_lines(tail)}"
+            )
+        tests = _results_from_plugin(results_file)
+        if status == 5:
+            warnings.append("pytest collected no tests (exit status 5): recorded as zero tests")
+        elif status not in (0, 1):
+            raise PhasectlError(
+                f"pytest stopped with exit status {status} (usage or internal error): "
+                f"{_last_lines(tail)}"
+            )
+        data_files = sorted(scratch.glob(".coverage*"))
+        coverage = lines = None
+        if data_files and tests.total:
+            from phasectl.coverage_formats import read_coveragepy
+
+            coverage, lines = read_coveragepy(data_files, root, python=python)
+        elif tests.total:
+            warnings.append("the test run wrote no coverage data: coverage not collected")
+        benchmarks, bench_warnings = _read_benchmarks(root, config, started)
+    return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
+
+
+def read_artifacts(
+    root: Path, junit: Sequence[str], coverage: Sequence[str], *, python: str
+) -> Measurement:
+    """Figures from files another runner wrote: JUnit XML globs and coverage files."""
+    from phasectl.junit import expand_globs, read_junit
+
+    tests = read_junit(expand_globs(junit, root)) if junit else None
+    summary = lines = None
+    if coverage:
+        from phasectl.coverage_formats import read_coverage
+
+        summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
+    return Measurement(tests, summary, lines)
+
+
+def measure(
+    root: Path,
+    config: Config,
+    *,
+    quiet: bool,
+    echo: Echo,
+    junit: Sequence[str] = (),
+    coverage: Sequence[str] = (),
+    extra_paths: Sequence[Path] = (),
+) -> Measurement | None:
+    """Measure the checkout at ``root`` the configured way; ``None`` if nothing applies.
+
+    With ``test_command`` configured, that command runs (any language), then the
+    artifacts named by flags or config are read. Without it, artifacts named on the
+    command line are read as they are, and otherwise a Python project gets the managed
+    pytest + coverage run.
+    """
+    junit = tuple(junit) or config.junit
+    coverage = tuple(coverage) or config.coverage
+    python = project_python(config, root)
+    if config.test_command:
+        env = dict(os.environ)
+        started = time.time()
+        status, tail = run_streaming(config.test_command, root, env, quiet=quiet, echo=echo)
+        warnings = []
+        if status != 0:
+            warnings.append(f"test_command exited with status {status}: {_last_lines(tail, 3)}")
+        if not junit and not coverage:
+            raise PhasectlError(
+                "test_command is set but no artifacts are named; set junit/coverage in the "
+                "phasectl config or pass --junit/--coverage"
+            )
+        found = read_artifacts(root, junit, coverage, python=python)
+        benchmarks, bench_warnings = _read_benchmarks(root, config, started)
+        return Measurement(
+            found.tests, found.coverage, found.lines, benchmarks, (*warnings, *bench_warnings)
+        )
+    if junit or coverage:
+        return read_artifacts(root, junit, coverage, python=python)
+    if is_python_project(root):
+        return run_pytest(root, config, quiet=quiet, echo=echo, extra_paths=extra_paths)
+    return None
+
+
+@contextlib.contextmanager
+def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
+    """A detached worktree of ``commit`` in a temporary folder, removed even on Ctrl-C.
+
+    The user's work tree, index, stash, HEAD and branches are not touched: the worktree
+    has its own HEAD and index under ``.git/worktrees``, and is pruned afterwards.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="phasectl-base-"))
+    path = scratch / "worktree"
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM (CI cancelling a job) gets the same cleanup as Ctrl-C.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminate)
+    try:
+        repo.add_worktree(path, commit)
+        yield path
+    finally:
+        try:
+            repo.remove_worktree(path)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, previous)
+
+
+def measure_in_worktree(
+    repo: Repository, commit: str, config: Config, *, quiet: bool, echo: Echo
+) -> Measurement | None:
+    """Run the tests at ``commit`` in a temporary worktree."""
+    echo(f"phasectl: running the tests at {commit[:12]} in a temporary worktree")
+    with temporary_worktree(repo, commit) as path:
+        # An editable install of the project points at the user's checkout; put the
+        # worktree's own sources first so the base commit's code is what gets tested.
+        extra = [p for p in (path / "src", path) if p.is_dir()]
+        return measure(path, config, quiet=quiet, echo=echo, extra_paths=extra)

@@ -1,0 +1,181 @@
+"""Collect a whole phase: the diff, and test/coverage/benchmark figures before and after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phasectl.diffs import EMPTY_TREE_REF, collect_diff, resolve_range
+from phasectl.model import PhaseMetrics
+
+if TYPE_CHECKING:
+    from phasectl.config import Config, RunBase
+    from phasectl.diffs import DiffRange
+    from phasectl.measuring import Echo, Measurement
+    from phasectl.repository import Repository
+    from phasectl.snapshots import Snapshot
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """What the user asked ``collect`` for; ``None`` fields fall back to the config."""
+
+    base: str | None = None
+    head: str | None = None
+    merge_base: bool = False
+    tests: bool = True
+    quiet: bool = False
+    # Artifact globs from the command line, already absolute (relative to the current folder).
+    junit: tuple[str, ...] = ()
+    coverage: tuple[str, ...] = ()
+    base_junit: tuple[str, ...] = ()
+    base_coverage: tuple[str, ...] = ()
+    run_base: RunBase | None = None
+
+
+def measure_commit(
+    repo: Repository, config: Config, sha: str, *, quiet: bool, echo: Echo,
+    junit: tuple[str, ...] = (), coverage: tuple[str, ...] = (),
+) -> tuple[Measurement | None, str]:  # fmt: skip
+    """Measure ``sha``: in the user's checkout when it is the checked-out commit, else in a
+    temporary worktree. Returns the measurement and how it was taken."""
+    from phasectl.measuring import measure, measure_in_worktree
+
+    root = repo.work_tree
+    if root is not None and sha == repo.head_sha():
+        found = measure(root, config, quiet=quiet, echo=echo, junit=junit, coverage=coverage)
+        return found, "artifacts" if (junit or coverage or config.junit) else "work tree"
+    return measure_in_worktree(repo, sha, config, quiet=quiet, echo=echo), "worktree run"
+
+
+def find_baseline(
+    repo: Repository, config: Config, span: DiffRange, options: CollectOptions, echo: Echo
+) -> tuple[Snapshot | None, list[str]]:
+    """The "before" figures, in order: git note, named artifacts, a worktree run, or none."""
+    from phasectl.measuring import project_python, read_artifacts
+    from phasectl.snapshots import load_snapshot, store_snapshot
+
+    if span.base.ref == EMPTY_TREE_REF:
+        return None, []
+    base = span.base.sha
+    run_base = options.run_base or config.run_base
+    stored, problem = load_snapshot(repo, base)
+    warnings = [problem] if problem else []
+    if stored is not None and run_base != "always":
+        return stored, warnings
+    if options.base_junit or options.base_coverage:
+        root = repo.work_tree or Path.cwd()
+        found = read_artifacts(
+            root, options.base_junit, options.base_coverage,
+            python=project_python(config, root),
+        )  # fmt: skip
+        return found.snapshot(base, "artifacts"), warnings
+    if run_base == "never":
+        warnings.append(
+            f"no baseline for {span.base.ref} ({base[:12]}): run 'phasectl snapshot "
+            f"{span.base.ref}' to store one, pass --base-junit/--base-coverage, or use "
+            "--run-base auto"
+        )
+        return None, warnings
+    from phasectl.measuring import measure_in_worktree
+
+    measured = measure_in_worktree(repo, base, config, quiet=options.quiet, echo=echo)
+    if measured is None:
+        return None, warnings
+    warnings.extend(f"at base: {w}" for w in measured.warnings)
+    snapshot = measured.snapshot(base, "worktree run")
+    store_snapshot(repo, snapshot)
+    return snapshot, warnings
+
+
+def _with_origin(part: dict[str, Any] | None, snapshot: Snapshot) -> dict[str, Any] | None:
+    if part is None:
+        return None
+    origin = {"source": snapshot.source, "commit": snapshot.commit}
+    if snapshot.measured_by:
+        origin["measured_by"] = snapshot.measured_by
+    return {**part, **origin}
+
+
+def collect_phase(
+    repo: Repository, config: Config, options: CollectOptions, echo: Echo
+) -> PhaseMetrics:
+    """Everything measurable for the range. Warnings are echoed as they appear, and kept."""
+    from phasectl.benchmarks import compare_benchmarks
+    from phasectl.measures import compare_tests, patch_coverage
+
+    span = resolve_range(repo, config, options.base, options.head, merge_base=options.merge_base)
+    diff, warnings = collect_diff(repo, config, span)
+    if span.head.sha == repo.head_sha():
+        dirty = repo.dirty_paths()
+        if dirty:
+            noun = "file has" if dirty == 1 else "files have"
+            warnings.append(
+                f"{dirty} {noun} uncommitted changes, which are not in the diff; "
+                "commit them to include them"
+            )
+    for message in warnings:
+        echo(f"Warning: {message}")
+    tests = coverage = benchmarks = None
+    if options.tests:
+        after, how = measure_commit(
+            repo, config, span.head.sha, quiet=options.quiet, echo=echo,
+            junit=options.junit, coverage=options.coverage,
+        )  # fmt: skip
+        before, base_warnings = find_baseline(repo, config, span, options, echo)
+        late = [*(after.warnings if after else ()), *base_warnings]
+        if after is None:
+            late.append(
+                "tests not collected: not a Python project and no test_command or "
+                "--junit/--coverage given"
+            )
+        for message in late:
+            echo(f"Warning: {message}")
+        warnings.extend(late)
+        if after is not None:
+            head_snapshot = after.snapshot(span.head.sha, how)
+            if after.tests is not None:
+                before_tests = before.tests if before else None
+                tests = {
+                    "before": _with_origin(before_tests.to_dict(), before)
+                    if before and before_tests
+                    else None,
+                    "after": _with_origin(after.tests.to_dict(), head_snapshot),
+                    "changes": compare_tests(before_tests, after.tests) if before_tests else None,
+                }
+            if after.coverage is not None:
+                before_cov = before.coverage if before else None
+                added = (
+                    repo.added_lines(
+                        span.base.sha, span.head.sha, similarity=config.rename_similarity
+                    )
+                    if after.lines is not None
+                    else None
+                )
+                coverage = {
+                    "before": _with_origin(before_cov.to_dict(), before)
+                    if before and before_cov
+                    else None,
+                    "after": _with_origin(after.coverage.to_dict(), head_snapshot),
+                    "change": after.coverage.percent - before_cov.percent if before_cov else None,
+                    "patch": patch_coverage(added, after.lines)
+                    if added is not None and after.lines is not None
+                    else None,
+                }
+            if after.benchmarks is not None:
+                old = before.benchmarks if before else None
+                benchmarks = {
+                    "before": [b.to_dict() for b in old] if old is not None else None,
+                    "after": [b.to_dict() for b in after.benchmarks],
+                    "changes": compare_benchmarks(old, after.benchmarks),
+                }
+    return PhaseMetrics(
+        base=span.base,
+        head=span.head,
+        diff=diff,
+        tests=tests,
+        coverage=coverage,
+        benchmarks=benchmarks,
+        warnings=tuple(warnings),
+    )
