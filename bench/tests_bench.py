@@ -1,0 +1,213 @@
+"""Benchmark: phasectl's managed test run against running pytest under coverage directly.
+
+Builds (once, cached in ``bench/.cache/tests-project``) a generated Python project with a
+few hundred tests in a git repository: a ``phase/1`` tag and a second commit on top. Then,
+in the same run and interleaved over several repetitions, it times whole processes:
+
+* A: ``phasectl collect --format json --quiet --run-base never`` (diff + managed run +
+  coverage figures + patch coverage), against
+* B: ``python -m coverage run -m pytest -q`` followed by ``python -m coverage report``,
+  the reference a user would otherwise run. Target: median(A) / median(B) <= 1.05.
+* C: ``phasectl collect`` with the base's figures in a stored git note (run_base auto):
+  the target is that no test run happens for the base, so C costs about what A costs.
+
+Run it with ``make bench`` or ``.venv/bin/python bench/tests_bench.py [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent / ".cache" / "tests-project"
+GENERATOR_VERSION = "3"
+MODULES = 12
+TESTS_PER_MODULE = 30
+
+
+def git_env(home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+    }
+
+
+def git(repo: Path, env: dict[str, str], *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def module_source(index: int, version: int) -> str:
+    lines = [f'"""Generated module {index}."""', ""]
+    for n in range(TESTS_PER_MODULE):
+        lines += [
+            f"def f{n}(values):",
+            "    total = 0",
+            "    for v in values:",
+            f"        if v % {n + 2} == 0:",
+            "            total += v",
+            "        else:",
+            f"            total -= {version}",
+            "    return total",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def test_source(index: int) -> str:
+    lines = [f"from pkg.mod{index} import *  # noqa: F403", ""]
+    for n in range(TESTS_PER_MODULE):
+        # Each test does a little real work, like a unit test of a small function.
+        lines += [
+            f"def test_f{n}():",
+            f"    assert isinstance(f{n}(range(2000)), int)  # noqa: F405",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_project(root: Path, version: int) -> None:
+    (root / "pkg").mkdir(exist_ok=True)
+    (root / "tests").mkdir(exist_ok=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "pkg"\nversion = "0"\n\n'
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\naddopts = "-p no:cacheprovider"\n\n'
+        '[tool.coverage.run]\nsource = ["pkg"]\n'
+    )
+    (root / ".gitignore").write_text("__pycache__/\n.coverage*\n")
+    for index in range(MODULES):
+        (root / "pkg" / f"mod{index}.py").write_text(module_source(index, version))
+        (root / "tests" / f"test_mod{index}.py").write_text(test_source(index))
+
+
+def build(python: str) -> Path:
+    marker = CACHE / ".bench-version"
+    if marker.exists() and marker.read_text() == GENERATOR_VERSION:
+        return CACHE
+    shutil.rmtree(CACHE, ignore_errors=True)
+    CACHE.mkdir(parents=True)
+    home = Path(tempfile.mkdtemp(prefix="bench-home-"))
+    env = git_env(home)
+    git(CACHE, env, "init", "-q", "-b", "main")
+    write_project(CACHE, 1)
+    git(CACHE, env, "add", "-A")
+    git(CACHE, env, "commit", "-q", "-m", "phase 1")
+    git(CACHE, env, "tag", "phase/1")
+    write_project(CACHE, 2)
+    git(CACHE, env, "add", "-A")
+    git(CACHE, env, "commit", "-q", "-m", "phase 2")
+    shutil.rmtree(home, ignore_errors=True)
+    # Store the base's figures as a note, as `phasectl snapshot phase/1` does.
+    subprocess.run(
+        [*phasectl(python), "--repo", str(CACHE), "snapshot", "phase/1", "--quiet"],
+        check=True,
+        capture_output=True,
+    )
+    marker.write_text(GENERATOR_VERSION)
+    return CACHE
+
+
+def phasectl(python: str) -> list[str]:
+    exe = Path(python).with_name("phasectl")
+    return [str(exe)] if exe.exists() else [python, "-m", "phasectl"]
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+    return time.perf_counter() - start, done
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args()
+    python = sys.executable
+    start = time.perf_counter()
+    repo = build(python)
+    print(
+        f"project: {MODULES * TESTS_PER_MODULE} tests in {MODULES} modules "
+        f"(ready in {time.perf_counter() - start:.1f} s)"
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="bench-cov-"))
+    data_file = scratch / ".coverage"
+    managed = [
+        *phasectl(python),
+        "--repo",
+        str(repo),
+        "collect",
+        "--format",
+        "json",
+        "--quiet",
+        "--run-base",
+        "never",
+    ]
+    with_note = [*phasectl(python), "--repo", str(repo), "collect", "--format", "json", "-q"]
+    reference = [
+        [python, "-m", "coverage", "run", f"--data-file={data_file}", "-m", "pytest", "-q"],
+        [python, "-m", "coverage", "report", f"--data-file={data_file}"],
+    ]
+    a_times, b_times, c_times = [], [], []
+    outputs: dict[str, bytes] = {}
+    for round_ in range(args.repeat + 1):
+        elapsed_a, done_a = timed(managed, repo)
+        elapsed_b = 0.0
+        for command in reference:
+            elapsed, done_b = timed(command, repo)
+            elapsed_b += elapsed
+            outputs[command[3]] = done_b.stdout
+        elapsed_c, done_c = timed(with_note, repo)
+        if done_a.returncode or done_c.returncode:
+            sys.stderr.write((done_a.stderr or done_c.stderr).decode())
+            return 2
+        if round_ == 0:
+            continue  # warm-up
+        a_times.append(elapsed_a)
+        b_times.append(elapsed_b)
+        c_times.append(elapsed_c)
+        outputs["a"], outputs["c"], outputs["c_err"] = done_a.stdout, done_c.stdout, done_c.stderr
+    shutil.rmtree(scratch, ignore_errors=True)
+    a, b, c = (statistics.median(t) for t in (a_times, b_times, c_times))
+    ratio = a / b
+    result = json.loads(outputs["a"])
+    noted = json.loads(outputs["c"])
+    report_total = outputs["report"].decode().strip().splitlines()[-1].split()[-1]
+    same = result["coverage"]["after"]["percent_display"] + "%" == report_total
+    base_ran = b"temporary worktree" in outputs["c_err"]
+    print(
+        f"managed collect vs coverage run + report: median {a:.3f} s vs {b:.3f} s  "
+        f"ratio {ratio:.3f}  (target <= 1.05)  {'PASS' if ratio <= 1.05 else 'MISS'}"
+    )
+    print(
+        f"collect with the base from a note:        median {c:.3f} s  "
+        f"({c / a:.3f} x the run without a base); base tests run: "
+        f"{'yes' if base_ran else 'no'}  {'PASS' if not base_ran else 'MISS'}"
+    )
+    print(
+        f"figures: phasectl {result['tests']['after']['passed']} passed, coverage "
+        f"{result['coverage']['after']['percent_display']}%; coverage report says "
+        f"{report_total}: {'match' if same else 'DIFFER'}; before from "
+        f"{noted['tests']['before']['source']}"
+    )
+    missed = ratio > 1.05 or base_ran or not same
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
