@@ -143,7 +143,9 @@ def run_streaming(
     except BaseException:
         _stop(proc)
         raise
-    reader.join(timeout=5)
+    finally:
+        reader.join(timeout=5)
+        proc.stdout.close()
     return status, list(tail)
 
 
@@ -247,9 +249,15 @@ def run_pytest(
         data_files = sorted(scratch.glob(".coverage*"))
         coverage = lines = None
         if data_files and tests.total:
-            from phasectl.coverage_formats import read_coveragepy
+            from phasectl.coverage_formats import NoCoverageData, read_coveragepy
 
-            coverage, lines = read_coveragepy(data_files, root, python=python)
+            try:
+                coverage, lines = read_coveragepy(data_files, root, python=python)
+            except NoCoverageData as exc:
+                warnings.append(
+                    f"coverage not collected: {exc}. Tests in subprocesses (pytest-xdist) "
+                    'are measured only with [tool.coverage.run] patch = ["subprocess"]'
+                )
         elif tests.total:
             warnings.append("the test run wrote no coverage data: coverage not collected")
         benchmarks, bench_warnings = _read_benchmarks(root, config, started)

@@ -273,7 +273,8 @@ class Repository:
         import uuid
 
         full = notes_ref if notes_ref.startswith("refs/") else f"refs/notes/{notes_ref}"
-        scratch = f"refs/phasectl-tmp/{uuid.uuid4().hex}"
+        # git notes --ref only takes refs under refs/notes/.
+        scratch = f"refs/notes/phasectl-tmp-{uuid.uuid4().hex}"
         with tempfile.NamedTemporaryFile(prefix="phasectl-note-", delete=False) as handle:
             handle.write(data)
         try:

@@ -191,8 +191,8 @@ def test_patch_coverage_counts_changed_measurable_lines(git_repo: Path) -> None:
     calc_patch = next(f for f in patch["files"] if f["path"] == "calc.py")
     # def triple, return 3 * n, def quadruple run (defs run at import); return 4 * n does not.
     assert (calc_patch["lines_total"], calc_patch["lines_covered"]) == (4, 3)
-    last = len(calc.splitlines()) + 8
-    assert calc_patch["uncovered"] == [[last, last]]
+    never_run = (git_repo / "calc.py").read_text().splitlines().index("    return 4 * n") + 1
+    assert calc_patch["uncovered"] == [[never_run, never_run]]
     assert patch["lines_total"] >= 4
 
 
