@@ -239,7 +239,7 @@ def read_coveragepy(
                 names = ", ".join(str(p) for p in paths)
                 if "No data to report" in reason or "No source for code" in reason:
                     raise NoCoverageData(
-                        f"coverage data in {names} does not match this project's files "
+                        f"coverage data in {names} does not match any file of this project "
                         f"({reason}); was it measured in another checkout?"
                     )
                 raise PhasectlError(f"coverage {step[3]} failed on {names}: {reason}")
@@ -311,7 +311,8 @@ def read_coverage(
     for kind, files in by_format.items():
         shards.extend(readers[kind](path, root) for path in files)
     merged = merge_line_data(shards)
-    if not any((root / name).exists() for name in merged):
+    # Paths outside root stay absolute (see _relative): they are not this project's files.
+    if not any(not Path(name).is_absolute() and (root / name).exists() for name in merged):
         names = ", ".join(str(p) for p in paths)
         raise PhasectlError(
             f"coverage data in {names} does not match any file of this project; "
