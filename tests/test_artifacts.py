@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from projects import CALC, PYPROJECT, pytest_summary, python_project
 
 from phasectl.coverage_formats import detect_format, read_coverage, read_go_coverprofile
 from phasectl.errors import PhasectlError
 from phasectl.junit import expand_globs, read_junit
 
 from conftest import git, run_cli
+from projects import CALC, PYPROJECT, pytest_summary, python_project
 
 JUNIT_TESTS = """\
 import pytest

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from projects import coverage_report_total, pytest_summary, python_project
 
 from conftest import git, run_cli
+from projects import coverage_report_total, pytest_summary, python_project
 
 MIXED = """\
 import pytest
