@@ -6,7 +6,6 @@ Only this layer turns ``PhasectlError`` into ``Error: ...`` and an exit code.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,8 @@ class PhasectlGroup(click.Group):
         except PhasectlError as error:
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:
+                import traceback
+
                 traceback.print_exc(file=sys.stderr)
             click.echo(f"Error: {error.message}", err=True)
             ctx.exit(error.exit_code)

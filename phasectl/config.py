@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -150,6 +149,8 @@ def parse_config(table: Mapping[str, object], source: str) -> Config:
     for key, value in table.items():
         validator = _VALIDATORS.get(key)
         if validator is None:
+            import difflib
+
             hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ConfigError(

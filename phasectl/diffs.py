@@ -12,7 +12,7 @@ from phasectl.patterns import Glob, matches_any
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repository import Repository
+    from phasectl.repository import DiffSettings, PendingDiff, Repository
 
 EMPTY_TREE_REF = "(empty tree)"
 _STATUS_LETTERS: dict[str, Status] = {
@@ -42,7 +42,7 @@ def parse_raw_numstat(data: bytes) -> list[FileChange]:
     if tokens and tokens[-1] == b"":
         tokens.pop()
     i = 0
-    raw: list[FileChange] = []
+    raw: list[tuple[Status, str | None, str, str, str, int | None]] = []
     while i < len(tokens) and tokens[i].startswith(b":"):
         fields = tokens[i][1:].decode("ascii").split(" ")
         if len(fields) != 5:
@@ -59,41 +59,34 @@ def parse_raw_numstat(data: bytes) -> list[FileChange]:
         else:
             old_path, path = None, _decode(tokens[i + 1])
             i += 2
-        raw.append(
+        raw.append((status, old_path, path, old_mode, new_mode, similarity))
+    changes: list[FileChange] = []
+    for status, old_path, path, old_mode, new_mode, similarity in raw:
+        if i >= len(tokens):
+            raise GitCommandError(f"git diff --numstat gave no record for {path!r}")
+        added_raw, removed_raw, inline_path = tokens[i].split(b"\t", 2)
+        if inline_path:
+            numstat_path = _decode(inline_path)
+            i += 1
+        else:
+            numstat_path = _decode(tokens[i + 2])
+            i += 3
+        if numstat_path != path:
+            raise GitCommandError(
+                f"git diff --raw and --numstat disagree: {path!r} vs {numstat_path!r}"
+            )
+        binary = added_raw == b"-"
+        changes.append(
             FileChange(
                 path=path,
                 status=status,
-                added=None,
-                removed=None,
-                binary=False,
+                added=None if binary else int(added_raw),
+                removed=None if binary else int(removed_raw),
+                binary=binary,
                 old_path=old_path,
                 old_mode=None if old_mode == _NO_MODE else old_mode,
                 new_mode=None if new_mode == _NO_MODE else new_mode,
                 similarity=similarity,
-            )
-        )
-    changes: list[FileChange] = []
-    for entry in raw:
-        if i >= len(tokens):
-            raise GitCommandError(f"git diff --numstat gave no record for {entry.path!r}")
-        added_raw, removed_raw, inline_path = tokens[i].split(b"\t", 2)
-        if inline_path:
-            path = _decode(inline_path)
-            i += 1
-        else:
-            path = _decode(tokens[i + 2])
-            i += 3
-        if path != entry.path:
-            raise GitCommandError(
-                f"git diff --raw and --numstat disagree: {entry.path!r} vs {path!r}"
-            )
-        binary = added_raw == b"-"
-        changes.append(
-            replace(
-                entry,
-                added=None if binary else int(added_raw),
-                removed=None if binary else int(removed_raw),
-                binary=binary,
             )
         )
     if i != len(tokens):
@@ -196,15 +189,26 @@ def _mark_excluded(
         yield replace(change, excluded=excluded) if excluded else change
 
 
-def collect_diff(repo: Repository, config: Config, span: DiffRange) -> tuple[DiffResult, list[str]]:
-    """Diff ``span.base`` against ``span.head``; return the result and warnings for the user."""
-    output = repo.diff(
-        span.base.sha,
-        span.head.sha,
-        similarity=config.rename_similarity,
-        rename_limit=config.rename_limit,
-        copies=config.detect_copies,
-    )
+def diff_settings(config: Config) -> DiffSettings:
+    from phasectl.repository import DiffSettings
+
+    return DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
+
+
+def collect_diff(
+    repo: Repository, config: Config, span: DiffRange, pending: PendingDiff | None = None
+) -> tuple[DiffResult, list[str]]:
+    """Diff ``span.base`` against ``span.head``; return the result and warnings for the user.
+
+    ``pending`` is the same diff already started in the background (see ``start_diff``).
+    """
+    # Read .gitattributes first: with a diff already running, this overlaps with git's work.
+    rules = _generated_rules(repo, span.head.sha)
+    globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
+    if pending is not None:
+        output = pending.result()
+    else:
+        output = repo.diff(span.base.sha, span.head.sha, diff_settings(config))
     warnings: list[str] = []
     if output.warnings:
         needed = output.rename_limit_needed
@@ -215,7 +219,5 @@ def collect_diff(repo: Repository, config: Config, span: DiffRange) -> tuple[Dif
             f"creation; {advice} in the phasectl config to detect them"
         )
     changes = parse_raw_numstat(output.data)
-    globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
-    rules = _generated_rules(repo, span.head.sha)
     files = tuple(_mark_excluded(changes, globs, rules))
     return DiffResult.of(files, merge_base=span.merge_base), warnings

@@ -17,19 +17,35 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+def _write_in_place(path: Path, data: bytes) -> None:
+    try:
+        with path.open("wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically, keeping an existing file's permissions.
 
     The bytes go to a temporary file in the same folder, are flushed to disk, and then
     ``os.replace`` swaps it in, so readers see the old file or the new one, never half.
     """
-    folder = path.parent
+    # A symlink is followed, so the file it points to is replaced, not the link.
+    path = Path(os.path.realpath(path))
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
     except FileNotFoundError:
         mode = _default_mode()
     except OSError as exc:
         raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
+    else:
+        if not stat.S_ISREG(info.st_mode):
+            # /dev/null, /dev/stdout, a FIFO: replacing it would destroy it; write into it.
+            _write_in_place(path, data)
+            return
+        mode = stat.S_IMODE(info.st_mode)
+    folder = path.parent
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept for replace
             dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from phasectl.config import Config, RunBase
     from phasectl.diffs import DiffRange
     from phasectl.measuring import Echo, Measurement
-    from phasectl.repository import Repository
+    from phasectl.repository import PendingDiff, Repository
     from phasectl.snapshots import Snapshot
 
 
@@ -99,22 +99,28 @@ def _with_origin(part: dict[str, Any] | None, snapshot: Snapshot) -> dict[str, A
 
 
 def collect_phase(
-    repo: Repository, config: Config, options: CollectOptions, echo: Echo
+    repo: Repository,
+    config: Config,
+    options: CollectOptions,
+    echo: Echo,
+    pending: PendingDiff | None = None,
 ) -> PhaseMetrics:
-    """Everything measurable for the range. Warnings are echoed as they appear, and kept."""
+    """Everything measurable for the range. Warnings are echoed as they appear, and kept.
+
+    ``pending`` is the diff of ``options.base`` and ``options.head``, already started.
+    """
     from phasectl.benchmarks import compare_benchmarks
     from phasectl.measures import compare_tests, patch_coverage
 
     span = resolve_range(repo, config, options.base, options.head, merge_base=options.merge_base)
-    diff, warnings = collect_diff(repo, config, span)
-    if span.head.sha == repo.head_sha():
-        dirty = repo.dirty_paths()
-        if dirty:
-            noun = "file has" if dirty == 1 else "files have"
-            warnings.append(
-                f"{dirty} {noun} uncommitted changes, which are not in the diff; "
-                "commit them to include them"
-            )
+    dirty = repo.dirty_paths() if span.head.sha == repo.head_sha() else 0
+    diff, warnings = collect_diff(repo, config, span, pending)
+    if dirty:
+        noun = "file has" if dirty == 1 else "files have"
+        warnings.append(
+            f"{dirty} {noun} uncommitted changes, which are not in the diff; "
+            "commit them to include them"
+        )
     for message in warnings:
         echo(f"Warning: {message}")
     tests = coverage = benchmarks = None

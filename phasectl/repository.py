@@ -8,6 +8,7 @@ change the figures.
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +40,93 @@ class DiffOutput:
     data: bytes
     warnings: tuple[str, ...]
     rename_limit_needed: int | None
+
+
+@dataclass(frozen=True)
+class DiffSettings:
+    """The settings that change what ``git diff`` detects."""
+
+    similarity: int = 50
+    rename_limit: int = 1000
+    copies: bool = False
+
+
+class PendingDiff:
+    """A ``git diff --raw --numstat -z`` running in the background.
+
+    The diff is the slow part of ``collect``; starting it first lets everything else
+    (Python imports, ref checks, ``git status``) happen while git works. Its output is
+    read by a thread so a full pipe never stalls git.
+    """
+
+    def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
+        import os
+        import threading
+
+        args = [
+            "git", *_PINNED_CONFIG, "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+            "--no-relative", "--ignore-submodules=none", "--diff-algorithm=myers",
+            "--full-index", "--raw", "--numstat", "-z",
+            f"-M{settings.similarity}%", f"-l{settings.rename_limit}",
+        ]  # fmt: skip
+        if settings.copies:
+            args.append(f"-C{settings.similarity}%")
+        # --end-of-options: a revision such as "--output=x" is a revision, never an option.
+        args += ["--end-of-options", base, head, "--"]
+        self._refs = (base, head)
+        env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}  # git's warnings in English
+        self._proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self._output: tuple[bytes, bytes] = (b"", b"")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        self._output = self._proc.communicate()
+
+    def result(self) -> DiffOutput:
+        """Wait for git; its output, or ``GitCommandError`` if it failed."""
+        self._reader.join()
+        out, err_bytes = self._output
+        err = err_bytes.decode("utf-8", "replace")
+        if self._proc.returncode != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else "no message"
+            base, head = self._refs
+            raise GitCommandError(f"git diff {base} {head} failed: {last}")
+        warnings = tuple(
+            line.removeprefix("warning: ").strip()
+            for line in err.splitlines()
+            if line.startswith("warning:")
+        )
+        needed = None
+        for line in warnings:
+            found = _RENAME_LIMIT_HINT.search(line)
+            if found and "renameLimit" in line:
+                needed = int(found.group(1))
+        return DiffOutput(out, warnings, needed)
+
+    def cancel(self) -> None:
+        """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._reader.join()
+
+
+def start_diff(cwd: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff:
+    """Start the pinned diff between two revisions (names or SHAs) in the repository at cwd."""
+    return PendingDiff(cwd, base, head, settings)
+
+
+def find_work_tree(path: Path) -> Path | None:
+    """The top of the work tree containing ``path``, found without running git.
+
+    ``None`` when no ``.git`` is found above it (a bare repository, or no repository).
+    """
+    for folder in (path.resolve(), *path.resolve().parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
 
 
 class Repository:
@@ -161,44 +249,19 @@ class Repository:
 
     def empty_tree(self) -> str:
         """The id of the empty tree in this repository's hash format."""
-        return self._text("hash-object", "-t", "tree", "/dev/null")
-
-    def diff(
-        self, base: str, head: str, *, similarity: int, rename_limit: int, copies: bool
-    ) -> DiffOutput:
-        """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
-        args = [
-            "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--no-relative",
-            "--ignore-submodules=none",
-            "--diff-algorithm=myers",
-            "--full-index",
-            "--raw",
-            "--numstat",
-            "-z",
-            f"-M{similarity}%",
-            f"-l{rename_limit}",
-        ]
-        if copies:
-            args.append(f"-C{similarity}%")
-        status, out, err = self.run(*args, base, head, "--", check=False)
-        if status != 0:
-            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
-            raise GitCommandError(f"git diff {base[:12]} {head[:12]} failed: {last}")
-        warnings = tuple(
-            line.removeprefix("warning: ").strip()
-            for line in err.splitlines()
-            if line.startswith("warning:")
+        status, out, err = self._repo.git.execute(
+            ["git", "hash-object", "-t", "tree", "--stdin"],
+            istream=subprocess.DEVNULL,
+            with_extended_output=True,
+            with_exceptions=False,
         )
-        needed = None
-        for line in warnings:
-            found = _RENAME_LIMIT_HINT.search(line)
-            if found and "renameLimit" in line:
-                needed = int(found.group(1))
-        return DiffOutput(out, warnings, needed)
+        if status != 0:
+            raise GitCommandError(f"git hash-object failed: {err.strip()}")
+        return out.strip()
+
+    def diff(self, base: str, head: str, settings: DiffSettings) -> DiffOutput:
+        """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
+        return start_diff(self.work_tree or Path(self._repo.git_dir), base, head, settings).result()
 
     def head_sha(self) -> str | None:
         status, out, _ = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)

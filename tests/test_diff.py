@@ -427,7 +427,7 @@ def test_output_file_is_written_atomically_keeping_mode(git_repo: Path, tmp_path
     result = run_cli("--repo", str(git_repo), "collect", "--format", "json", "-o", str(target))
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert target.read_text().startswith("{\n")
+    assert target.read_text().startswith('{"schema": "phasectl/1"')
     assert target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.json")] == []
 
@@ -463,3 +463,28 @@ def test_user_git_config_cannot_change_the_figures(git_repo: Path, fmt: str) -> 
         git(git_repo, "config", key, value)
     configured = run_cli("--repo", str(git_repo), "collect", "--format", fmt, "--base", base)
     assert configured.stdout == plain.stdout
+
+
+def test_output_to_a_pipe_or_symlink_is_written_through(git_repo: Path, tmp_path: Path) -> None:
+    import threading
+
+    commit(git_repo, {"a.py": "1\n"})
+    # A FIFO stands in for /dev/null or /dev/stdout: replacing it would destroy it.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = run_cli("--repo", str(git_repo), "collect", "--no-tests", "-o", str(fifo))
+    reader.join(timeout=10)
+    assert result.exit_code == 0
+    assert fifo.is_fifo()
+    assert received[0].startswith(b"Range: ")
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    result = run_cli("--repo", str(git_repo), "collect", "--no-tests", "-o", str(link))
+    assert result.exit_code == 0
+    assert link.is_symlink()
+    assert real.read_text().startswith("Range: ")

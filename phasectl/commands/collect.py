@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from phasectl.context import AppContext
+
+if TYPE_CHECKING:
+    from phasectl.repository import PendingDiff
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -16,6 +19,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 def absolute_globs(patterns: tuple[str, ...]) -> tuple[str, ...]:
     """Command-line globs are relative to the current folder, as the shell would read them."""
     return tuple(p if Path(p).is_absolute() else str(Path.cwd() / p) for p in patterns)
+
+
+def start_early_diff(app: AppContext, base: str | None, head: str | None) -> PendingDiff | None:
+    """With both refs named, start git's diff before anything else: it is the slow part,
+    and imports, ref checks and ``git status`` then run while git works. The refs are
+    still checked before its output is used."""
+    if base is None or head is None:
+        return None
+    from phasectl.config import load_config
+    from phasectl.repository import DiffSettings, find_work_tree, start_diff
+
+    root = find_work_tree(app.repo_path)
+    if root is None:
+        return None
+    config = load_config(root)
+    settings = DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
+    return start_diff(root, base, head, settings)
 
 
 def echo_err(message: str) -> None:
@@ -118,7 +138,12 @@ def collect(
         base_coverage=absolute_globs(base_coverage),
         run_base=run_base,  # type: ignore[arg-type]  # click.Choice checked it
     )
-    metrics = collect_phase(app.repository, app.config, options, echo_err)
+    pending = start_early_diff(app, base, head) if not merge_base else None
+    try:
+        metrics = collect_phase(app.repository, app.config, options, echo_err, pending)
+    finally:
+        if pending is not None:
+            pending.cancel()
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()
     if output is not None:
         write_atomic(output, data)
