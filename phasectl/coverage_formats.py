@@ -220,14 +220,19 @@ def read_coveragepy(
         if not data.startswith(_SQLITE):
             raise PhasectlError(f"{path} is not a coverage.py data file")
     with tempfile.TemporaryDirectory(prefix="phasectl-cov-") as scratch:
-        combined = Path(scratch) / ".coverage"
+        # One file needs no combining (and saves starting coverage.py a second time).
+        combined = Path(scratch) / ".coverage" if len(paths) > 1 else paths[0]
         report = Path(scratch) / "coverage.json"
         steps = [
-            [python, "-m", "coverage", "combine", "--keep", "--quiet",
-             f"--data-file={combined}", *map(str, paths)],
             [python, "-m", "coverage", "json", "--quiet", f"--data-file={combined}",
              "-o", str(report)],
         ]  # fmt: skip
+        if len(paths) > 1:
+            steps.insert(
+                0,
+                [python, "-m", "coverage", "combine", "--keep", "--quiet",
+                 f"--data-file={combined}", *map(str, paths)],
+            )  # fmt: skip
         for step in steps:
             try:
                 done = subprocess.run(step, cwd=root, capture_output=True, text=True, check=False)

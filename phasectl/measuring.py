@@ -131,22 +131,39 @@ def run_streaming(
     assert proc.stdout is not None
     reader = threading.Thread(target=_stream, args=(proc.stdout, tail, quiet), daemon=True)
     reader.start()
-    started = time.monotonic()
+    done = threading.Event()
+    if quiet:
+        threading.Thread(target=_progress, args=(done, echo), daemon=True).start()
+    _RUNNING.add(proc)
     try:
-        while True:
-            try:
-                status = proc.wait(timeout=_PROGRESS_EVERY_S)
-                break
-            except subprocess.TimeoutExpired:
-                if quiet:
-                    echo(f"phasectl: tests still running ({time.monotonic() - started:.0f} s)")
+        # A blocking wait: Popen.wait(timeout) polls with sleeps and would add latency.
+        status = proc.wait()
     except BaseException:
         _stop(proc)
         raise
     finally:
+        done.set()
+        _RUNNING.discard(proc)
         reader.join(timeout=5)
         proc.stdout.close()
     return status, list(tail)
+
+
+def _progress(done: threading.Event, echo: Echo) -> None:
+    started = time.monotonic()
+    while not done.wait(_PROGRESS_EVERY_S):
+        echo(f"phasectl: tests still running ({time.monotonic() - started:.0f} s)")
+
+
+# Test processes now running, so the main thread can stop them on Ctrl-C even when a
+# background thread started them.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def stop_running() -> None:
+    """Stop every test process phasectl started that is still running."""
+    for proc in list(_RUNNING):
+        _stop(proc)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -321,6 +338,51 @@ def measure(
     if is_python_project(root):
         return run_pytest(root, config, quiet=quiet, echo=echo, extra_paths=extra_paths)
     return None
+
+
+class BackgroundMeasurement:
+    """``measure`` of the work tree, started at once in a thread.
+
+    The test run is the long pole of ``collect``; starting it first lets the diff and
+    everything else happen while the tests run.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        *,
+        quiet: bool,
+        echo: Echo,
+        junit: Sequence[str] = (),
+        coverage: Sequence[str] = (),
+    ) -> None:
+        self._result: Measurement | None = None
+        self._error: BaseException | None = None
+
+        def work() -> None:
+            try:
+                self._result = measure(
+                    root, config, quiet=quiet, echo=echo, junit=junit, coverage=coverage
+                )
+            except BaseException as exc:  # re-raised in the main thread by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+
+    def result(self) -> Measurement | None:
+        """Wait for the run; its measurement, or the error it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def cancel(self) -> None:
+        """Stop the run if it is still going (on an error elsewhere, or Ctrl-C)."""
+        if self._thread.is_alive():
+            stop_running()
+            self._thread.join(timeout=15)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from phasectl.model import PhaseMetrics
 if TYPE_CHECKING:
     from phasectl.config import Config, RunBase
     from phasectl.diffs import DiffRange
-    from phasectl.measuring import Echo, Measurement
+    from phasectl.measuring import BackgroundMeasurement, Echo, Measurement
     from phasectl.repository import PendingDiff, Repository
     from phasectl.snapshots import Snapshot
 
@@ -37,15 +37,24 @@ class CollectOptions:
 def measure_commit(
     repo: Repository, config: Config, sha: str, *, quiet: bool, echo: Echo,
     junit: tuple[str, ...] = (), coverage: tuple[str, ...] = (),
+    started: BackgroundMeasurement | None = None,
 ) -> tuple[Measurement | None, str]:  # fmt: skip
     """Measure ``sha``: in the user's checkout when it is the checked-out commit, else in a
-    temporary worktree. Returns the measurement and how it was taken."""
+    temporary worktree. Returns the measurement and how it was taken.
+
+    ``started`` is a measurement of the work tree already running (see ``collect``).
+    """
     from phasectl.measuring import measure, measure_in_worktree
 
     root = repo.work_tree
+    how = "artifacts" if (junit or coverage or config.junit) else "work tree"
     if root is not None and sha == repo.head_sha():
+        if started is not None:
+            return started.result(), how
         found = measure(root, config, quiet=quiet, echo=echo, junit=junit, coverage=coverage)
-        return found, "artifacts" if (junit or coverage or config.junit) else "work tree"
+        return found, how
+    if started is not None:
+        started.cancel()
     return measure_in_worktree(repo, sha, config, quiet=quiet, echo=echo), "worktree run"
 
 
@@ -104,10 +113,12 @@ def collect_phase(
     options: CollectOptions,
     echo: Echo,
     pending: PendingDiff | None = None,
+    started: BackgroundMeasurement | None = None,
 ) -> PhaseMetrics:
     """Everything measurable for the range. Warnings are echoed as they appear, and kept.
 
-    ``pending`` is the diff of ``options.base`` and ``options.head``, already started.
+    ``pending`` is the diff of ``options.base`` and ``options.head``, already started;
+    ``started`` the test run of the work tree, already started.
     """
     from phasectl.benchmarks import compare_benchmarks
     from phasectl.measures import compare_tests, patch_coverage
@@ -127,7 +138,7 @@ def collect_phase(
     if options.tests:
         after, how = measure_commit(
             repo, config, span.head.sha, quiet=options.quiet, echo=echo,
-            junit=options.junit, coverage=options.coverage,
+            junit=options.junit, coverage=options.coverage, started=started,
         )  # fmt: skip
         before, base_warnings = find_baseline(repo, config, span, options, echo)
         late = [*(after.warnings if after else ()), *base_warnings]

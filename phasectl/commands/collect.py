@@ -11,6 +11,8 @@ import click
 from phasectl.context import AppContext
 
 if TYPE_CHECKING:
+    from phasectl.measuring import BackgroundMeasurement
+    from phasectl.phase import CollectOptions
     from phasectl.repository import PendingDiff
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +38,29 @@ def start_early_diff(app: AppContext, base: str | None, head: str | None) -> Pen
     config = load_config(root)
     settings = DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
     return start_diff(root, base, head, settings)
+
+
+def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMeasurement | None:
+    """Start measuring the work tree at once when head is the checkout: the test run is the
+    long pole, and the diff then happens while it runs. Used only if head resolves to the
+    checked-out commit; stopped otherwise."""
+    if not options.tests:
+        return None
+    from phasectl.config import load_config
+    from phasectl.measuring import BackgroundMeasurement
+    from phasectl.repository import find_work_tree
+
+    root = find_work_tree(app.repo_path)
+    if root is None:
+        return None
+    return BackgroundMeasurement(
+        root,
+        load_config(root),
+        quiet=options.quiet,
+        echo=echo_err,
+        junit=options.junit,
+        coverage=options.coverage,
+    )
 
 
 def echo_err(message: str) -> None:
@@ -139,9 +164,12 @@ def collect(
         run_base=run_base,  # type: ignore[arg-type]  # click.Choice checked it
     )
     pending = start_early_diff(app, base, head) if not merge_base else None
+    started = start_early_tests(app, options) if head is None else None
     try:
-        metrics = collect_phase(app.repository, app.config, options, echo_err, pending)
+        metrics = collect_phase(app.repository, app.config, options, echo_err, pending, started)
     finally:
+        if started is not None:
+            started.cancel()
         if pending is not None:
             pending.cancel()
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()
