@@ -130,7 +130,7 @@ def fast_import_stream(rng: random.Random) -> tuple[bytes, dict[str, int]]:
 
 
 def build() -> tuple[Path, float, bool]:
-    marker = CACHE / ".bench-version"
+    marker = CACHE / ".git" / "phasectl-bench-version"
     if marker.exists() and marker.read_text() == GENERATOR_VERSION:
         return CACHE, 0.0, True
     started = time.perf_counter()
@@ -145,7 +145,6 @@ def build() -> tuple[Path, float, bool]:
     subprocess.run(["git", "checkout", "-q", "-f", "main"], **run)  # type: ignore[call-overload]
     shutil.rmtree(home, ignore_errors=True)
     marker.write_text(GENERATOR_VERSION)
-    (CACHE / ".git" / "info" / "exclude").write_text(".bench-version\n")
     return CACHE, time.perf_counter() - started, False
 
 

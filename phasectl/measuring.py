@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
-from phasectl.measures import FileLines, TestResults, merge_cases
-from phasectl.snapshots import Snapshot, now_iso
 
 if TYPE_CHECKING:
     from phasectl.benchmarks import Benchmark
     from phasectl.config import Config
-    from phasectl.measures import CoverageSummary, TestCase
+    from phasectl.measures import CoverageSummary, FileLines, TestCase, TestResults
     from phasectl.repository import Repository
+    from phasectl.snapshots import Snapshot
 
 PLUGIN_MODULE = "_phasectl_results"
 _PYTHON_MARKERS = (
@@ -58,6 +57,8 @@ class Measurement:
     warnings: tuple[str, ...] = field(default=())
 
     def snapshot(self, commit: str, source: str) -> Snapshot:
+        from phasectl.snapshots import Snapshot, now_iso
+
         return Snapshot(
             commit=commit,
             source=source,
@@ -184,11 +185,11 @@ def _last_lines(tail: list[str], count: int = 8) -> str:
 
 
 def _results_from_plugin(path: Path) -> TestResults:
+    from phasectl.measures import TestCase, TestResults, merge_cases
+
     data = json.loads(path.read_text(encoding="utf-8"))
     counts = data["counts"]
     cases: list[TestCase] = []
-    from phasectl.measures import TestCase
-
     for case in data["cases"]:
         cases.append(TestCase(case["id"], case["outcome"], case.get("duration_s")))
     return TestResults(

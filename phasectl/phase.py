@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phasectl.diffs import EMPTY_TREE_REF, collect_diff, resolve_range
-from phasectl.model import PhaseMetrics
-
+# Imports of the heavier modules are inside the functions: the collect command builds
+# CollectOptions before it starts the test run, and that start should not wait on them.
 if TYPE_CHECKING:
     from phasectl.config import Config, RunBase
     from phasectl.diffs import DiffRange
     from phasectl.measuring import BackgroundMeasurement, Echo, Measurement
+    from phasectl.model import PhaseMetrics
     from phasectl.repository import PendingDiff, Repository
     from phasectl.snapshots import Snapshot
 
@@ -62,6 +62,7 @@ def find_baseline(
     repo: Repository, config: Config, span: DiffRange, options: CollectOptions, echo: Echo
 ) -> tuple[Snapshot | None, list[str]]:
     """The "before" figures, in order: git note, named artifacts, a worktree run, or none."""
+    from phasectl.diffs import EMPTY_TREE_REF
     from phasectl.measuring import project_python, read_artifacts
     from phasectl.snapshots import load_snapshot, store_snapshot
 
@@ -121,7 +122,9 @@ def collect_phase(
     ``started`` the test run of the work tree, already started.
     """
     from phasectl.benchmarks import compare_benchmarks
+    from phasectl.diffs import collect_diff, resolve_range
     from phasectl.measures import compare_tests, patch_coverage
+    from phasectl.model import PhaseMetrics
 
     span = resolve_range(repo, config, options.base, options.head, merge_base=options.merge_base)
     dirty = repo.dirty_paths() if span.head.sha == repo.head_sha() else 0
@@ -136,6 +139,12 @@ def collect_phase(
         echo(f"Warning: {message}")
     tests = coverage = benchmarks = None
     if options.tests:
+        added = None
+        if started is not None:
+            # The tests are running: find the changed lines now, while waiting costs nothing.
+            added = repo.added_lines(
+                span.base.sha, span.head.sha, similarity=config.rename_similarity
+            )
         after, how = measure_commit(
             repo, config, span.head.sha, quiet=options.quiet, echo=echo,
             junit=options.junit, coverage=options.coverage, started=started,
@@ -163,13 +172,10 @@ def collect_phase(
                 }
             if after.coverage is not None:
                 before_cov = before.coverage if before else None
-                added = (
-                    repo.added_lines(
+                if added is None and after.lines is not None:
+                    added = repo.added_lines(
                         span.base.sha, span.head.sha, similarity=config.rename_similarity
                     )
-                    if after.lines is not None
-                    else None
-                )
                 coverage = {
                     "before": _with_origin(before_cov.to_dict(), before)
                     if before and before_cov
