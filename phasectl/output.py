@@ -82,7 +82,24 @@ def format_text(metrics: PhaseMetrics) -> str:
     lines.append("")
     lines.extend(_tests_text(metrics.tests))
     lines.extend(_coverage_text(metrics.coverage))
+    lines.extend(_benchmarks_text(metrics.benchmarks))
     return "\n".join(lines) + "\n"
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.3g}ms"
+
+
+def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
+    if benchmarks is None:
+        return []
+    lines = ["Performance (median):"]
+    for row in benchmarks["changes"]:
+        change = f" ({row['change']:+.1%})" if row["change"] is not None else ""
+        lines.append(
+            f"  {display_path(row['name'])}: {_ms(row['before_s'])} -> {_ms(row['after_s'])}{change}"
+        )
+    return lines
 
 
 def tests_line(part: Mapping[str, Any]) -> str:
