@@ -96,9 +96,8 @@ def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
     lines = ["Performance (median):"]
     for row in benchmarks["changes"]:
         change = f" ({row['change']:+.1%})" if row["change"] is not None else ""
-        lines.append(
-            f"  {display_path(row['name'])}: {_ms(row['before_s'])} -> {_ms(row['after_s'])}{change}"
-        )
+        before, after = _ms(row["before_s"]), _ms(row["after_s"])
+        lines.append(f"  {display_path(row['name'])}: {before} -> {after}{change}")
     return lines
 
 
