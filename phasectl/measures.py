@@ -90,9 +90,16 @@ class TestResults:
     def from_cases(cls, cases: Iterable[TestCase], duration_s: float | None) -> TestResults:
         """Counts from de-duplicated cases (one outcome per test id), as for JUnit files."""
         merged = merge_cases(cases)
-        counts = dict.fromkeys(OUTCOMES, 0)
+        counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         for case in merged:
             counts[case.outcome] += 1
+        return cls.from_counts(counts, duration_s, merged)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[str, int], duration_s: float | None, cases: Iterable[TestCase]
+    ) -> TestResults:
+        """Results from counts keyed by outcome (as a runner reports them) and the cases."""
         return cls(
             passed=counts["passed"],
             failed=counts["failed"],
@@ -101,7 +108,7 @@ class TestResults:
             xfailed=counts["xfailed"],
             xpassed=counts["xpassed"],
             duration_s=duration_s,
-            cases=merged,
+            cases=merge_cases(cases),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from phasectl.errors import PhasectlError
 if TYPE_CHECKING:
     from phasectl.benchmarks import Benchmark
     from phasectl.config import Config
-    from phasectl.measures import CoverageSummary, FileLines, TestCase, TestResults
+    from phasectl.measures import CoverageSummary, FileLines, TestResults
     from phasectl.repository import Repository
     from phasectl.snapshots import Snapshot
 
@@ -87,6 +87,21 @@ def project_python(config: Config, root: Path) -> str:
             if found.exists():
                 return str(found)
     return sys.executable
+
+
+# Set by pytest and pytest-xdist for their own processes; inherited by the project's run
+# (when phasectl itself runs under pytest) they change its behaviour, e.g.
+# pytest-benchmark writes no JSON when it believes it is an xdist worker.
+_PYTEST_INTERNAL_ENV = (
+    "PYTEST_CURRENT_TEST",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+    "PYTEST_XDIST_TESTRUNUID",
+)
+
+
+def _child_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _PYTEST_INTERNAL_ENV}
 
 
 def _plugin_dir(scratch: Path) -> Path:
@@ -185,23 +200,11 @@ def _last_lines(tail: list[str], count: int = 8) -> str:
 
 
 def _results_from_plugin(path: Path) -> TestResults:
-    from phasectl.measures import TestCase, TestResults, merge_cases
+    from phasectl.measures import TestCase, TestResults
 
     data = json.loads(path.read_text(encoding="utf-8"))
-    counts = data["counts"]
-    cases: list[TestCase] = []
-    for case in data["cases"]:
-        cases.append(TestCase(case["id"], case["outcome"], case.get("duration_s")))
-    return TestResults(
-        passed=counts["passed"],
-        failed=counts["failed"],
-        errors=counts["error"],
-        skipped=counts["skipped"],
-        xfailed=counts["xfailed"],
-        xpassed=counts["xpassed"],
-        duration_s=data.get("duration_s"),
-        cases=merge_cases(cases),
-    )
+    cases = [TestCase(c["id"], c["outcome"], c.get("duration_s")) for c in data["cases"]]
+    return TestResults.from_counts(data["counts"], data.get("duration_s"), cases)
 
 
 def _read_benchmarks(
@@ -239,7 +242,7 @@ def run_pytest(
         scratch = Path(scratch_name)
         plugin = _plugin_dir(scratch)
         results_file = scratch / "results.json"
-        env = dict(os.environ)
+        env = _child_env()
         paths = [str(plugin), *(str(p) for p in extra_paths)]
         if env.get("PYTHONPATH"):
             paths.append(env["PYTHONPATH"])
@@ -318,7 +321,7 @@ def measure(
     coverage = tuple(coverage) or config.coverage
     python = project_python(config, root)
     if config.test_command:
-        env = dict(os.environ)
+        env = _child_env()
         started = time.time()
         status, tail = run_streaming(config.test_command, root, env, quiet=quiet, echo=echo)
         warnings = []
@@ -342,34 +345,23 @@ def measure(
 
 
 class BackgroundMeasurement:
-    """``measure`` of the work tree, started at once in a thread.
+    """A measurement started at once in a thread.
 
     The test run is the long pole of ``collect``; starting it first lets the diff and
     everything else happen while the tests run.
     """
 
-    def __init__(
-        self,
-        root: Path,
-        config: Config,
-        *,
-        quiet: bool,
-        echo: Echo,
-        junit: Sequence[str] = (),
-        coverage: Sequence[str] = (),
-    ) -> None:
+    def __init__(self, work: Callable[[], Measurement | None]) -> None:
         self._result: Measurement | None = None
         self._error: BaseException | None = None
 
-        def work() -> None:
+        def run() -> None:
             try:
-                self._result = measure(
-                    root, config, quiet=quiet, echo=echo, junit=junit, coverage=coverage
-                )
+                self._result = work()
             except BaseException as exc:  # re-raised in the main thread by result()
                 self._error = exc
 
-        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
 
     def result(self) -> Measurement | None:

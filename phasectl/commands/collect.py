@@ -47,19 +47,22 @@ def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMea
     if not options.tests:
         return None
     from phasectl.config import load_config
-    from phasectl.measuring import BackgroundMeasurement
+    from phasectl.measuring import BackgroundMeasurement, measure
     from phasectl.repository import find_work_tree
 
     root = find_work_tree(app.repo_path)
     if root is None:
         return None
+    config = load_config(root)
     return BackgroundMeasurement(
-        root,
-        load_config(root),
-        quiet=options.quiet,
-        echo=echo_err,
-        junit=options.junit,
-        coverage=options.coverage,
+        lambda: measure(
+            root,
+            config,
+            quiet=options.quiet,
+            echo=echo_err,
+            junit=options.junit,
+            coverage=options.coverage,
+        )
     )
 
 
