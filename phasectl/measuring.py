@@ -274,10 +274,11 @@ def run_pytest(
 
             try:
                 coverage, lines = read_coveragepy(data_files, root, python=python)
-            except NoCoverageData as exc:
+            except NoCoverageData:
                 warnings.append(
-                    f"coverage not collected: {exc}. Tests in subprocesses (pytest-xdist) "
-                    'are measured only with [tool.coverage.run] patch = ["subprocess"]'
+                    "coverage not collected: the run measured none of the project's files "
+                    "(check [tool.coverage.run] source; tests in subprocesses, as with "
+                    'pytest-xdist, are measured only with patch = ["subprocess"])'
                 )
         elif tests.total:
             warnings.append("the test run wrote no coverage data: coverage not collected")

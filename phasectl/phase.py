@@ -88,9 +88,15 @@ def find_baseline(
             "--run-base auto"
         )
         return None, warnings
+    from phasectl.errors import PhasectlError
     from phasectl.measuring import measure_in_worktree
 
-    measured = measure_in_worktree(repo, base, config, quiet=options.quiet, echo=echo)
+    try:
+        measured = measure_in_worktree(repo, base, config, quiet=options.quiet, echo=echo)
+    except PhasectlError as exc:
+        # The figures at head are still worth reporting: the base becomes "no baseline".
+        warnings.append(f"could not measure the base {span.base.ref} ({base[:12]}): {exc}")
+        return None, warnings
     if measured is None:
         return None, warnings
     warnings.extend(f"at base: {w}" for w in measured.warnings)

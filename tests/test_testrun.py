@@ -312,3 +312,20 @@ def test_interrupted_base_run_leaves_nothing_behind(git_repo: Path, tmp_path: Pa
     assert state(git_repo) == before
     assert git(git_repo, "worktree", "list").count("\n") == 1
     assert not list((git_repo / ".git").glob("worktrees/*"))
+
+
+def test_a_base_that_cannot_run_is_a_warning(git_repo: Path) -> None:
+    from projects import PYPROJECT
+
+    broken = PYPROJECT.replace('addopts = "', 'addopts = "--no-such-option ')
+    python_project(
+        git_repo, {"test_calc.py": "def test_one():\n    pass\n"}, **{"pyproject.toml": broken}
+    )
+    git(git_repo, "tag", "phase/1")
+    python_project(git_repo, {"test_calc.py": "def test_two():\n    pass\n"})
+    data, stderr = collect(git_repo, "-q")
+    assert "could not measure the base phase/1" in stderr
+    assert "--no-such-option" in stderr
+    assert data["tests"]["before"] is None
+    assert data["tests"]["after"]["passed"] == 1
+    assert git(git_repo, "worktree", "list").count("\n") == 1
