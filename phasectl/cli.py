@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from phasectl.commands.collect import collect
+from phasectl.commands.report import report
 from phasectl.commands.snapshot import snapshot
 from phasectl.context import AppContext
 from phasectl.errors import PhasectlError
@@ -51,6 +52,7 @@ def cli(ctx: click.Context, repo_path: Path, debug: bool) -> None:
 
 
 cli.add_command(collect)
+cli.add_command(report)
 cli.add_command(snapshot)
 
 

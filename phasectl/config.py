@@ -27,6 +27,22 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "go.sum",
 )
 
+DEFAULT_TEST_GLOBS: tuple[str, ...] = (
+    "tests/",
+    "test/",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "*_test.go",
+    "*.test.[jt]s",
+    "*.test.[jt]sx",
+    "*.spec.[jt]s",
+    "*.spec.[jt]sx",
+    "features/",
+    "spec/",
+)
+DEFAULT_DOC_GLOBS: tuple[str, ...] = ("*.md", "*.rst", "*.adoc", "docs/", "doc/")
+
 RunBase = Literal["auto", "always", "never"]
 RUN_BASE_CHOICES: tuple[RunBase, ...] = ("auto", "always", "never")
 
@@ -51,6 +67,11 @@ class Config:
     coverage: tuple[str, ...] = ()
     benchmark_json: str | None = None
     run_base: RunBase = "auto"
+    report_dir: str = "docs/phases"
+    templates_dir: str = ".phasectl/templates"
+    max_files_listed: int = 100
+    test_globs: tuple[str, ...] = DEFAULT_TEST_GLOBS
+    doc_globs: tuple[str, ...] = DEFAULT_DOC_GLOBS
     source: str | None = None
     """Where the settings came from (for messages); not a key users set."""
 
@@ -100,6 +121,13 @@ def _run_base(key: str, value: object) -> RunBase:
     return value
 
 
+def _folder(key: str, value: object) -> str:
+    text = _string(key, value)
+    if not text.strip() or "\0" in text:
+        raise ValueError(f"'{key}' must be a folder path")
+    return text
+
+
 def _int_range(low: int, high: int | None) -> Callable[[str, object], int]:
     def check(key: str, value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -139,6 +167,11 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "coverage": _globs,
     "benchmark_json": _string,
     "run_base": _run_base,
+    "report_dir": _folder,
+    "templates_dir": _folder,
+    "max_files_listed": _int_range(1, None),
+    "test_globs": _globs,
+    "doc_globs": _globs,
 }
 KNOWN_KEYS = tuple(_VALIDATORS)
 

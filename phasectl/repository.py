@@ -294,6 +294,51 @@ class Repository:
         """The bytes of ``path`` at ``rev``."""
         return self.run("cat-file", "blob", f"{rev}:{path}")[1]
 
+    def read_files(self, rev: str, paths: list[str], *, limit: int = 1 << 20) -> dict[str, bytes]:
+        """The first ``limit`` bytes of each of ``paths`` at ``rev``, read in one ``git`` call.
+
+        Paths missing at ``rev`` (or not files) are left out.
+        """
+        found: dict[str, bytes] = {}
+        batch = [p for p in paths if "\n" not in p]
+        for path in paths:
+            if "\n" in path:  # cat-file --batch reads one name per line
+                status, data, _ = self.run("cat-file", "blob", f"{rev}:{path}", check=False)
+                if status == 0:
+                    found[path] = data[:limit]
+        if not batch:
+            return found
+        names = "".join(f"{rev}:{p}\n" for p in batch).encode("utf-8", "surrogateescape")
+        done = subprocess.run(
+            ["git", *_PINNED_CONFIG, "cat-file", "--batch"],
+            cwd=self.work_tree or self._repo.git_dir,
+            input=names,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise GitCommandError(f"git cat-file failed: {done.stderr.decode(errors='replace')}")
+        out, at = done.stdout, 0
+        for path in batch:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            at = end + 1
+            if len(header) != 3 or header[1] != b"blob":
+                continue  # "<name> missing", or a tree / submodule
+            size = int(header[2])
+            found[path] = out[at : at + min(size, limit)]
+            at += size + 1
+        return found
+
+    def commit_date(self, sha: str) -> str:
+        """The committer date of ``sha`` as ``YYYY-MM-DD`` (in the committer's time zone)."""
+        return self._text("show", "-s", "--no-show-signature", "--format=%cd", "--date=short", sha)
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch's short name, or ``None`` on a detached HEAD."""
+        status, out, _ = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return out.decode("utf-8", "surrogateescape").strip() or None if status == 0 else None
+
     # --- patch lines -----------------------------------------------------------------
 
     def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:

@@ -1,0 +1,100 @@
+"""Jinja2 rendering of the report and its sections, sandboxed and strict.
+
+Templates are looked up in the project's template folder first (``templates_dir``,
+default ``.phasectl/templates``), then in phasectl's built-in ones. They render in
+Jinja2's immutable sandbox with ``StrictUndefined``: a template cannot reach Python
+internals, and a misspelt variable is an error naming the template file and line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from phasectl.errors import PhasectlError
+from phasectl.resources import builtin_templates_dir
+
+FULL_TEMPLATE = "phase.md.j2"
+
+
+class TemplateError(PhasectlError):
+    """A template is missing, malformed, refers to an unknown value or breaks the sandbox."""
+
+
+def section_template(region: str) -> str:
+    """The template that renders ``region``."""
+    return f"sections/{region}.md.j2"
+
+
+def _where(tb: TracebackType | None, fallback: str) -> str:
+    """``file:line`` of the innermost template frame (Jinja2 maps frames to template lines)."""
+    found = fallback
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+class Renderer:
+    """Renders templates from the project's folder (if any) and the built-in folder."""
+
+    def __init__(self, project_dir: Path | None) -> None:
+        folders = [str(project_dir)] if project_dir is not None and project_dir.is_dir() else []
+        folders.append(str(builtin_templates_dir()))
+        self._env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(folders),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # Markdown: values arrive already escaped (phasectl.markdown)
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def has_template(self, name: str) -> bool:
+        try:
+            self._env.get_template(name)
+        except jinja2.TemplateNotFound:
+            return False
+        except jinja2.TemplateError:
+            return True  # it exists; rendering it reports the problem
+        return True
+
+    def render(self, name: str, context: Mapping[str, Any]) -> str:
+        """Render template ``name``; problems become ``TemplateError`` naming file and line."""
+        template: jinja2.Template | None = None
+        try:
+            template = self._env.get_template(name)
+            return template.render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(
+                f"template {exc.name} not found in the project's templates folder or "
+                "phasectl's built-in templates"
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            where = f"{exc.filename or name}:{exc.lineno}"
+            raise TemplateError(f"template syntax error at {where}: {exc.message}") from None
+        except SecurityError as exc:
+            where = _where(sys.exc_info()[2], (template and template.filename) or name)
+            raise TemplateError(
+                f"template {where} tried something the sandbox forbids ({exc}); templates "
+                "may only lay out the values phasectl gives them"
+            ) from None
+        except jinja2.UndefinedError as exc:
+            where = _where(sys.exc_info()[2], (template and template.filename) or name)
+            raise TemplateError(
+                f"template {where}: {exc.message}; see 'phasectl report --stdout --format json' "
+                "for the values a template can use"
+            ) from None
+        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            # Anything else a template's own expressions raise: still the template's fault.
+            where = _where(sys.exc_info()[2], (template and template.filename) or name)
+            raise TemplateError(f"template {where}: {exc}") from None

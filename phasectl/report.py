@@ -1,0 +1,176 @@
+"""The living report: render the generated regions and splice them into the document.
+
+A missing report is created from the full template; an existing one gets only its
+regions replaced; a report written before phasectl (seed headings, no markers) gets the
+regions inserted under the matching headings. Nothing outside the regions changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phasectl import document
+from phasectl.errors import PhasectlError
+from phasectl.purposes import purpose_of
+from phasectl.rendering import FULL_TEMPLATE, Renderer, TemplateError, section_template
+from phasectl.sections import (
+    REGION_HEADINGS,
+    REGIONS,
+    ReportInputs,
+    build_context,
+    kept_purposes,
+    purpose_paths,
+)
+
+if TYPE_CHECKING:
+    from phasectl.config import Config
+    from phasectl.model import PhaseMetrics
+    from phasectl.repository import Repository
+
+_UNSAFE_NAME = re.compile(r"[/\\\0-\x1f]+")
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """A report rendered against what is on disk now."""
+
+    path: Path
+    old: bytes | None
+    new: bytes
+    context: dict[str, Any]
+    regions: dict[str, str]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def current(self) -> bool:
+        return self.old == self.new
+
+    def diff(self) -> str:
+        """A unified diff from the report on disk to the fresh render."""
+        old = document.decode(self.old or b"").splitlines(keepends=True)
+        new = document.decode(self.new).splitlines(keepends=True)
+        name = str(self.path)
+        lines = difflib.unified_diff(old, new, f"{name} (on disk)", f"{name} (fresh)")
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def phase_name(repo: Repository, config: Config, metrics: PhaseMetrics) -> str:
+    """The head's phase tag without its prefix, else another tag at head, else the branch,
+    else the short SHA."""
+    tags = repo.tags_at(metrics.head.sha)
+    for tag in tags:
+        if tag.startswith(config.tag_prefix) and len(tag) > len(config.tag_prefix):
+            return tag[len(config.tag_prefix) :]
+    if tags:
+        return tags[0]
+    if metrics.head.ref == "HEAD":
+        return repo.current_branch() or metrics.head.sha[:12]
+    return metrics.head.ref
+
+
+def report_path(root: Path, config: Config, name: str) -> Path:
+    """``<report_dir>/<name>.md`` under the repository root, the name made a single file name."""
+    stem = _UNSAFE_NAME.sub("-", name).strip("-. ") or "phase"
+    return root / config.report_dir / f"{stem}.md"
+
+
+def _content(text: str) -> str:
+    text = text.rstrip("\n")
+    return text + "\n" if text else ""
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise PhasectlError(f"{path} is a folder; pass --output FILE") from None
+    except OSError as exc:
+        raise PhasectlError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _purposes(repo: Repository, metrics: PhaseMetrics, cap: int) -> dict[str, str]:
+    paths = purpose_paths(metrics, cap)
+    if not paths:
+        return {}
+    found = {}
+    for path, data in repo.read_files(metrics.head.sha, paths, limit=1 << 20).items():
+        purpose = purpose_of(path, data)
+        if purpose:
+            found[path] = purpose
+    return found
+
+
+def render_report(
+    repo: Repository,
+    config: Config,
+    metrics: PhaseMetrics,
+    path: Path,
+    name: str,
+) -> RenderedReport:
+    """Render the report at ``path`` for ``metrics``; nothing is written.
+
+    Raises ``DocumentError`` for broken markers and ``TemplateError`` for broken templates.
+    """
+    old = _read(path)
+    text = document.decode(old) if old is not None else None
+    found = document.find_regions(text) if text is not None else []
+    existing = document.region_contents(text) if found and text is not None else {}
+    inputs = ReportInputs(
+        name=name,
+        date=repo.commit_date(metrics.head.sha),
+        max_listed=config.max_files_listed,
+        test_globs=config.test_globs,
+        doc_globs=config.doc_globs,
+        purposes=_purposes(repo, metrics, config.max_files_listed),
+        kept=kept_purposes(existing),
+    )
+    context = build_context(metrics, inputs)
+    root = repo.work_tree or Path.cwd()
+    renderer = Renderer(root / config.templates_dir)
+    names = [r.name for r in found] if found else list(REGIONS)
+    for region in names:
+        if not renderer.has_template(section_template(region)):
+            raise TemplateError(
+                f"{path} has a region '{region}' but no template "
+                f"{section_template(region)} renders it; known regions: {', '.join(REGIONS)} "
+                f"(or add the template under {config.templates_dir})"
+            )
+    regions = {r: _content(renderer.render(section_template(r), context)) for r in names}
+    warnings: list[str] = []
+    if text is None:
+        blocks = {r: document.render_block(r, c, "\n") for r, c in regions.items()}
+        new = renderer.render(FULL_TEMPLATE, {**context, "regions": blocks})
+        # The full template's regions must read back as rendered, or a second run differs.
+        document.find_regions(new)
+    elif found:
+        new = document.replace_regions(text, regions)
+    else:
+        new, missing = document.insert_regions(text, regions, REGION_HEADINGS)
+        if len(missing) == len(regions):
+            raise PhasectlError(
+                f"{path} has no phasectl regions and none of the headings they go under "
+                f"({', '.join(REGION_HEADINGS[r][0] for r in REGIONS)}); add a heading such as "
+                "'## Metrics', or a region '<!-- phasectl:begin metrics -->' + "
+                "'<!-- phasectl:end metrics -->'"
+            )
+        warnings.extend(
+            f"{path} has no '{REGION_HEADINGS[r][0]}' heading: the {r} region was not added"
+            for r in missing
+        )
+    return RenderedReport(path, old, document.encode(new), context, regions, tuple(warnings))
+
+
+def step_summary(regions: Mapping[str, str]) -> str:
+    """The Metrics and Test Results sections, as appended to ``$GITHUB_STEP_SUMMARY``."""
+    parts = []
+    for region, heading in (("metrics", "## Metrics"), ("test-results", "### Test Results")):
+        if region in regions:
+            parts.append(f"{heading}\n\n{regions[region]}")
+    return "\n".join(parts)

@@ -1,0 +1,363 @@
+"""The report's values, computed: one dict feeds both ``report --format json`` and the templates.
+
+Templates only lay values out. Every number, delta, percentage and escaped path is made
+here, so a user's template cannot get a figure wrong and the JSON says what the report says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from phasectl.markdown import code_span, escape_text
+from phasectl.model import FileChange, PhaseMetrics
+from phasectl.output import tests_line
+from phasectl.patterns import Glob, matches_any
+
+REPORT_SCHEMA = "phasectl-report/1"
+NOT_COLLECTED = "not collected"
+NO_BASELINE = "no baseline"
+ARROW = "→"
+DASH = "—"
+
+# How each region is found in a report written before phasectl: the seed's headings.
+REGION_HEADINGS: dict[str, tuple[str, ...]] = {
+    "metrics": ("Metrics",),
+    "code-changes": ("Code Changes",),
+    "testing-impact": ("Testing Impact",),
+    "test-results": ("Test Results",),
+    "documentation": ("Documentation Created", "Documentation"),
+}
+REGIONS = tuple(REGION_HEADINGS)
+
+_SOURCES = {
+    "work tree": "tests run in the work tree",
+    "worktree run": "tests run in a temporary worktree",
+    "artifacts": "read from test artifacts",
+}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report needs besides the measured figures."""
+
+    name: str
+    date: str
+    max_listed: int = 100
+    test_globs: Sequence[str] = ()
+    doc_globs: Sequence[str] = ()
+    purposes: Mapping[str, str] = field(default_factory=dict)
+    """Purposes derived from new files' contents, by path (already plain text)."""
+    kept: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Text people typed after a file in an earlier render: by region, then file label."""
+
+
+def _signed(value: float, digits: int = 0) -> str:
+    text = f"{value:+.{digits}f}"
+    return "±0" if float(text) == 0 else text
+
+
+def _passing(part: Mapping[str, Any]) -> str:
+    return f"{part['passed']}/{part['total']}"
+
+
+def _percent(part: Mapping[str, Any]) -> str:
+    return f"{part['percent_display']}%"
+
+
+def _arrow(before: str, after: str) -> str:
+    return f"{before} {ARROW} {after}"
+
+
+def _headline(metrics: PhaseMetrics) -> dict[str, str]:
+    tests, coverage = metrics.tests, metrics.coverage
+    if tests is None and coverage is None:
+        return {"before": NOT_COLLECTED, "after": NOT_COLLECTED, "improvement": NOT_COLLECTED}
+    before: list[str] = []
+    after: list[str] = []
+    gains: list[str] = []
+    if tests is not None:
+        after.append(f"{_passing(tests['after'])} tests passing")
+        old = tests["before"]
+        if old is not None:
+            before.append(f"{_passing(old)} tests passing")
+            gains.append(f"{_signed(tests['after']['passed'] - old['passed'])} passing tests")
+    if coverage is not None:
+        after.append(f"{_percent(coverage['after'])} coverage")
+        if coverage["before"] is not None:
+            before.append(f"{_percent(coverage['before'])} coverage")
+            gains.append(f"{_signed(coverage['change'], 1)} points coverage")
+    return {
+        "before": ", ".join(before) or NO_BASELINE,
+        "after": ", ".join(after),
+        "improvement": ", ".join(gains) or f"unknown ({NO_BASELINE})",
+    }
+
+
+def _benchmark_rows(benchmarks: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    if benchmarks is None:
+        return []
+    rows = []
+    for row in benchmarks["changes"]:
+        before, after = _ms(row["before_s"]), _ms(row["after_s"])
+        change = f" ({row['change']:+.1%})" if row["change"] is not None else ""
+        rows.append({"name": code_span(row["name"]), "value": f"{_arrow(before, after)}{change}"})
+    return rows
+
+
+def _ms(seconds: float | None) -> str:
+    return "none" if seconds is None else f"{seconds * 1000:.3g}ms"
+
+
+def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    tests, coverage = metrics.tests, metrics.coverage
+
+    def add(label: str, value: str, items: list[dict[str, str]] | None = None) -> None:
+        rows.append({"label": label, "value": value, "items": items or []})
+
+    if tests is None:
+        add("Tests Passing", NOT_COLLECTED)
+    else:
+        old = _passing(tests["before"]) if tests["before"] else NO_BASELINE
+        add("Tests Passing", _arrow(old, _passing(tests["after"])))
+    if coverage is None:
+        add("Coverage", NOT_COLLECTED)
+    else:
+        old = _percent(coverage["before"]) if coverage["before"] else NO_BASELINE
+        change = coverage["change"]
+        delta = f" ({_signed(change, 1)} points)" if change is not None else ""
+        add("Coverage", _arrow(old, _percent(coverage["after"])) + delta)
+        patch = coverage["patch"]
+        if patch is not None:
+            add(
+                "Patch Coverage",
+                "no changed line is measurable"
+                if patch["percent"] is None
+                else f"{patch['percent']:.1f}% ({patch['lines_covered']} of "
+                f"{patch['lines_total']} changed lines)",
+            )
+    performance = _benchmark_rows(metrics.benchmarks)
+    if len(performance) == 1:
+        add("Performance", f"{performance[0]['name']} {performance[0]['value']}")
+    elif performance:
+        add("Performance", "median per benchmark", performance)
+    totals = metrics.diff.totals
+    authored = totals.authored_lines_added != totals.lines_added
+    authored_removed = totals.authored_lines_removed != totals.lines_removed
+    add(
+        "Lines Added",
+        f"{totals.lines_added}"
+        + (f" ({totals.authored_lines_added} authored)" if authored else ""),
+    )
+    add(
+        "Lines Removed",
+        f"{totals.lines_removed}"
+        + (f" ({totals.authored_lines_removed} authored)" if authored_removed else ""),
+    )
+    add("Files Created", str(totals.files_created))
+    add("Files Modified", str(totals.files_modified))
+    add("Files Deleted", str(totals.files_deleted))
+    add("Files Renamed", str(totals.files_renamed))
+    if totals.files_copied:
+        add("Files Copied", str(totals.files_copied))
+    if totals.files_type_changed:
+        add("Files Changed Type", str(totals.files_type_changed))
+    return rows
+
+
+def _provenance(metrics: PhaseMetrics) -> str:
+    base, head = metrics.base, metrics.head
+    base_text = (
+        "the empty tree"
+        if base.ref == "(empty tree)"
+        else f"{code_span(base.ref)} ({code_span(base.sha[:7])})"
+    )
+    meaning = "the merge base of " if metrics.diff.merge_base else ""
+    text = (
+        f"Measured by phasectl from {meaning}{base_text} to {code_span(head.ref)} "
+        f"({code_span(head.sha[:7])})"
+    )
+    old = next(
+        (part["before"] for part in (metrics.tests, metrics.coverage) if part and part["before"]),
+        None,
+    )
+    if metrics.tests is None and metrics.coverage is None:
+        return f"{text}; tests and coverage not collected."
+    if old is None:
+        return f"{text}; no baseline for the base commit."
+    # How the baseline was first measured: the same words whether it was measured in this
+    # run or read back from the note that run stored, so a second render changes nothing.
+    how = old.get("measured_by") or old.get("source", "")
+    return f"{text}; baseline: {_SOURCES.get(how, how)} at {code_span(old['commit'][:7])}."
+
+
+def _counts(change: FileChange) -> str:
+    if change.binary:
+        return "binary"
+    return f"+{change.added} -{change.removed}"
+
+
+def file_label(change: FileChange) -> str:
+    """The Markdown that names a file in a list: its path, or ``old → new`` for renames."""
+    if change.old_path is not None:
+        return f"{code_span(change.old_path)} {ARROW} {code_span(change.path)}"
+    return code_span(change.path)
+
+
+def _file_item(
+    change: FileChange, inputs: ReportInputs, region: str, note: str = ""
+) -> dict[str, str]:
+    label = file_label(change)
+    details = [_counts(change)]
+    if change.similarity is not None and change.old_path is not None:
+        details.append(f"{change.similarity}% similar")
+    if change.status == "type_changed":
+        details.append(f"mode {change.old_mode} {ARROW} {change.new_mode}")
+    if change.excluded:
+        details.append("not authored")
+    if note:
+        details.append(note)
+    derived = inputs.purposes.get(change.path)
+    purpose = inputs.kept.get(region, {}).get(label) or (escape_text(derived) if derived else "")
+    return {"label": label, "details": ", ".join(details), "purpose": purpose}
+
+
+def _listing(items: list[dict[str, str]], cap: int) -> dict[str, Any]:
+    return {"items": items[:cap], "more": max(0, len(items) - cap), "count": len(items)}
+
+
+_GROUPS = (
+    ("created", "Files Created"),
+    ("modified", "Files Modified"),
+    ("renamed", "Files Renamed"),
+    ("copied", "Files Copied"),
+    ("type_changed", "Files Changed Type"),
+    ("deleted", "Files Deleted"),
+)
+
+
+def _code_changes(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
+    groups = []
+    for status, title in _GROUPS:
+        items = [
+            _file_item(c, inputs, "code-changes") for c in metrics.diff.files if c.status == status
+        ]
+        if items or status in ("created", "modified", "deleted"):
+            groups.append({"title": title, **_listing(items, inputs.max_listed)})
+    return {"groups": groups}
+
+
+def _tests_per_file(metrics: PhaseMetrics) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if metrics.tests is not None:
+        for case in metrics.tests["after"].get("cases", ()):
+            path = case["id"].split("::", 1)[0]
+            counts[path] = counts.get(path, 0) + 1
+    return counts
+
+
+def _testing_impact(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
+    globs = [Glob.compile(g) for g in inputs.test_globs]
+    per_file = _tests_per_file(metrics)
+    added: list[dict[str, str]] = []
+    modified: list[dict[str, str]] = []
+    for change in metrics.diff.files:
+        if change.status == "deleted" or not matches_any(change.path, globs):
+            continue
+        count = per_file.get(change.path)
+        note = "" if count is None else f"{count} test{'s' if count != 1 else ''}"
+        target = added if change.status in ("created", "copied") else modified
+        target.append(_file_item(change, inputs, "testing-impact", note))
+    return {
+        "added": _listing(added, inputs.max_listed),
+        "modified": _listing(modified, inputs.max_listed),
+    }
+
+
+def _documentation(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
+    globs = [Glob.compile(g) for g in inputs.doc_globs]
+    items = [
+        _file_item(c, inputs, "documentation")
+        for c in metrics.diff.files
+        if c.status in ("created", "copied") and matches_any(c.path, globs)
+    ]
+    return _listing(items, inputs.max_listed)
+
+
+_CHANGE_KINDS = (
+    ("newly_failing", "Newly failing"),
+    ("fixed", "Fixed"),
+    ("added", "Added"),
+    ("removed", "Removed"),
+    ("newly_skipped", "Newly skipped"),
+)
+
+
+def _test_results(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
+    tests = metrics.tests
+    if tests is None:
+        return {"before": NOT_COLLECTED, "after": NOT_COLLECTED, "changes": [], "note": ""}
+    before = tests_line(tests["before"]) if tests["before"] else NO_BASELINE
+    changes = tests.get("changes")
+    groups = []
+    for key, title in _CHANGE_KINDS:
+        ids = (changes or {}).get(key) or []
+        if ids:
+            listing = _listing([{"label": code_span(i)} for i in ids], inputs.max_listed)
+            groups.append({"title": title, **listing})
+    if changes is None:
+        note = "Which tests changed needs a baseline."
+    elif not groups:
+        note = "No test was added, removed, fixed or broken."
+    else:
+        note = ""
+    return {"before": before, "after": tests_line(tests["after"]), "changes": groups, "note": note}
+
+
+def build_context(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
+    """The report's values: what the templates lay out and ``report --format json`` prints."""
+    return {
+        "schema": REPORT_SCHEMA,
+        "name": inputs.name,
+        "title": escape_text(inputs.name),
+        "date": inputs.date,
+        "base": metrics.base.to_dict(),
+        "head": metrics.head.to_dict(),
+        "provenance": _provenance(metrics),
+        "metrics": {**_headline(metrics), "measurements": _measurements(metrics)},
+        "code_changes": _code_changes(metrics, inputs),
+        "testing_impact": _testing_impact(metrics, inputs),
+        "documentation": _documentation(metrics, inputs),
+        "test_results": _test_results(metrics, inputs),
+        "warnings": list(metrics.warnings),
+    }
+
+
+def purpose_paths(metrics: PhaseMetrics, cap: int) -> list[str]:
+    """The new files whose purpose is worth reading from their contents (at most ``cap``
+    per listing, as only those are shown)."""
+    created = [c for c in metrics.diff.files if c.status in ("created", "copied") and not c.binary]
+    return [c.path for c in created[: cap * 3]]
+
+
+# A list line as the built-in templates write it: "- LABEL (DETAILS) — PURPOSE".
+_ITEM = re.compile(r"^- (?P<label>.+?) \((?P<details>[^()]*)\)(?: — (?P<purpose>.*))?$")
+
+
+def kept_purposes(regions: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Purposes found after file labels in earlier renders of the regions: by region, label.
+
+    A purpose a person typed (or phasectl derived earlier) is kept when the report is
+    rendered again; delete it to have phasectl derive it anew.
+    """
+    kept: dict[str, dict[str, str]] = {}
+    for region, content in regions.items():
+        found = kept.setdefault(region, {})
+        for line in content.split("\n"):
+            match = _ITEM.match(line.rstrip())
+            if match and match.group("purpose"):
+                found.setdefault(match.group("label"), match.group("purpose").strip())
+    return kept
