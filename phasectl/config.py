@@ -77,8 +77,8 @@ class Config:
 
     @property
     def excluded_globs(self) -> tuple[str, ...]:
-        """All globs left out of the authored line counts."""
-        return self.exclude + self.extend_exclude
+        """All globs left out of the authored line counts; phasectl's own reports among them."""
+        return (*self.exclude, *self.extend_exclude, f"/{self.report_dir.strip('/')}/")
 
 
 def _string(key: str, value: object) -> str:
