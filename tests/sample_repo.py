@@ -4,7 +4,7 @@
 phases: ``phase/1-foundation`` is tagged; phase 2 (not yet tagged, HEAD on ``main``)
 renames a module with an edit, modifies and deletes files, adds a module, a test file,
 a docs page, a PNG and a lock-file change. ``python tests/sample_repo.py --demo`` builds
-it in a temporary folder and runs ``phasectl collect`` on it.
+it in a temporary folder and runs ``phasectl collect`` and ``phasectl report`` on it.
 """
 
 from __future__ import annotations
@@ -292,12 +292,27 @@ def main() -> int:
     command = [*_phasectl(), "--repo", str(sample.path), "collect", "--format", "text"]
     print("$ phasectl --repo", sample.path, "collect --format text", flush=True)
     status = subprocess.run(command, check=False).returncode
+    if status != 0:
+        return status
     print(
-        "\nThe base's figures are now stored as a git note (refs/notes/phasectl);\n"
-        'run it again and "before" comes from the note. For the JSON contract:\n'
+        "\nThe base's figures are now stored as a git note (refs/notes/phasectl), so the\n"
+        'report below reads "before" from the note instead of running the tests again.\n'
+    )
+    print("$ phasectl --repo", sample.path, "report --quiet", flush=True)
+    command = [*_phasectl(), "--repo", str(sample.path), "report", "--quiet"]
+    status = subprocess.run(command, check=False).returncode
+    if status != 0:
+        return status
+    report = sample.path / "docs" / "phases" / "main.md"
+    text = report.read_text(encoding="utf-8")
+    start, end = text.index("## Metrics"), text.index("## Discoveries")
+    print(f"\n{report}, its Metrics section:\n\n{text[start:end].rstrip()}\n")
+    print(
+        "Write the story around the generated regions; run 'phasectl report' again and\n"
+        "only the regions change. For the JSON contract:\n"
         f"  phasectl --repo {sample.path} collect --format json --quiet"
     )
-    return status
+    return 0
 
 
 if __name__ == "__main__":

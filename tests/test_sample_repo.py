@@ -58,3 +58,7 @@ def test_demo_runs_phasectl_on_the_sample(tmp_path: Path) -> None:
     assert "src/inventory/pricing.py -> src/inventory/prices.py" in done.stdout
     assert "Before: 2 passed, 0 failed, 0 skipped" in done.stdout
     assert "After:  5 passed, 0 failed, 0 skipped" in done.stdout
+    assert "- Tests Passing: 2/2 → 5/5\n" in done.stdout
+    assert "baseline: tests run in a temporary worktree at" in done.stdout
+    # collect ran the base's tests once; report read them back from the note.
+    assert done.stderr.count("running the tests at") == 1
