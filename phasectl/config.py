@@ -51,6 +51,18 @@ PYPROJECT = "pyproject.toml"
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    """Release gates of ``phasectl check`` (``[tool.phasectl.check]``); ``None`` = gate off."""
+
+    report_current: bool = True
+    fail_under: float | None = None
+    max_coverage_drop: float | None = None
+    min_patch_coverage: float | None = None
+    allow_new_failures: bool = False
+    allow_removed_tests: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated settings; every field has a default, so an absent file means ``Config()``."""
 
@@ -72,6 +84,8 @@ class Config:
     max_files_listed: int = 100
     test_globs: tuple[str, ...] = DEFAULT_TEST_GLOBS
     doc_globs: tuple[str, ...] = DEFAULT_DOC_GLOBS
+    release_tags: tuple[str, ...] = ()
+    check: CheckSettings = CheckSettings()
     source: str | None = None
     """Where the settings came from (for messages); not a key users set."""
 
@@ -153,6 +167,37 @@ def _tag_prefix(key: str, value: object) -> str:
     return text
 
 
+def _percent(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"'{key}' must be a number, not {type(value).__name__}")
+    if not 0 <= value <= 100:
+        raise ValueError(f"'{key}' must be between 0 and 100, got {value}")
+    return float(value)
+
+
+_CHECK_VALIDATORS: dict[str, Callable[[str, object], Any]] = {
+    "report_current": _boolean,
+    "fail_under": _percent,
+    "max_coverage_drop": _percent,
+    "min_patch_coverage": _percent,
+    "allow_new_failures": _boolean,
+    "allow_removed_tests": _boolean,
+}
+
+
+def _check_table(key: str, value: object) -> CheckSettings:
+    if not isinstance(value, dict):
+        raise ValueError(f"'{key}' must be a table ([tool.phasectl.check])")
+    values = {}
+    for name, item in value.items():
+        validator = _CHECK_VALIDATORS.get(name)
+        if validator is None:
+            known = ", ".join(_CHECK_VALIDATORS)
+            raise ValueError(f"unknown key '{key}.{name}'; known keys: {known}")
+        values[name] = validator(f"{key}.{name}", item)
+    return CheckSettings(**values)
+
+
 _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "tag_prefix": _tag_prefix,
     "exclude": _globs,
@@ -172,6 +217,8 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "max_files_listed": _int_range(1, None),
     "test_globs": _globs,
     "doc_globs": _globs,
+    "release_tags": _globs,
+    "check": _check_table,
 }
 KNOWN_KEYS = tuple(_VALIDATORS)
 

@@ -39,6 +39,9 @@ class Snapshot:
     benchmarks: tuple[Benchmark, ...] | None = None
     measured_at: str = ""
     measured_by: str | None = None
+    phase: Mapping[str, Any] | None = None
+    """Set by ``phasectl tag`` on the tagged commit: the phase that ends there (``name``,
+    ``tag``, ``base`` ref/sha, diff ``totals``, ``patch_percent``), for ``phasectl history``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class Snapshot:
             "benchmarks": (
                 [b.to_dict() for b in self.benchmarks] if self.benchmarks is not None else None
             ),
+            "phase": dict(self.phase) if self.phase is not None else None,
         }
 
     @classmethod
@@ -71,6 +75,7 @@ class Snapshot:
             ),
             measured_at=data.get("measured_at", ""),
             measured_by=data.get("measured_by"),
+            phase=data.get("phase"),
         )
 
 

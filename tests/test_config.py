@@ -32,7 +32,7 @@ def test_pyproject_table(tmp_path: Path) -> None:
     )
     config = load_config(tmp_path)
     assert config.tag_prefix == "milestone-"
-    assert config.excluded_globs == (*DEFAULT_EXCLUDE, "dist/**")
+    assert config.excluded_globs == (*DEFAULT_EXCLUDE, "dist/**", "/docs/phases/")
     assert config.rename_limit == 5000
     assert config.source == "[tool.phasectl] in pyproject.toml"
 
@@ -47,7 +47,7 @@ def test_dedicated_file_wins(tmp_path: Path) -> None:
     (tmp_path / ".phasectl.toml").write_text('tag_prefix = "b/"\nexclude = []\n')
     config = load_config(tmp_path)
     assert config.tag_prefix == "b/"
-    assert config.excluded_globs == ()
+    assert config.excluded_globs == ("/docs/phases/",)  # reports are never authored
 
 
 def test_config_is_frozen() -> None:
