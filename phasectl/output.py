@@ -86,8 +86,15 @@ def format_text(metrics: PhaseMetrics) -> str:
     return "\n".join(lines) + "\n"
 
 
+def duration(seconds: float) -> str:
+    """A time to three significant digits: ``0.456ms``, ``12.3ms``, ``1.5s``, ``1500s``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.3g}ms"
+    return f"{seconds:.3g}s" if seconds < 1000 else f"{seconds:.0f}s"
+
+
 def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.3g}ms"
+    return "-" if seconds is None else duration(seconds)
 
 
 def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
@@ -104,7 +111,10 @@ def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
 def tests_line(part: Mapping[str, Any]) -> str:
     """``"3 passed, 1 failed, 0 skipped"`` plus the other outcomes when present."""
     text = f"{part['passed']} passed, {part['failed']} failed, {part['skipped']} skipped"
-    extras = [f"{part[k]} {k}" for k in ("errors", "xfailed", "xpassed") if part.get(k)]
+    # Worded as pytest words its summary: "1 error", "2 errors".
+    errors = part.get("errors") or 0
+    extras = [f"{errors} error{'s' if errors != 1 else ''}"] if errors else []
+    extras += [f"{part[k]} {k}" for k in ("xfailed", "xpassed") if part.get(k)]
     return ", ".join([text, *extras])
 
 

@@ -11,14 +11,22 @@ import re
 
 MAX_LENGTH = 120
 _MAX_PARSE_BYTES = 1 << 20
+# "#" must be followed by a space (or end the line), so "#include" and "#!" are not comments.
 _COMMENT = re.compile(
-    r"^\s*(?:#+|//+|--+|;+|/\*+|\*+|<!--|%+|\"\"\"|''')\s?(.*?)\s*(?:\*/|-->)?\s*$"
+    r"^\s*(?:#+(?=\s|$)|//+|--+|;+|/\*+|\*+|<!--|%+|\"\"\"|''')\s?(.*?)\s*"
+    r"(?:\*/|-->|\"\"\"|''')?\s*$"
 )
-_BOILERPLATE = re.compile(
-    r"^(?:!|-\*-|vim?:|spdx-license-identifier|copyright|\(c\)|©|type:\s*ignore|noqa|"
-    r"fmt:|pragma|eslint|@ts-|prettier-ignore|go:build|\+build|frozen_string_literal)",
+_PRAGMA = re.compile(
+    r"^(?:!|-\*-|vim?:|type:\s*ignore|noqa|fmt:|pragma|eslint|@ts-|prettier-ignore|"
+    r"go:build|\+build|frozen_string_literal|mypy:|ruff:|pylint:)",
     re.IGNORECASE,
 )
+# A comment block that mentions any of these is a licence header, skipped as a whole.
+_LICENCE = re.compile(
+    r"copyright|licen[cs]e|spdx|all rights reserved|warranty|\(c\)|©", re.IGNORECASE
+)
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$")
 _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)\s*$")
 
@@ -42,26 +50,53 @@ def _python_docstring(source: str) -> str | None:
 
 
 def _markdown_heading(lines: list[str]) -> str | None:
-    for number, line in enumerate(lines):
+    start = 0
+    if lines and lines[0].strip() == "---":  # YAML front matter
+        closing = next((n for n, line in enumerate(lines[1:], 1) if line.strip() == "---"), None)
+        start = closing + 1 if closing is not None else 0
+    fenced = False
+    for number in range(start, len(lines)):
+        line = lines[number]
+        if _FENCE.match(line):
+            fenced = not fenced
+        if fenced:
+            continue
         match = _HEADING.match(line)
         if match:
             return match.group(1)
         following = lines[number + 1] if number + 1 < len(lines) else ""
-        if line.strip() and _SETEXT.match(following):
+        if line.strip() and not _LIST_ITEM.match(line) and _SETEXT.match(following):
             return line.strip()
     return None
 
 
-def _leading_comment(lines: list[str]) -> str | None:
-    for line in lines:
+def _comment_blocks(lines: list[str]) -> list[list[str]]:
+    """The texts of the comments before the first line of code, in blocks split by blanks."""
+    blocks: list[list[str]] = [[]]
+    for number, line in enumerate(lines):
+        if number == 0 and line.startswith("#!"):
+            continue  # shebang
         if not line.strip():
+            blocks.append([])
             continue
         match = _COMMENT.match(line)
         if match is None:
-            return None  # code before any comment: no purpose to read
+            break  # code: no more leading comments
         text = match.group(1).strip()
-        if text and not _BOILERPLATE.match(text) and re.search(r"\w", text):
-            return text
+        if not text:
+            blocks.append([])
+        elif not _PRAGMA.match(text):
+            blocks[-1].append(text)
+    return [block for block in blocks if block]
+
+
+def _leading_comment(lines: list[str]) -> str | None:
+    for block in _comment_blocks(lines):
+        if any(_LICENCE.search(text) for text in block):
+            continue
+        found = next((text for text in block if re.search(r"\w", text)), None)
+        if found:
+            return found
     return None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from phasectl.markdown import code_span, escape_text
 from phasectl.model import FileChange, PhaseMetrics
-from phasectl.output import tests_line
+from phasectl.output import duration, tests_line
 from phasectl.patterns import Glob, matches_any
 
 REPORT_SCHEMA = "phasectl-report/1"
@@ -83,7 +83,9 @@ def _headline(metrics: PhaseMetrics) -> dict[str, str]:
         old = tests["before"]
         if old is not None:
             before.append(f"{_passing(old)} tests passing")
-            gains.append(f"{_signed(tests['after']['passed'] - old['passed'])} passing tests")
+            gained = tests["after"]["passed"] - old["passed"]
+            noun = "passing test" if abs(gained) == 1 else "passing tests"
+            gains.append(f"{_signed(gained)} {noun}")
     if coverage is not None:
         after.append(f"{_percent(coverage['after'])} coverage")
         if coverage["before"] is not None:
@@ -108,7 +110,7 @@ def _benchmark_rows(benchmarks: Mapping[str, Any] | None) -> list[dict[str, str]
 
 
 def _ms(seconds: float | None) -> str:
-    return "none" if seconds is None else f"{seconds * 1000:.3g}ms"
+    return "none" if seconds is None else duration(seconds)
 
 
 def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
@@ -122,7 +124,11 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
         add("Tests Passing", NOT_COLLECTED)
     else:
         old = _passing(tests["before"]) if tests["before"] else NO_BASELINE
-        add("Tests Passing", _arrow(old, _passing(tests["after"])))
+        after = tests["after"]
+        # "4/6" reads as two failures; say what else the total holds.
+        others = [f"{after[k]} {k}" for k in ("skipped", "xfailed", "xpassed") if after.get(k)]
+        aside = f" ({', '.join(others)})" if others else ""
+        add("Tests Passing", _arrow(old, _passing(after)) + aside)
     if coverage is None:
         add("Coverage", NOT_COLLECTED)
     else:
@@ -186,6 +192,8 @@ def _provenance(metrics: PhaseMetrics) -> str:
     )
     if metrics.tests is None and metrics.coverage is None:
         return f"{text}; tests and coverage not collected."
+    if base.ref == "(empty tree)":
+        return f"{text}; the first phase, with nothing before it."
     if old is None:
         return f"{text}; no baseline for the base commit."
     # How the baseline was first measured: the same words whether it was measured in this
@@ -343,8 +351,14 @@ def purpose_paths(metrics: PhaseMetrics, cap: int) -> list[str]:
     return [c.path for c in created[: cap * 3]]
 
 
-# A list line as the built-in templates write it: "- LABEL (DETAILS) — PURPOSE".
-_ITEM = re.compile(r"^- (?P<label>.+?) \((?P<details>[^()]*)\)(?: — (?P<purpose>.*))?$")
+# A list line as the built-in templates write it: "- LABEL (DETAILS) — PURPOSE", the label
+# one code span or two joined by an arrow. A span ends at a backtick run as long as its
+# opening one (code_span makes it longer than any run inside).
+_SPAN = r"(?P<{0}>`+)(?:(?!(?P={0})(?!`)).)*(?P={0})(?!`)"
+_ITEM = re.compile(
+    rf"^- (?P<label>{_SPAN.format('a')}(?: → {_SPAN.format('b')})?)"
+    r" \((?P<details>[^()]*)\)(?: — (?P<purpose>.*))?$"
+)
 
 
 def kept_purposes(regions: Mapping[str, str]) -> dict[str, dict[str, str]]:

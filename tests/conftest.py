@@ -120,3 +120,12 @@ def cwd(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         os.chdir(old)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/ from the current output",
+    )
