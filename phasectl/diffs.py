@@ -102,6 +102,8 @@ class DiffRange:
     head: RefInfo
     merge_base: bool = False
     notes: tuple[str, ...] = ()
+    tip: str = ""
+    """The commit head named before report-only commits were skipped (``head.sha`` if none)."""
 
 
 def resolve_range(
@@ -111,16 +113,22 @@ def resolve_range(
     head: str | None,
     *,
     merge_base: bool = False,
+    skip_reports: bool = False,
 ) -> DiffRange:
     """Resolve the user's refs; choose the default base when none is given.
 
     The default base is the nearest tag reachable from head that matches ``tag_prefix``,
     else the nearest tag of any name, else the empty tree (so the first phase shows every
     file created). Tags pointing at head itself are skipped: they close this phase.
+
+    With ``skip_reports``, head moves back past commits that only change phasectl's
+    reports (``report_dir``): a report describes the work before it was committed, so
+    committing it (as ``phasectl tag`` does) does not make it stale.
     """
     repo.require_commits()
     head_ref = head or "HEAD"
-    head_sha = repo.resolve_commit(head_ref, tag_prefix=config.tag_prefix)
+    tip = repo.resolve_commit(head_ref, tag_prefix=config.tag_prefix)
+    head_sha = repo.last_change_outside(tip, config.report_dir) if skip_reports else tip
     notes: list[str] = []
     if base is None:
         tag = repo.nearest_tag(head_sha, f"{config.tag_prefix}*") or repo.nearest_tag(
@@ -141,7 +149,7 @@ def resolve_range(
         base_info = RefInfo(base, repo.resolve_commit(base, tag_prefix=config.tag_prefix))
     if merge_base and base_info.ref != EMPTY_TREE_REF:
         base_info = RefInfo(base_info.ref, repo.merge_base(base_info.sha, head_sha))
-    return DiffRange(base_info, RefInfo(head_ref, head_sha), merge_base, tuple(notes))
+    return DiffRange(base_info, RefInfo(head_ref, head_sha), merge_base, tuple(notes), tip)
 
 
 def _attribute_value(token: str, name: str) -> bool | None:
@@ -205,9 +213,11 @@ def collect_diff(
     # Read .gitattributes first: with a diff already running, this overlaps with git's work.
     rules = _generated_rules(repo, span.head.sha)
     globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
-    if pending is not None:
+    if pending is not None and span.tip in ("", span.head.sha):
         output = pending.result()
     else:
+        if pending is not None:  # started for a head that skip_reports has moved
+            pending.cancel()
         output = repo.diff(span.base.sha, span.head.sha, diff_settings(config))
     warnings: list[str] = []
     if output.warnings:

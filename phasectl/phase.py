@@ -32,23 +32,26 @@ class CollectOptions:
     base_junit: tuple[str, ...] = ()
     base_coverage: tuple[str, ...] = ()
     run_base: RunBase | None = None
+    skip_reports: bool = False
+    """Skip head back past commits that only change reports (report, check, tag)."""
 
 
 def measure_commit(
     repo: Repository, config: Config, sha: str, *, quiet: bool, echo: Echo,
     junit: tuple[str, ...] = (), coverage: tuple[str, ...] = (),
-    started: BackgroundMeasurement | None = None,
+    started: BackgroundMeasurement | None = None, tip: str | None = None,
 ) -> tuple[Measurement | None, str]:  # fmt: skip
     """Measure ``sha``: in the user's checkout when it is the checked-out commit, else in a
     temporary worktree. Returns the measurement and how it was taken.
 
-    ``started`` is a measurement of the work tree already running (see ``collect``).
+    ``started`` is a measurement of the work tree already running (see ``collect``);
+    ``tip`` a commit that differs from ``sha`` only in reports (so measures the same).
     """
     from phasectl.measuring import measure, measure_in_worktree
 
     root = repo.work_tree
     how = "artifacts" if (junit or coverage or config.junit) else "work tree"
-    if root is not None and sha == repo.head_sha():
+    if root is not None and repo.head_sha() in (sha, tip):
         if started is not None:
             return started.result(), how
         found = measure(root, config, quiet=quiet, echo=echo, junit=junit, coverage=coverage)
@@ -132,8 +135,11 @@ def collect_phase(
     from phasectl.measures import compare_tests, patch_coverage
     from phasectl.model import PhaseMetrics
 
-    span = resolve_range(repo, config, options.base, options.head, merge_base=options.merge_base)
-    dirty = repo.dirty_paths() if span.head.sha == repo.head_sha() else 0
+    span = resolve_range(
+        repo, config, options.base, options.head,
+        merge_base=options.merge_base, skip_reports=options.skip_reports,
+    )  # fmt: skip
+    dirty = repo.dirty_paths() if repo.head_sha() in (span.head.sha, span.tip) else 0
     diff, warnings = collect_diff(repo, config, span, pending)
     if dirty:
         noun = "file has" if dirty == 1 else "files have"
@@ -153,7 +159,7 @@ def collect_phase(
             )
         after, how = measure_commit(
             repo, config, span.head.sha, quiet=options.quiet, echo=echo,
-            junit=options.junit, coverage=options.coverage, started=started,
+            junit=options.junit, coverage=options.coverage, started=started, tip=span.tip,
         )  # fmt: skip
         before, base_warnings = find_baseline(repo, config, span, options, echo)
         late = [*(after.warnings if after else ()), *base_warnings]

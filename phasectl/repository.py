@@ -268,12 +268,16 @@ class Repository:
         return out.decode("ascii").strip() if status == 0 else None
 
     def dirty_paths(self) -> int:
-        """How many paths differ from HEAD in the index or work tree, untracked included.
+        """How many paths differ from HEAD in the index or work tree, untracked included."""
+        return len(self.dirty_files())
+
+    def dirty_files(self) -> list[str]:
+        """The paths that differ from HEAD in the index or work tree, untracked included.
 
         ``--no-optional-locks`` keeps ``git status`` from refreshing (writing) the index.
         """
         if self.work_tree is None:
-            return 0
+            return []
         out = self.run(
             "--no-optional-locks",
             "status",
@@ -283,7 +287,10 @@ class Repository:
             "--untracked-files=normal",
             "--ignore-submodules=none",
         )[1]
-        return sum(1 for record in out.split(b"\0") if record)
+        # Each record is "XY path" (renames are off, so there is never a second path).
+        return [
+            record[3:].decode("utf-8", "surrogateescape") for record in out.split(b"\0") if record
+        ]
 
     def tree_paths(self, rev: str) -> list[str]:
         """Every file path in ``rev``'s tree."""
@@ -393,16 +400,88 @@ class Repository:
                     self.run("update-ref", scratch, old)
                 self.run("notes", f"--ref={scratch}", "add", "--force", "-F", handle.name, sha)
                 new = self._text("rev-parse", "--verify", scratch)
-                swapped, _, _ = self.run(
+                swapped, _, err = self.run(
                     "update-ref", "-m", "phasectl: snapshot", full, new, old or "0" * len(new),
                     check=False,
                 )  # fmt: skip
                 self.run("update-ref", "-d", scratch, check=False)
                 if swapped == 0:
                     return
+                now = self.run("rev-parse", "--verify", "--quiet", full, check=False)[1]
+                if now.decode().strip() == old:
+                    # Nobody else moved the ref: the failure is not a race (a lock, a full disk).
+                    last = err.strip().splitlines()[-1] if err.strip() else "update-ref failed"
+                    raise GitCommandError(f"could not update {full}: {last}")
             raise GitCommandError(f"could not update {full}: other writers kept changing it")
         finally:
             Path(handle.name).unlink()
+
+    # --- refs, commits and tags (phasectl tag) ---------------------------------------
+
+    def ref_sha(self, ref: str) -> str | None:
+        """What ``ref`` (a full ref name) points to, or ``None`` if it does not exist."""
+        status, out, _ = self.run("rev-parse", "--verify", "--quiet", ref, check=False)
+        return out.decode("ascii").strip() if status == 0 else None
+
+    def restore_ref(self, ref: str, expected: str, previous: str | None) -> None:
+        """Move ``ref`` back from ``expected`` to ``previous`` (delete it if ``None``), only if
+        nobody moved it meanwhile."""
+        if previous is None:
+            self.run("update-ref", "-d", ref, expected)
+        else:
+            self.run("update-ref", "-m", "phasectl: undo", ref, previous, expected)
+
+    def check_tag_name(self, name: str) -> None:
+        """Raise ``RefError`` unless ``name`` is a valid tag name that does not exist yet."""
+        if (
+            name.startswith("-")
+            or self.run("check-ref-format", f"refs/tags/{name}", check=False)[0] != 0
+        ):
+            raise RefError(f"'{name}' is not a valid tag name; choose another phase name")
+        if self.ref_sha(f"refs/tags/{name}") is not None:
+            raise RefError(
+                f"tag '{name}' already exists; choose another name, or delete it with "
+                f"'git tag -d {name}' if it is wrong"
+            )
+
+    def commit_file(self, path: Path, message: str) -> str:
+        """Commit ``path`` alone (whatever else is staged stays staged) and return the commit.
+
+        The user's commit hooks run, as for any commit they make.
+        """
+        self.run("add", "--", str(path))
+        status, _, err = self.run(
+            "commit", "--quiet", "--only", "-m", message, "--", str(path), check=False
+        )
+        if status != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
+            raise GitCommandError(f"git commit of {path.name} failed: {last}")
+        return self._text("rev-parse", "--verify", "HEAD^{commit}")
+
+    def reset_file(self, path: Path, commit: str) -> None:
+        """Set the index entry of ``path`` back to its state in ``commit``."""
+        self.run("reset", "--quiet", commit, "--", str(path), check=False)
+
+    def create_tag(self, name: str, target: str, message: str) -> None:
+        """Create the annotated tag ``name`` on ``target``."""
+        self.run("tag", "--annotate", "--cleanup=verbatim", "-m", message, name, target)
+
+    def push(self, remote: str, refspecs: list[str]) -> None:
+        """``git push remote refspecs``; the user's pre-push hooks run."""
+        status, _, err = self.run("push", "--quiet", remote, *refspecs, check=False)
+        if status != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
+            raise GitCommandError(f"git push to {remote} failed: {last}")
+
+    def last_change_outside(self, sha: str, folder: str) -> str:
+        """The newest commit at or before ``sha`` that changes something outside ``folder``
+        (``sha`` itself when none does)."""
+        top = folder.strip("/")
+        status, out, _ = self.run(
+            "rev-list", "-1", sha, "--", ":(top)", f":(top,exclude){top}", check=False
+        )
+        found = out.decode("ascii").strip() if status == 0 else ""
+        return found or sha
 
     # --- worktrees --------------------------------------------------------------------
 
@@ -422,6 +501,158 @@ class Repository:
             for record in out.split(b"\0")
             if record.startswith(b"worktree ")
         ]
+
+    # --- phase history ----------------------------------------------------------------
+
+    def _run_with_input(self, args: list[str], data: bytes) -> bytes:
+        """Run ``git <pinned config> args`` with ``data`` on standard input; its stdout."""
+        done = subprocess.run(
+            ["git", *_PINNED_CONFIG, *args],
+            cwd=self.work_tree or self._repo.git_dir,
+            input=data,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace").strip()
+            last = message.splitlines()[-1] if message else f"exit status {done.returncode}"
+            raise GitCommandError(f"git {args[0]} failed in {self.description}: {last}")
+        return done.stdout
+
+    def tag_targets(self, prefix: str) -> list[tuple[str, str, str]]:
+        """Every tag whose name starts with ``prefix``: (name, peeled object id, object type).
+
+        Annotated tags are peeled all the way (a tag of a tag gives its commit). The type is
+        git's (``commit``, ``tree``, ``blob``), or ``missing`` with an empty id when the
+        object is not in this repository. Names keep non-UTF-8 bytes (surrogateescape).
+        """
+        out = self.run("for-each-ref", "--format=%(refname)", "refs/tags")[1]
+        # The prefix is compared literally: for-each-ref patterns would read it as a glob.
+        names = [
+            ref.removeprefix("refs/tags/")
+            for ref in out.decode("utf-8", "surrogateescape").splitlines()
+            if ref.startswith(f"refs/tags/{prefix}")
+        ]
+        if not names:
+            return []
+        # Ref names hold no newline or space, so one name per line is unambiguous.
+        query = "".join(f"refs/tags/{name}^{{}}\n" for name in names)
+        lines = self._run_with_input(
+            ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            query.encode("utf-8", "surrogateescape"),
+        ).splitlines()
+        found: list[tuple[str, str, str]] = []
+        for name, line in zip(names, lines):
+            oid, _, kind = line.decode("utf-8", "surrogateescape").rpartition(" ")
+            if kind in ("missing", "ambiguous") or not oid:
+                found.append((name, "", "missing"))
+            else:
+                found.append((name, oid, kind))
+        return found
+
+    def commit_times(self, shas: list[str]) -> dict[str, tuple[int, str]]:
+        """Each commit's committer time: (Unix seconds, ``YYYY-MM-DD`` in its own zone)."""
+        if not shas:
+            return {}
+        out = self._run_with_input(
+            [
+                "log", "--no-walk=unsorted", "--no-show-signature", "--date=short",
+                "--format=%H %ct %cd", "--stdin",
+            ],
+            "".join(f"{sha}\n" for sha in shas).encode("ascii"),
+        )  # fmt: skip
+        times: dict[str, tuple[int, str]] = {}
+        for line in out.decode("ascii").splitlines():
+            sha, seconds, day = line.split(" ")
+            times[sha] = (int(seconds), day)
+        return times
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
+        status, _, _ = self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return status == 0
+
+    def ref_exists(self, ref: str) -> bool:
+        """Whether the full ref name ``ref`` (``refs/notes/phasectl``) exists here."""
+        status, _, _ = self.run("show-ref", "--verify", "--quiet", ref, check=False)
+        return status == 0
+
+    def remotes(self) -> list[str]:
+        """The names of the configured remotes, in git's order."""
+        out = self.run("remote")[1]
+        return [name for name in out.decode("utf-8", "surrogateescape").splitlines() if name]
+
+    def upstream_remote(self) -> str | None:
+        """The remote of the checked-out branch's upstream, or ``None`` (no branch or upstream,
+        or an upstream that is a local branch)."""
+        status, out, _ = self.run("symbolic-ref", "--quiet", "HEAD", check=False)
+        branch = out.decode("utf-8", "surrogateescape").strip()
+        if status != 0 or not branch.startswith("refs/heads/"):
+            return None
+        key = f"branch.{branch.removeprefix('refs/heads/')}.remote"
+        status, out, _ = self.run("config", "--get", key, check=False)
+        remote = out.decode("utf-8", "surrogateescape").strip()
+        return remote if status == 0 and remote not in ("", ".") else None
+
+    def remote_has_ref(self, remote: str, ref: str, *, timeout: float = 10.0) -> bool:
+        """Whether ``remote`` has ``ref``, asked with ``git ls-remote --exit-code``.
+
+        Never prompts (no terminal or SSH password prompt) and gives up after ``timeout``
+        seconds; any failure (offline, no access, unknown remote) answers ``False``.
+        """
+        import os
+        import signal
+
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+        own_ssh = env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH")
+        if not own_ssh and self.run("config", "--get", "core.sshCommand", check=False)[0] != 0:
+            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        args = ["git", *_PINNED_CONFIG, "ls-remote", "--exit-code", "--end-of-options"]
+        try:
+            proc = subprocess.Popen(
+                [*args, remote, ref],
+                cwd=self.work_tree or self._repo.git_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # so a timeout also stops ssh or a credential helper
+            )
+        except OSError:
+            return False
+        try:
+            return proc.wait(timeout=timeout) == 0
+        except subprocess.TimeoutExpired:
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:  # pragma: no cover - Windows
+                proc.kill()
+            proc.wait()
+            return False
+
+    # --- hooks and settings (phasectl hook, phasectl init) -----------------------------
+
+    def hooks_dir(self) -> Path:
+        """The folder git runs hooks from: ``core.hooksPath`` when set, else ``hooks`` in the
+        common git folder (shared by linked worktrees). It may not exist yet."""
+        out = self.run("rev-parse", "--git-path", "hooks")[1]
+        text = out.decode("utf-8", "surrogateescape").removesuffix("\n")
+        # A relative answer is relative to where git ran: the top of the work tree, which
+        # is also where git resolves a relative core.hooksPath when it runs hooks.
+        return Path(self._repo.working_dir, text)
+
+    def config_values(self, key: str) -> list[str]:
+        """Every value of the multi-valued setting ``key`` (``git config --get-all``)."""
+        status, out, err = self.run("config", "--get-all", key, check=False)
+        if status == 1 and not err.strip():
+            return []  # not set
+        if status != 0:
+            raise GitCommandError(f"git config --get-all {key} failed: {err.strip()}")
+        return out.decode("utf-8", "surrogateescape").splitlines()
+
+    def add_config_value(self, key: str, value: str) -> None:
+        """Add one more value to ``key`` in the repository's config (``git config --add``)."""
+        self.run("config", "--add", key, value)
 
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")

@@ -434,3 +434,17 @@ def test_nothing_else_in_the_repository_changes(git_repo: Path) -> None:
     assert after.replace("? docs/phases/main.md\n", "") == status
     assert git(git_repo, "rev-parse", "HEAD") == head
     assert [p.name for p in (git_repo / "docs" / "phases").iterdir()] == ["main.md"]
+
+
+def test_committing_the_report_alone_keeps_it_current(git_repo: Path) -> None:
+    two_phases(git_repo)
+    report(git_repo, "--no-tests")
+    path = git_repo / "docs" / "phases" / "main.md"
+    git(git_repo, "add", "docs/phases/main.md")
+    git(git_repo, "commit", "--quiet", "-m", "the report")
+    # The report describes the work before it was committed: still current.
+    out, _ = report(git_repo, "--no-tests", "--check")
+    assert out == f"{path}: current\n"
+    # Work committed after it makes it stale.
+    commit(git_repo, {"src/late.py": "L = 1\n"}, "late work")
+    report(git_repo, "--no-tests", "--check", code=1)

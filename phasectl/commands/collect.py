@@ -12,6 +12,7 @@ from phasectl.context import AppContext
 
 if TYPE_CHECKING:
     from phasectl.measuring import BackgroundMeasurement
+    from phasectl.model import PhaseMetrics
     from phasectl.phase import CollectOptions
     from phasectl.repository import PendingDiff
 
@@ -95,23 +96,77 @@ def test_options(command: F) -> F:
     return command
 
 
+def range_options(command: F) -> F:
+    """The range and baseline options of every command that collects (collect, report, check)."""
+    for decorator in reversed(
+        [
+            click.option(
+                "--base", metavar="REF", help="Start of the range [default: the previous tag]."
+            ),
+            click.option("--head", metavar="REF", help="End of the range [default: HEAD]."),
+            click.option(
+                "--merge-base",
+                is_flag=True,
+                help="Diff from the merge base of BASE and HEAD (git's three-dot meaning).",
+            ),
+            test_options,
+            click.option(
+                "--base-junit", multiple=True, metavar="GLOB", help="JUnit XML files for the base."
+            ),
+            click.option(
+                "--base-coverage",
+                multiple=True,
+                metavar="FILE",
+                help="Coverage files for the base.",
+            ),
+            click.option(
+                "--run-base",
+                type=click.Choice(["auto", "always", "never"]),
+                help="Run the tests at the base in a temporary worktree: auto = only when no "
+                "snapshot is stored [default: config run_base, else auto].",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def collect_options(params: dict[str, Any], *, skip_reports: bool) -> CollectOptions:
+    """``CollectOptions`` from the parameters ``range_options`` added (popped from ``params``)."""
+    from phasectl.phase import CollectOptions
+
+    return CollectOptions(
+        base=params.pop("base"),
+        head=params.pop("head"),
+        merge_base=params.pop("merge_base"),
+        tests=not params.pop("no_tests"),
+        quiet=params.pop("quiet"),
+        junit=absolute_globs(params.pop("junit")),
+        coverage=absolute_globs(params.pop("coverage")),
+        base_junit=absolute_globs(params.pop("base_junit")),
+        base_coverage=absolute_globs(params.pop("base_coverage")),
+        run_base=params.pop("run_base"),
+        skip_reports=skip_reports,
+    )
+
+
+def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
+    """Collect the phase, with git's diff and the work tree's tests started as early as can be."""
+    from phasectl.phase import collect_phase
+
+    pending = start_early_diff(app, options.base, options.head) if not options.merge_base else None
+    started = start_early_tests(app, options) if options.head is None else None
+    try:
+        return collect_phase(app.repository, app.config, options, echo_err, pending, started)
+    finally:
+        if started is not None:
+            started.cancel()
+        if pending is not None:
+            pending.cancel()
+
+
 @click.command()
-@click.option("--base", metavar="REF", help="Start of the range [default: the previous tag].")
-@click.option("--head", metavar="REF", help="End of the range [default: HEAD].")
-@click.option(
-    "--merge-base",
-    is_flag=True,
-    help="Diff from the merge base of BASE and HEAD (git's three-dot meaning).",
-)
-@test_options
-@click.option("--base-junit", multiple=True, metavar="GLOB", help="JUnit XML files for the base.")
-@click.option("--base-coverage", multiple=True, metavar="FILE", help="Coverage files for the base.")
-@click.option(
-    "--run-base",
-    type=click.Choice(["auto", "always", "never"]),
-    help="Run the tests at the base in a temporary worktree: auto = only when no "
-    "snapshot is stored [default: config run_base, else auto].",
-)
+@range_options
 @click.option(
     "--format",
     "fmt",
@@ -127,21 +182,7 @@ def test_options(command: F) -> F:
     help="Write to FILE (atomically) instead of standard output.",
 )
 @click.pass_obj
-def collect(
-    app: AppContext,
-    base: str | None,
-    head: str | None,
-    merge_base: bool,
-    no_tests: bool,
-    quiet: bool,
-    junit: tuple[str, ...],
-    coverage: tuple[str, ...],
-    base_junit: tuple[str, ...],
-    base_coverage: tuple[str, ...],
-    run_base: str | None,
-    fmt: str,
-    output: Path | None,
-) -> None:
+def collect(app: AppContext, /, fmt: str, output: Path | None, **params: Any) -> None:
     """Measure what changed between BASE and HEAD.
 
     Files created, modified, deleted, renamed, copied and type-changed, with line
@@ -152,29 +193,8 @@ def collect(
     """
     from phasectl.fileio import write_atomic
     from phasectl.output import format_text, to_json
-    from phasectl.phase import CollectOptions, collect_phase
 
-    options = CollectOptions(
-        base=base,
-        head=head,
-        merge_base=merge_base,
-        tests=not no_tests,
-        quiet=quiet,
-        junit=absolute_globs(junit),
-        coverage=absolute_globs(coverage),
-        base_junit=absolute_globs(base_junit),
-        base_coverage=absolute_globs(base_coverage),
-        run_base=run_base,  # type: ignore[arg-type]  # click.Choice checked it
-    )
-    pending = start_early_diff(app, base, head) if not merge_base else None
-    started = start_early_tests(app, options) if head is None else None
-    try:
-        metrics = collect_phase(app.repository, app.config, options, echo_err, pending, started)
-    finally:
-        if started is not None:
-            started.cancel()
-        if pending is not None:
-            pending.cancel()
+    metrics = run_collect(app, collect_options(params, skip_reports=False))
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()
     if output is not None:
         write_atomic(output, data)

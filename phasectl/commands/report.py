@@ -5,50 +5,59 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from phasectl.commands.collect import (
-    absolute_globs,
-    echo_err,
-    start_early_diff,
-    start_early_tests,
-    test_options,
-)
+from phasectl.commands.collect import F, collect_options, echo_err, range_options, run_collect
 from phasectl.context import AppContext
 from phasectl.errors import EXIT_CHECK_FAILED
 
+if TYPE_CHECKING:
+    from phasectl.model import PhaseMetrics
+    from phasectl.report import RenderedReport
 
-def _regenerate_command(app: AppContext, args: list[str]) -> str:
+
+def render_phase_report(
+    app: AppContext, metrics: PhaseMetrics, output: Path | None, name: str | None
+) -> RenderedReport:
+    """Render the report for ``metrics`` at ``output`` (default: the phase's report file)."""
+    from phasectl.report import phase_name, render_report, report_path
+
+    repo, config = app.repository, app.config
+    phase = name or phase_name(repo, config, metrics)
+    path = output.absolute() if output is not None else None
+    if path is None:
+        path = report_path(repo.work_tree or Path.cwd(), config, phase)
+    rendered = render_report(repo, config, metrics, path, phase)
+    for message in rendered.warnings:
+        echo_err(f"Warning: {message}")
+    return rendered
+
+
+def regenerate_command(app: AppContext, args: list[str]) -> str:
     repo = [] if app.repo_path == Path() else ["--repo", str(app.repo_path)]
     return shlex.join(["phasectl", *repo, "report", *args])
 
 
+def report_options(command: F) -> F:
+    """``--output`` and ``--name``: which report (report, check, tag)."""
+    command = click.option(
+        "--name",
+        help="Phase name, for the title and the default file name [default: the head's "
+        "phase tag without its prefix, else its branch].",
+    )(command)
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The report file [default: <report_dir>/<name>.md in the repository].",
+    )(command)
+
+
 @click.command()
-@click.option("--base", metavar="REF", help="Start of the range [default: the previous tag].")
-@click.option("--head", metavar="REF", help="End of the range [default: HEAD].")
-@click.option(
-    "--merge-base", is_flag=True, help="Diff from the merge base of BASE and HEAD (three-dot)."
-)
-@test_options
-@click.option("--base-junit", multiple=True, metavar="GLOB", help="JUnit XML files for the base.")
-@click.option("--base-coverage", multiple=True, metavar="FILE", help="Coverage files for the base.")
-@click.option(
-    "--run-base",
-    type=click.Choice(["auto", "always", "never"]),
-    help="Run the tests at the base in a temporary worktree [default: config run_base].",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The report file [default: <report_dir>/<name>.md in the repository].",
-)
-@click.option(
-    "--name",
-    help="Phase name, for the title and the default file name [default: the head's phase "
-    "tag without its prefix, else its branch].",
-)
+@range_options
+@report_options
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the report instead of writing it.")
 @click.option(
     "--format",
@@ -71,22 +80,14 @@ def _regenerate_command(app: AppContext, args: list[str]) -> str:
 @click.pass_obj
 def report(
     app: AppContext,
-    base: str | None,
-    head: str | None,
-    merge_base: bool,
-    no_tests: bool,
-    quiet: bool,
-    junit: tuple[str, ...],
-    coverage: tuple[str, ...],
-    base_junit: tuple[str, ...],
-    base_coverage: tuple[str, ...],
-    run_base: str | None,
+    /,
     output: Path | None,
     name: str | None,
     to_stdout: bool,
     fmt: str,
     check: bool,
     summary: bool,
+    **params: Any,
 ) -> None:
     """Render the phase report: fill its Metrics, Code Changes, Testing Impact, Test
     Results and Documentation regions from the repository.
@@ -98,38 +99,19 @@ def report(
     """
     from phasectl.fileio import write_atomic
     from phasectl.output import to_json
-    from phasectl.phase import CollectOptions, collect_phase
-    from phasectl.report import phase_name, render_report, report_path, step_summary
+    from phasectl.report import step_summary
 
-    options = CollectOptions(
-        base=base,
-        head=head,
-        merge_base=merge_base,
-        tests=not no_tests,
-        quiet=quiet,
-        junit=absolute_globs(junit),
-        coverage=absolute_globs(coverage),
-        base_junit=absolute_globs(base_junit),
-        base_coverage=absolute_globs(base_coverage),
-        run_base=run_base,  # type: ignore[arg-type]  # click.Choice checked it
-    )
-    pending = start_early_diff(app, base, head) if not merge_base else None
-    started = start_early_tests(app, options) if head is None else None
-    try:
-        metrics = collect_phase(app.repository, app.config, options, echo_err, pending, started)
-    finally:
-        if started is not None:
-            started.cancel()
-        if pending is not None:
-            pending.cancel()
-    repo, config = app.repository, app.config
-    phase = name or phase_name(repo, config, metrics)
-    path = output.absolute() if output is not None else None
-    if path is None:
-        path = report_path(repo.work_tree or Path.cwd(), config, phase)
-    rendered = render_report(repo, config, metrics, path, phase)
-    for message in rendered.warnings:
-        echo_err(f"Warning: {message}")
+    args = [
+        *(["--base", params["base"]] if params["base"] else []),
+        *(["--head", params["head"]] if params["head"] else []),
+        *(["--merge-base"] if params["merge_base"] else []),
+        *(["--no-tests"] if params["no_tests"] else []),
+        *(["--name", name] if name else []),
+        *(["--output", str(output)] if output else []),
+    ]
+    metrics = run_collect(app, collect_options(params, skip_reports=True))
+    rendered = render_phase_report(app, metrics, output, name)
+    path = rendered.path
     if summary:
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
@@ -145,19 +127,9 @@ def report(
         if rendered.current:
             click.echo(f"{path}: current")
             return
-        args = [
-            *(["--base", base] if base else []),
-            *(["--head", head] if head else []),
-            *(["--merge-base"] if merge_base else []),
-            *(["--no-tests"] if no_tests else []),
-            *(["--name", name] if name else []),
-            *(["--output", str(output)] if output else []),
-        ]
         state = "does not exist" if rendered.old is None else "is stale"
         click.echo(rendered.diff(), nl=False)
-        click.echo(
-            f"{path} {state}; regenerate it with: {_regenerate_command(app, args)}", err=True
-        )
+        click.echo(f"{path} {state}; regenerate it with: {regenerate_command(app, args)}", err=True)
         raise SystemExit(EXIT_CHECK_FAILED)
     if rendered.current:
         click.echo(f"{path}: already current")

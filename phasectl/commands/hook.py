@@ -1,0 +1,64 @@
+"""``phasectl hook install|uninstall``: the pre-push hook that checks release tags."""
+
+from __future__ import annotations
+
+import click
+
+from phasectl.context import AppContext
+from phasectl.hooks import HOOK_TYPES
+
+_TYPE_OPTION = click.option(
+    "--type",
+    "hook_type",
+    type=click.Choice(HOOK_TYPES),
+    default="pre-push",
+    show_default=True,
+    help="Which git hook.",
+)
+
+
+@click.group()
+def hook() -> None:
+    """Install or remove the git hook that runs 'phasectl check' before release tags are pushed."""
+
+
+@hook.command()
+@_TYPE_OPTION
+@click.option(
+    "--chain",
+    is_flag=True,
+    help="Keep a hook another tool wrote: move it aside and run it before phasectl.",
+)
+@click.pass_obj
+def install(app: AppContext, hook_type: str, chain: bool) -> None:
+    """Install the hook: pushing a tag <tag_prefix>* or one matching release_tags runs
+    'phasectl check' on it and stops the push if the check fails. Branches pass.
+
+    Run it again after changing tag_prefix or release_tags: it replaces its own hook,
+    but never a hook another tool wrote (see --chain).
+    """
+    from phasectl.hooks import install_hook
+
+    config = app.config
+    done = install_hook(app.repository, config, hook_type, chain=chain)
+    verb = "Replaced" if done.replaced else "Installed"
+    tags = ", ".join((f"{config.tag_prefix}*", *config.release_tags))
+    click.echo(f"{verb} the {hook_type} hook at {done.path}: pushing a tag {tags} runs phasectl check")
+    if done.chained is not None:
+        click.echo(f"It runs the earlier hook first: {done.chained}")
+
+
+@hook.command()
+@_TYPE_OPTION
+@click.pass_obj
+def uninstall(app: AppContext, hook_type: str) -> None:
+    """Remove phasectl's hook, putting back a hook it chained. Other tools' hooks stay."""
+    from phasectl.hooks import uninstall_hook
+
+    done = uninstall_hook(app.repository, hook_type)
+    if done.removed is not None:
+        click.echo(f"Removed the {hook_type} hook {done.removed}")
+    if done.restored is not None:
+        click.echo(f"Restored the earlier hook {done.restored}")
+    if done.removed is None and done.restored is None:
+        click.echo(f"No phasectl {hook_type} hook is installed; nothing to remove", err=True)
