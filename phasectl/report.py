@@ -61,8 +61,10 @@ class RenderedReport:
 
 def phase_name(repo: Repository, config: Config, metrics: PhaseMetrics) -> str:
     """The head's phase tag without its prefix, else another tag at head, else the branch,
-    else the short SHA."""
-    tags = repo.tags_at(metrics.head.sha)
+    else the short SHA. Tags on report-only commits after head count (``phasectl tag``
+    puts the tag on the commit of the report)."""
+    tip = repo.resolve_commit(metrics.head.ref)
+    tags = repo.tags_at(tip) + (repo.tags_at(metrics.head.sha) if tip != metrics.head.sha else [])
     for tag in tags:
         if tag.startswith(config.tag_prefix) and len(tag) > len(config.tag_prefix):
             return tag[len(config.tag_prefix) :]

@@ -454,6 +454,7 @@ class Repository:
             "commit", "--quiet", "--only", "-m", message, "--", str(path), check=False
         )
         if status != 0:
+            self.run("reset", "--quiet", "HEAD", "--", str(path), check=False)  # unstage it
             last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
             raise GitCommandError(f"git commit of {path.name} failed: {last}")
         return self._text("rev-parse", "--verify", "HEAD^{commit}")
@@ -472,6 +473,14 @@ class Repository:
         if status != 0:
             last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
             raise GitCommandError(f"git push to {remote} failed: {last}")
+
+    def default_remote(self) -> str | None:
+        """The remote to share with: the branch's upstream remote, else ``origin``, else the
+        first remote; ``None`` without remotes."""
+        remotes = self.remotes()
+        if not remotes:
+            return None
+        return self.upstream_remote() or ("origin" if "origin" in remotes else remotes[0])
 
     def last_change_outside(self, sha: str, folder: str) -> str:
         """The newest commit at or before ``sha`` that changes something outside ``folder``
@@ -542,7 +551,7 @@ class Repository:
             query.encode("utf-8", "surrogateescape"),
         ).splitlines()
         found: list[tuple[str, str, str]] = []
-        for name, line in zip(names, lines):
+        for name, line in zip(names, lines, strict=True):
             oid, _, kind = line.decode("utf-8", "surrogateescape").rpartition(" ")
             if kind in ("missing", "ambiguous") or not oid:
                 found.append((name, "", "missing"))

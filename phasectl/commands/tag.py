@@ -1,0 +1,103 @@
+"""``phasectl tag NAME``: close a phase with its report, its snapshot and an annotated tag."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from phasectl.commands.collect import absolute_globs, echo_err, run_collect, test_options
+from phasectl.commands.report import render_phase_report
+from phasectl.context import AppContext
+from phasectl.errors import PhasectlError
+
+
+@click.command()
+@click.argument("name")
+@click.option("-m", "--message", help='First line of the tag message [default: "Phase NAME"].')
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The report file [default: <report_dir>/NAME.md].",
+)
+@click.option("--no-commit", is_flag=True, help="Write the report but do not commit it.")
+@click.option("--push", is_flag=True, help="Push the tag and the snapshots (refs/notes/phasectl).")
+@click.option("--allow-dirty", is_flag=True, help="Tag even with uncommitted changes.")
+@test_options
+@click.pass_obj
+def tag(
+    app: AppContext,
+    /,
+    name: str,
+    message: str | None,
+    report_file: Path | None,
+    no_commit: bool,
+    push: bool,
+    allow_dirty: bool,
+    **params: Any,
+) -> None:
+    """Close the phase NAME: measure it, write its report, commit the report, store the
+    figures as a git note, and create the annotated tag <tag_prefix>NAME on that commit.
+
+    The phase runs from the previous phase tag to HEAD. The tag's message carries the
+    headline figures. If a step fails, the steps before it are undone.
+    """
+    from phasectl.phase import CollectOptions
+    from phasectl.report import report_path
+    from phasectl.tagging import close_phase, head_snapshot
+
+    repo, config = app.repository, app.config
+    repo.require_commits()
+    tag_name = f"{config.tag_prefix}{name}"
+    repo.check_tag_name(tag_name)
+    root = repo.work_tree
+    if root is None:
+        raise PhasectlError("phasectl tag needs a work tree to write the report in")
+    path = report_file.absolute() if report_file else report_path(root, config, name)
+    if not allow_dirty:
+        # The report itself may hold the story people wrote: it is committed with the tag.
+        dirty = [p for p in repo.dirty_files() if root / p != path]
+        if dirty:
+            shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+            raise PhasectlError(
+                f"the work tree has uncommitted changes ({shown}), so the tests would not "
+                "describe the tagged commit; commit or stash them, or pass --allow-dirty"
+            )
+    options = CollectOptions(
+        tests=not params["no_tests"],
+        quiet=params["quiet"],
+        junit=absolute_globs(params["junit"]),
+        coverage=absolute_globs(params["coverage"]),
+        skip_reports=True,
+    )
+    metrics = run_collect(app, options)
+    rendered = render_phase_report(app, metrics, path, name)
+    target = close_phase(
+        repo,
+        name=name,
+        tag=tag_name,
+        message=message,
+        rendered=rendered,
+        metrics=metrics,
+        measured=head_snapshot(metrics),
+        commit=not no_commit,
+    )
+    click.echo(f"Tagged {tag_name} at {target[:12]}; report: {path}")
+    from phasectl.snapshots import NOTES_REF
+
+    remote = repo.default_remote()
+    refspecs = [f"refs/tags/{tag_name}", NOTES_REF]
+    share = shlex.join(["git", "push", remote or "origin", *refspecs])
+    if not push:
+        echo_err(f"Share the tag and its snapshot with: {share}")
+        return
+    if remote is None:
+        raise PhasectlError(f"no remote to push {tag_name} to; add one with 'git remote add'")
+    try:
+        repo.push(remote, refspecs)
+    except PhasectlError as exc:
+        raise PhasectlError(f"{exc}; the tag is made here, push it later with: {share}") from None
+    click.echo(f"Pushed {tag_name} and {NOTES_REF} to {remote}")

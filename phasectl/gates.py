@@ -1,0 +1,117 @@
+"""Release gates: each threshold of ``phasectl check`` judged against the collected phase.
+
+A gate passes, fails, or cannot be judged because its figure was not measured (no
+tests, no coverage, no baseline); ``check`` exits 1 on a failure, else 2 when a gate
+could not be judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from phasectl.config import CheckSettings
+from phasectl.diffs import EMPTY_TREE_REF
+from phasectl.model import PhaseMetrics
+
+Verdict = Literal["pass", "fail", "unmeasured"]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate's name, the figure it judged, and its verdict."""
+
+    name: str
+    figure: str
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "figure": self.figure, "verdict": self.verdict}
+
+
+def _precision(display: str) -> int:
+    return len(display.partition(".")[2])
+
+
+def fails_under(coverage: Mapping[str, Any], fail_under: float) -> bool:
+    """coverage.py's own ``fail_under`` rule: the total rounded as it is displayed, except
+    that 100 means exactly 100."""
+    total = float(coverage["percent"])
+    if fail_under == 100.0:
+        return total < 100.0
+    return round(total, _precision(str(coverage["percent_display"]))) < fail_under
+
+
+def _ids(ids: list[str], limit: int = 5) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _test_changes(metrics: PhaseMetrics) -> dict[str, list[str]] | None:
+    """Which tests changed; for the first phase (nothing before it) every test is new."""
+    tests = metrics.tests
+    if tests is None:
+        return None
+    if tests.get("changes") is not None:
+        changes: dict[str, list[str]] = tests["changes"]
+        return changes
+    if metrics.base.ref == EMPTY_TREE_REF:
+        failing = [c["id"] for c in tests["after"]["cases"] if c["outcome"] in ("failed", "error")]
+        return {"newly_failing": sorted(failing), "removed": []}
+    return None
+
+
+def judge(metrics: PhaseMetrics, settings: CheckSettings) -> list[Gate]:
+    """The verdict of every gate that is switched on, except ``report_current`` (the caller
+    renders the report to judge that one)."""
+    gates: list[Gate] = []
+    coverage = metrics.coverage
+    no_coverage = "coverage not collected" if coverage is None else ""
+    if settings.fail_under is not None:
+        name = f"coverage >= {settings.fail_under:g}%"
+        if coverage is None:
+            gates.append(Gate(name, no_coverage, "unmeasured"))
+        else:
+            after = coverage["after"]
+            failed = fails_under(after, settings.fail_under)
+            gates.append(Gate(name, f"{after['percent_display']}%", "fail" if failed else "pass"))
+    if settings.max_coverage_drop is not None:
+        name = f"coverage drop <= {settings.max_coverage_drop:g} points"
+        change = coverage["change"] if coverage is not None else None
+        if change is None:
+            figure = no_coverage or "no baseline coverage to compare with"
+            gates.append(Gate(name, figure, "unmeasured"))
+        else:
+            dropped = -change > settings.max_coverage_drop
+            gates.append(Gate(name, f"{change:+.1f} points", "fail" if dropped else "pass"))
+    if settings.min_patch_coverage is not None:
+        name = f"patch coverage >= {settings.min_patch_coverage:g}%"
+        patch = coverage["patch"] if coverage is not None else None
+        if patch is None:
+            gates.append(Gate(name, no_coverage or "no line data", "unmeasured"))
+        elif patch["percent"] is None:
+            gates.append(Gate(name, "no changed line is measurable", "pass"))
+        else:
+            low = patch["percent"] < settings.min_patch_coverage
+            figure = f"{patch['percent']:.1f}% ({patch['lines_covered']}/{patch['lines_total']})"
+            gates.append(Gate(name, figure, "fail" if low else "pass"))
+    changes = _test_changes(metrics)
+    unknown = "tests not collected" if metrics.tests is None else "no baseline to compare with"
+    if not settings.allow_new_failures:
+        name = "no new failing tests"
+        if changes is None:
+            gates.append(Gate(name, unknown, "unmeasured"))
+        else:
+            failing = changes["newly_failing"]
+            figure = f"{len(failing)} newly failing" + (f": {_ids(failing)}" if failing else "")
+            gates.append(Gate(name, figure, "fail" if failing else "pass"))
+    if not settings.allow_removed_tests:
+        name = "no removed tests"
+        if changes is None:
+            gates.append(Gate(name, unknown, "unmeasured"))
+        else:
+            removed = changes["removed"]
+            figure = f"{len(removed)} removed" + (f": {_ids(removed)}" if removed else "")
+            gates.append(Gate(name, figure, "fail" if removed else "pass"))
+    return gates

@@ -1,0 +1,153 @@
+"""Close a phase: write its report, commit it, store the snapshot, make the annotated tag.
+
+All or nothing: if any step fails (or the user presses Ctrl-C), the steps already done
+are undone in reverse order, so there is never a tag without its note, a note without
+its tag, or a stray report commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phasectl.errors import PhasectlError
+
+if TYPE_CHECKING:
+    from phasectl.model import PhaseMetrics
+    from phasectl.report import RenderedReport
+    from phasectl.repository import Repository
+    from phasectl.snapshots import Snapshot
+
+
+def tag_message(name: str, message: str | None, context: dict[str, Any]) -> str:
+    """The tag's message: the user's (or "Phase NAME"), then the headline figures."""
+    lines = [message or f"Phase {name}", ""]
+    for row in context["metrics"]["measurements"]:
+        lines.append(f"{row['label']}: {row['value']}")
+        lines.extend(f"  {item['name']}: {item['value']}" for item in row["items"])
+    return "\n".join(lines) + "\n"
+
+
+def phase_record(name: str, tag: str, metrics: PhaseMetrics) -> dict[str, Any]:
+    """What ``history`` needs about the phase a tag closes, stored in the tag's note."""
+    patch = (metrics.coverage or {}).get("patch") or {}
+    return {
+        "name": name,
+        "tag": tag,
+        "base": metrics.base.to_dict(),
+        "head": metrics.head.to_dict(),
+        "totals": metrics.diff.totals.to_dict(),
+        "patch_percent": patch.get("percent"),
+    }
+
+
+@dataclass
+class _Undo:
+    """Steps to undo, most recent first."""
+
+    steps: list[Callable[[], None]] = field(default_factory=list)
+
+    def push(self, step: Callable[[], None]) -> None:
+        self.steps.insert(0, step)
+
+    def run(self) -> list[str]:
+        problems = []
+        for step in self.steps:
+            try:
+                step()
+            except (PhasectlError, OSError) as exc:  # keep undoing the rest
+                problems.append(str(exc))
+        return problems
+
+
+def close_phase(
+    repo: Repository,
+    *,
+    name: str,
+    tag: str,
+    message: str | None,
+    rendered: RenderedReport,
+    metrics: PhaseMetrics,
+    measured: Snapshot,
+    commit: bool,
+) -> str:
+    """Write the report, commit it (``commit``), store the snapshot and create ``tag``.
+
+    Returns the tagged commit. On any failure everything done so far is undone and the
+    error is raised again.
+    """
+    from phasectl.fileio import write_atomic
+    from phasectl.snapshots import NOTES_REF, store_snapshot
+
+    undo = _Undo()
+    path = rendered.path
+    try:
+        if not rendered.current:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, rendered.new)
+            undo.push(lambda: _restore_file(path, rendered.old))
+        target = repo.head_sha()
+        if target is None:
+            raise PhasectlError("the repository has no commits yet; commit something first")
+        if commit and _differs_from_commit(repo, path, rendered.new, target):
+            old_head = target
+            target = repo.commit_file(path, f"phasectl: report of phase {name}")
+            new_head = target
+            undo.push(lambda: repo.reset_file(path, old_head))
+            undo.push(lambda: repo.restore_ref("HEAD", new_head, old_head))
+        notes_before = repo.ref_sha(NOTES_REF)
+        record = phase_record(name, tag, metrics)
+        store_snapshot(repo, replace(measured, commit=target, phase=record))
+        notes_after = repo.ref_sha(NOTES_REF)
+        if notes_after is not None and notes_after != notes_before:
+            undo.push(lambda: repo.restore_ref(NOTES_REF, notes_after, notes_before))
+        repo.create_tag(tag, target, tag_message(name, message, rendered.context))
+    except BaseException as exc:
+        problems = undo.run()
+        if problems and isinstance(exc, PhasectlError):
+            raise PhasectlError(
+                f"{exc}; undoing the steps before it also failed: {'; '.join(problems)}"
+            ) from exc
+        raise
+    return target
+
+
+def _differs_from_commit(repo: Repository, path: Path, data: bytes, commit: str) -> bool:
+    root = repo.work_tree
+    if root is None:
+        return True
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
+    committed = repo.read_files(commit, [relative]).get(relative)
+    return committed != data
+
+
+def _restore_file(path: Path, old: bytes | None) -> None:
+    from phasectl.fileio import write_atomic
+
+    if old is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_atomic(path, old)
+
+
+def head_snapshot(metrics: PhaseMetrics) -> Snapshot:
+    """The figures measured at head, as the snapshot to store (empty when none were: the
+    note still records the phase for ``history``)."""
+    from phasectl.benchmarks import Benchmark
+    from phasectl.measures import CoverageSummary, TestResults
+    from phasectl.snapshots import Snapshot, now_iso
+
+    tests = metrics.tests["after"] if metrics.tests else None
+    coverage = metrics.coverage["after"] if metrics.coverage else None
+    benchmarks = metrics.benchmarks["after"] if metrics.benchmarks else None
+    source = next((p["source"] for p in (tests, coverage) if p), "not measured")
+    return Snapshot(
+        commit=metrics.head.sha,
+        source=source,
+        tests=TestResults.from_dict(tests) if tests else None,
+        coverage=CoverageSummary.from_dict(coverage) if coverage else None,
+        benchmarks=tuple(Benchmark.from_dict(b) for b in benchmarks) if benchmarks else None,
+        measured_at=now_iso(),
+    )
