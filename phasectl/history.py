@@ -286,11 +286,8 @@ def notes_elsewhere(repo: Repository) -> str | None:
     """
     if repo.ref_exists(NOTES_REF):
         return None
-    remotes = repo.remotes()
-    if not remotes:
-        return None
-    remote = repo.upstream_remote() or ("origin" if "origin" in remotes else remotes[0])
-    if not repo.remote_has_ref(remote, NOTES_REF):
+    remote = repo.default_remote()
+    if remote is None or not repo.remote_has_ref(remote, NOTES_REF):
         return None
     name = shlex.quote(remote)
     return (
@@ -390,7 +387,8 @@ CSV_COLUMNS = (
 
 
 def format_csv(history: History) -> str:
-    """A header row, then one row per phase; missing figures are empty cells."""
+    """A header row, then one row per phase; missing figures are empty cells (the csv
+    module writes ``None`` as an empty string)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -398,18 +396,13 @@ def format_csv(history: History) -> str:
         writer.writerow(
             [
                 row.tag, row.name, row.commit, row.date,
-                _blank(row.tests_passed), _blank(row.tests_total),
-                _blank(row.coverage_percent), _blank(row.coverage_display),
-                _blank(row.patch_percent),
+                row.tests_passed, row.tests_total,
+                row.coverage_percent, row.coverage_display, row.patch_percent,
                 row.lines_added, row.lines_removed, row.files_changed,
                 "true" if row.snapshot else "false",
             ]
         )  # fmt: skip
     return buffer.getvalue()
-
-
-def _blank(value: object) -> object:
-    return "" if value is None else value
 
 
 # --- chart -------------------------------------------------------------------------------
@@ -480,14 +473,14 @@ def chart_context(history: History) -> dict[str, Any]:
     tests_top = max(most, 1)
     coverage_points = [
         (x, y_of(row.coverage_percent / 100)) if row.coverage_percent is not None else None
-        for x, row in zip(xs, rows)
+        for x, row in zip(xs, rows, strict=True)
     ]
     tests_points = [
         (x, y_of(row.tests_passed / tests_top)) if row.tests_passed is not None else None
-        for x, row in zip(xs, rows)
+        for x, row in zip(xs, rows, strict=True)
     ]
     x_labels = []
-    for x, label, row in zip(xs, labels, rows):
+    for x, label, row in zip(xs, labels, rows, strict=True):
         y = bottom + 18
         x_labels.append(
             {
@@ -516,6 +509,7 @@ def chart_context(history: History) -> dict[str, Any]:
             "bottom": _fmt(bottom),
             "middle_y": _fmt((top + bottom) / 2),
             "middle_x": _fmt((left + right) / 2),
+            "tick_end": _fmt(bottom + 5),
         },
         "left_title": {"x": _fmt(left - 48), "y": _fmt((top + bottom) / 2)},
         "right_title": {"x": _fmt(right + 58), "y": _fmt((top + bottom) / 2)},
@@ -533,18 +527,24 @@ def chart_context(history: History) -> dict[str, Any]:
         "coverage": {
             "segments": _segments(coverage_points),
             "markers": [
-                {"x": _fmt(p[0]), "y": _fmt(p[1]), "label": f"{row.name}: coverage "
-                 f"{coverage_cell(row)}"}
-                for p, row in zip(coverage_points, rows)
+                {
+                    "x": _fmt(p[0]),
+                    "y": _fmt(p[1]),
+                    "label": f"{display_path(row.name)}: coverage {coverage_cell(row)}",
+                }
+                for p, row in zip(coverage_points, rows, strict=True)
                 if p is not None
             ],
         },
         "tests": {
             "segments": _segments(tests_points),
             "markers": [
-                {"x": _fmt(p[0]), "y": _fmt(p[1]), "label": f"{row.name}: tests passing "
-                 f"{tests_cell(row)}"}
-                for p, row in zip(tests_points, rows)
+                {
+                    "x": _fmt(p[0]),
+                    "y": _fmt(p[1]),
+                    "label": f"{display_path(row.name)}: tests passing {tests_cell(row)}",
+                }
+                for p, row in zip(tests_points, rows, strict=True)
                 if p is not None
             ],
         },
@@ -558,8 +558,16 @@ def chart_context(history: History) -> dict[str, Any]:
             "gap_text_x": _fmt(left + 300),
             "gap_note": "gaps: no snapshot" if gaps else "",
         },
-        "empty_message": "" if count else "No phase tags yet",
+        "empty_message": _empty_message(rows),
     }
+
+
+def _empty_message(rows: Sequence[PhaseRow]) -> str:
+    if not rows:
+        return "No phase tags yet"
+    if not any(row.snapshot for row in rows):
+        return "No snapshots on these phases: 'phasectl snapshot REF' stores one"
+    return ""
 
 
 def render_chart(history: History) -> bytes:
