@@ -98,20 +98,16 @@ def judge(metrics: PhaseMetrics, settings: CheckSettings) -> list[Gate]:
             gates.append(Gate(name, figure, "fail" if low else "pass"))
     changes = _test_changes(metrics)
     unknown = "tests not collected" if metrics.tests is None else "no baseline to compare with"
-    if not settings.allow_new_failures:
-        name = "no new failing tests"
+    for allowed, key, name, word in (
+        (settings.allow_new_failures, "newly_failing", "no new failing tests", "newly failing"),
+        (settings.allow_removed_tests, "removed", "no removed tests", "removed"),
+    ):
+        if allowed:
+            continue
         if changes is None:
             gates.append(Gate(name, unknown, "unmeasured"))
-        else:
-            failing = changes["newly_failing"]
-            figure = f"{len(failing)} newly failing" + (f": {_ids(failing)}" if failing else "")
-            gates.append(Gate(name, figure, "fail" if failing else "pass"))
-    if not settings.allow_removed_tests:
-        name = "no removed tests"
-        if changes is None:
-            gates.append(Gate(name, unknown, "unmeasured"))
-        else:
-            removed = changes["removed"]
-            figure = f"{len(removed)} removed" + (f": {_ids(removed)}" if removed else "")
-            gates.append(Gate(name, figure, "fail" if removed else "pass"))
+            continue
+        ids = changes[key]
+        figure = f"{len(ids)} {word}" + (f": {_ids(ids)}" if ids else "")
+        gates.append(Gate(name, figure, "fail" if ids else "pass"))
     return gates

@@ -104,6 +104,18 @@ def collect_json(repo: Path, *args: str) -> dict[str, Any]:
     return data
 
 
+def outside(text: str) -> list[str]:
+    """The parts of a report outside its regions' contents (the markers included)."""
+    from phasectl import document
+
+    parts, at = [], 0
+    for region in document.find_regions(text):
+        parts.append(text[at : region.content_start])
+        at = region.content_end
+    parts.append(text[at:])
+    return parts
+
+
 def by_path(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The diff's files keyed by path."""
     return {f["path"]: f for f in data["diff"]["files"]}

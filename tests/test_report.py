@@ -11,7 +11,7 @@ import pytest
 
 from phasectl import document
 
-from conftest import commit, git, run_cli
+from conftest import commit, git, outside, run_cli
 from projects import coverage_report_total, pytest_summary, python_project
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "phase-template.md"
@@ -22,16 +22,6 @@ def report(repo: Path, *args: str, code: int = 0) -> tuple[str, str]:
     result = run_cli("--repo", str(repo), "report", *args)
     assert result.exit_code == code, (result.stdout, result.stderr)
     return result.stdout, result.stderr
-
-
-def outside(text: str) -> list[str]:
-    """The parts of a document outside its regions' contents (markers included)."""
-    parts, at = [], 0
-    for region in document.find_regions(text):
-        parts.append(text[at : region.content_start])
-        at = region.content_end
-    parts.append(text[at:])
-    return parts
 
 
 def last_line(err: str) -> str:

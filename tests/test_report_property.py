@@ -19,7 +19,7 @@ from phasectl.report import render_report
 from phasectl.repository import Repository
 from phasectl.sections import REGIONS
 
-from conftest import commit, git
+from conftest import commit, git, outside
 
 # Human text never forms a marker or a code fence: no '<', '`' or '~'; any other
 # character, including non-ASCII, tabs and trailing spaces, is fair game.
@@ -43,15 +43,6 @@ def documents(draw: st.DrawFn) -> str:
         lines.extend(draw(human))
     text = newline.join(lines)
     return text + (newline if draw(st.booleans()) else "")
-
-
-def outside(text: str) -> list[str]:
-    parts, at = [], 0
-    for region in document.find_regions(text):
-        parts.append(text[at : region.content_start])
-        at = region.content_end
-    parts.append(text[at:])
-    return parts
 
 
 @settings(
