@@ -11,9 +11,14 @@ from typing import Any
 
 import click
 
+from phasectl.commands.check import check
 from phasectl.commands.collect import collect
+from phasectl.commands.history import history
+from phasectl.commands.hook import hook
+from phasectl.commands.init import init
 from phasectl.commands.report import report
 from phasectl.commands.snapshot import snapshot
+from phasectl.commands.tag import tag
 from phasectl.context import AppContext
 from phasectl.errors import PhasectlError
 
@@ -51,9 +56,14 @@ def cli(ctx: click.Context, repo_path: Path, debug: bool) -> None:
     ctx.obj = AppContext(repo_path=repo_path, debug=debug)
 
 
+cli.add_command(check)
 cli.add_command(collect)
+cli.add_command(history)
+cli.add_command(hook)
+cli.add_command(init)
 cli.add_command(report)
 cli.add_command(snapshot)
+cli.add_command(tag)
 
 
 def main() -> None:

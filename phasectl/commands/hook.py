@@ -43,7 +43,9 @@ def install(app: AppContext, hook_type: str, chain: bool) -> None:
     done = install_hook(app.repository, config, hook_type, chain=chain)
     verb = "Replaced" if done.replaced else "Installed"
     tags = ", ".join((f"{config.tag_prefix}*", *config.release_tags))
-    click.echo(f"{verb} the {hook_type} hook at {done.path}: pushing a tag {tags} runs phasectl check")
+    click.echo(
+        f"{verb} the {hook_type} hook at {done.path}: pushing a tag {tags} runs phasectl check"
+    )
     if done.chained is not None:
         click.echo(f"It runs the earlier hook first: {done.chained}")
 
