@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from defusedxml import ElementTree
 
 from phasectl import document
 
@@ -110,7 +111,18 @@ def test_three_phases_tagged_then_checked(git_repo: Path) -> None:
     out, _ = cli(git_repo, "check", "-q", "--max-coverage-drop", "0")
     assert re.search(r"PASS  report current +.*3-docs\.md", out)
 
-    out, _ = cli(git_repo, "history", "--format", "json")
+    chart = git_repo.parent / "history.svg"
+    out, _ = cli(git_repo, "history", "--format", "json", "--chart", str(chart))
+    svg = ElementTree.fromstring(chart.read_bytes())
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    labels = [
+        "".join(t.itertext())
+        for t in svg.iter("{http://www.w3.org/2000/svg}text")
+        if t.get("class") == "x-label"
+    ]
+    assert len(labels) == 3
+    for label, name in zip(labels, ("1-start", "2-sign", "3-docs"), strict=True):
+        assert name in label
     rows = json.loads(out)["phases"]
     assert [r["tag"] for r in rows] == ["phase/1-start", "phase/2-sign", "phase/3-docs"]
     assert [r["tests"]["passed"] for r in rows] == [1, 2, 2]
