@@ -14,7 +14,8 @@ from phasectl import document
 from conftest import commit, git, outside, run_cli
 from projects import coverage_report_total, pytest_summary, python_project
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "phase-template.md"
+# A copy of the team's seed report (shared/seed/phase-template.md), byte for byte.
+SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
 REGIONS = ("metrics", "documentation", "code-changes", "testing-impact", "test-results")
 
 
