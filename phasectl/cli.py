@@ -11,20 +11,38 @@ from typing import Any
 
 import click
 
-from phasectl.commands.check import check
-from phasectl.commands.collect import collect
-from phasectl.commands.history import history
-from phasectl.commands.hook import hook
-from phasectl.commands.init import init
-from phasectl.commands.report import report
-from phasectl.commands.snapshot import snapshot
-from phasectl.commands.tag import tag
 from phasectl.context import AppContext
 from phasectl.errors import PhasectlError
 
+# Each command's module is imported only when that command runs (or help lists them all),
+# so starting one command does not pay for the others' imports.
+COMMANDS = {
+    "check": "phasectl.commands.check",
+    "collect": "phasectl.commands.collect",
+    "history": "phasectl.commands.history",
+    "hook": "phasectl.commands.hook",
+    "init": "phasectl.commands.init",
+    "report": "phasectl.commands.report",
+    "snapshot": "phasectl.commands.snapshot",
+    "tag": "phasectl.commands.tag",
+}
+
 
 class PhasectlGroup(click.Group):
-    """A group that shows ``PhasectlError`` as one line, with a traceback only under ``--debug``."""
+    """A group that loads its commands lazily and shows ``PhasectlError`` as one line, with
+    a traceback only under ``--debug``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        import importlib
+
+        command: click.Command = getattr(importlib.import_module(module), cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -54,16 +72,6 @@ class PhasectlGroup(click.Group):
 def cli(ctx: click.Context, repo_path: Path, debug: bool) -> None:
     """Measure a development phase from the repository and keep its report current."""
     ctx.obj = AppContext(repo_path=repo_path, debug=debug)
-
-
-cli.add_command(check)
-cli.add_command(collect)
-cli.add_command(history)
-cli.add_command(hook)
-cli.add_command(init)
-cli.add_command(report)
-cli.add_command(snapshot)
-cli.add_command(tag)
 
 
 def main() -> None:

@@ -268,3 +268,10 @@ def test_hook_falls_back_to_phasectl_on_path(
     assert done.returncode != 0
     assert f"phasectl on PATH: --repo {git_repo.resolve()} check --head phase/y" in done.stderr
     assert remote_refs(remote) == set()
+
+
+def test_the_command_offers_the_hooks_the_core_installs() -> None:
+    from phasectl.commands.hook import HOOK_CHOICES
+    from phasectl.hooks import HOOK_TYPES
+
+    assert HOOK_CHOICES == HOOK_TYPES

@@ -285,3 +285,10 @@ def test_bare_repository_is_refused(tmp_path: Path) -> None:
     status, _, err = init(bare)
     assert status == 2
     assert err == f"Error: {bare} is a bare repository; run init in a work tree\n"
+
+
+def test_the_command_offers_the_files_the_core_writes() -> None:
+    from phasectl.commands.init import FILE_CHOICES
+    from phasectl.initializing import CONFIG_FILE_CHOICES
+
+    assert FILE_CHOICES == CONFIG_FILE_CHOICES

@@ -5,12 +5,15 @@ from __future__ import annotations
 import click
 
 from phasectl.context import AppContext
-from phasectl.hooks import HOOK_TYPES
+
+# phasectl.hooks.HOOK_TYPES, spelt out so that starting phasectl does not import the module
+# (tests/test_hooks.py keeps the two equal).
+HOOK_CHOICES = ("pre-push",)
 
 _TYPE_OPTION = click.option(
     "--type",
     "hook_type",
-    type=click.Choice(HOOK_TYPES),
+    type=click.Choice(HOOK_CHOICES),
     default="pre-push",
     show_default=True,
     help="Which git hook.",

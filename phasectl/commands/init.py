@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 import click
 
 from phasectl.context import AppContext
-from phasectl.initializing import CONFIG_FILE_CHOICES, ConfigFile
+
+if TYPE_CHECKING:
+    from phasectl.initializing import ConfigFile
+
+# phasectl.initializing.CONFIG_FILE_CHOICES, spelt out so that starting phasectl does not
+# import the module (tests/test_init.py keeps the two equal).
+FILE_CHOICES = ("pyproject", "phasectl")
 
 
 @click.command()
 @click.option(
     "--file",
     "file",
-    type=click.Choice(CONFIG_FILE_CHOICES),
+    type=click.Choice(FILE_CHOICES),
     default=None,
     help="Where the settings go: [tool.phasectl] in pyproject.toml (the default when it "
     "exists) or .phasectl.toml.",
