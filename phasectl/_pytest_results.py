@@ -8,6 +8,8 @@ which may not have phasectl installed: it must only use the standard library and
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import time
@@ -17,6 +19,8 @@ from typing import Any
 import pytest
 
 _OUTPUT_ENV = "PHASECTL_RESULTS_FILE"
+_COVERAGE_DATA_ENV = "PHASECTL_COVERAGE_DATA"
+_COVERAGE_JSON_ENV = "PHASECTL_COVERAGE_JSON"
 _KEYS = {
     "passed": "passed",
     "failed": "failed",
@@ -66,3 +70,24 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     }
     with Path(target).open("w", encoding="utf-8") as handle:
         json.dump(payload, handle)
+    data_file, report = os.environ.get(_COVERAGE_DATA_ENV), os.environ.get(_COVERAGE_JSON_ENV)
+    if data_file and report:
+        # atexit runs after 'coverage run' has stopped measuring and saved its data.
+        atexit.register(_export_coverage, data_file, report)
+
+
+def _export_coverage(data_file: str, report: str) -> None:
+    """Write what ``coverage json --data-file=DATA -o REPORT`` writes, from this process.
+
+    It saves starting a second interpreter and importing coverage.py again. Anything that
+    goes wrong leaves no report, and phasectl then runs ``coverage json`` itself.
+    """
+    try:
+        import coverage
+
+        cov = coverage.Coverage(data_file=data_file)
+        cov.load()
+        cov.json_report(outfile=report)
+    except Exception:
+        with contextlib.suppress(OSError):
+            Path(report).unlink()

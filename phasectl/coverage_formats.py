@@ -248,7 +248,12 @@ def read_coveragepy(
                         f"({reason}); was it measured in another checkout?"
                     )
                 raise PhasectlError(f"coverage {step[3]} failed on {names}: {reason}")
-        result = json.loads(report.read_text(encoding="utf-8"))
+        return read_coverage_json(report, root)
+
+
+def read_coverage_json(path: Path, root: Path) -> tuple[CoverageSummary, dict[str, FileLines]]:
+    """The figures of a ``coverage json`` report."""
+    result = json.loads(path.read_text(encoding="utf-8"))
     return _summary_from_json(result), _lines_from_json(result, root)
 
 

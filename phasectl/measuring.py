@@ -248,6 +248,10 @@ def run_pytest(
             paths.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(paths)
         env["PHASECTL_RESULTS_FILE"] = str(results_file)
+        # The plugin writes coverage.py's JSON report as the run ends (see _pytest_results).
+        coverage_json = scratch / "coverage.json"
+        env["PHASECTL_COVERAGE_DATA"] = str(scratch / ".coverage")
+        env["PHASECTL_COVERAGE_JSON"] = str(coverage_json)
         command = [
             python, "-m", "coverage", "run", f"--data-file={scratch / '.coverage'}",
             "-m", "pytest", "-p", PLUGIN_MODULE, *config.pytest_args,
@@ -270,10 +274,17 @@ def run_pytest(
         data_files = sorted(scratch.glob(".coverage*"))
         coverage = lines = None
         if data_files and tests.total:
-            from phasectl.coverage_formats import NoCoverageData, read_coveragepy
+            from phasectl.coverage_formats import (
+                NoCoverageData,
+                read_coverage_json,
+                read_coveragepy,
+            )
 
             try:
-                coverage, lines = read_coveragepy(data_files, root, python=python)
+                if data_files == [scratch / ".coverage"] and coverage_json.exists():
+                    coverage, lines = read_coverage_json(coverage_json, root)
+                else:  # subprocess or parallel data to combine first, or no report written
+                    coverage, lines = read_coveragepy(data_files, root, python=python)
             except NoCoverageData:
                 warnings.append(
                     "coverage not collected: the run measured none of the project's files "
