@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,8 +97,8 @@ def _read(path: Path) -> bytes | None:
         raise PhasectlError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _purposes(repo: Repository, metrics: PhaseMetrics, cap: int) -> dict[str, str]:
-    paths = purpose_paths(metrics, cap)
+def _purposes(repo: Repository, metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, str]:
+    paths = purpose_paths(metrics, inputs)
     if not paths:
         return {}
     found = {}
@@ -126,13 +126,13 @@ def render_report(
     existing = document.region_contents(text) if found and text is not None else {}
     inputs = ReportInputs(
         name=name,
-        date=repo.commit_date(metrics.head.sha),
+        date=repo.commit_times([metrics.head.sha])[metrics.head.sha][1],
         max_listed=config.max_files_listed,
         test_globs=config.test_globs,
         doc_globs=config.doc_globs,
-        purposes=_purposes(repo, metrics, config.max_files_listed),
         kept=kept_purposes(existing),
     )
+    inputs = replace(inputs, purposes=_purposes(repo, metrics, inputs))
     context = build_context(metrics, inputs)
     root = repo.work_tree or Path.cwd()
     renderer = Renderer(root / config.templates_dir)

@@ -337,10 +337,6 @@ class Repository:
             at += size + 1
         return found
 
-    def commit_date(self, sha: str) -> str:
-        """The committer date of ``sha`` as ``YYYY-MM-DD`` (in the committer's time zone)."""
-        return self._text("show", "-s", "--no-show-signature", "--format=%cd", "--date=short", sha)
-
     def current_branch(self) -> str | None:
         """The checked-out branch's short name, or ``None`` on a detached HEAD."""
         status, out, _ = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)

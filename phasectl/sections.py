@@ -344,11 +344,15 @@ def build_context(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]
     }
 
 
-def purpose_paths(metrics: PhaseMetrics, cap: int) -> list[str]:
-    """The new files whose purpose is worth reading from their contents (at most ``cap``
-    per listing, as only those are shown)."""
-    created = [c for c in metrics.diff.files if c.status in ("created", "copied") and not c.binary]
-    return [c.path for c in created[: cap * 3]]
+def purpose_paths(metrics: PhaseMetrics, inputs: ReportInputs) -> list[str]:
+    """The new files whose purpose is shown: those the capped lists of new files, new tests
+    and new documents list."""
+    new = [c.path for c in metrics.diff.files if c.status in ("created", "copied") and not c.binary]
+    paths = dict.fromkeys(new[: inputs.max_listed])
+    for patterns in (inputs.test_globs, inputs.doc_globs):
+        globs = [Glob.compile(g) for g in patterns]
+        paths.update(dict.fromkeys([p for p in new if matches_any(p, globs)][: inputs.max_listed]))
+    return list(paths)
 
 
 # A list line as the built-in templates write it: "- LABEL (DETAILS) — PURPOSE", the label
