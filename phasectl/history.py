@@ -16,7 +16,7 @@ import csv
 import io
 import math
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -436,6 +436,27 @@ def _label(name: str) -> str:
     return shown if len(shown) <= _LABEL_CHARS else shown[: _LABEL_CHARS - 1] + "\u2026"
 
 
+def _series(
+    points: Sequence[tuple[float, float] | None],
+    rows: Sequence[PhaseRow],
+    what: str,
+    cell: Callable[[PhaseRow], str],
+) -> dict[str, Any]:
+    """One line of the chart: its polyline segments and a labelled marker per point."""
+    return {
+        "segments": _segments(points),
+        "markers": [
+            {
+                "x": _fmt(p[0]),
+                "y": _fmt(p[1]),
+                "label": f"{display_path(row.name)}: {what} {cell(row)}",
+            }
+            for p, row in zip(points, rows, strict=True)
+            if p is not None
+        ],
+    }
+
+
 def _segments(points: Sequence[tuple[float, float] | None]) -> list[str]:
     """``points`` as polyline point strings, split wherever a point is missing."""
     segments: list[str] = []
@@ -524,30 +545,8 @@ def chart_context(history: History) -> dict[str, Any]:
         "x_labels": x_labels,
         "x_ticks": [_fmt(x) for x in xs],
         "x_title": {"x": _fmt((left + right) / 2), "y": _fmt(height - 10)},
-        "coverage": {
-            "segments": _segments(coverage_points),
-            "markers": [
-                {
-                    "x": _fmt(p[0]),
-                    "y": _fmt(p[1]),
-                    "label": f"{display_path(row.name)}: coverage {coverage_cell(row)}",
-                }
-                for p, row in zip(coverage_points, rows, strict=True)
-                if p is not None
-            ],
-        },
-        "tests": {
-            "segments": _segments(tests_points),
-            "markers": [
-                {
-                    "x": _fmt(p[0]),
-                    "y": _fmt(p[1]),
-                    "label": f"{display_path(row.name)}: tests passing {tests_cell(row)}",
-                }
-                for p, row in zip(tests_points, rows, strict=True)
-                if p is not None
-            ],
-        },
+        "coverage": _series(coverage_points, rows, "coverage", coverage_cell),
+        "tests": _series(tests_points, rows, "tests passing", tests_cell),
         "legend": {
             "y": _fmt(legend_y),
             "text_y": _fmt(legend_y + 4),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from phasectl import document
 from phasectl.config import CONFIG_FILE, PYPROJECT, CheckSettings, Config
 from phasectl.errors import PhasectlError
 from phasectl.fileio import write_atomic
@@ -132,11 +133,6 @@ class ConfigWritten:
     """Describes the settings' place in messages: ``[tool.phasectl] in pyproject.toml``."""
 
 
-def _uses_crlf(data: bytes) -> bool:
-    first = data.find(b"\n")
-    return first > 0 and data[first - 1 : first] == b"\r"
-
-
 def _parse(data: bytes, name: str) -> dict[str, object]:
     try:
         parsed: dict[str, object] = tomllib.loads(data.decode("utf-8"))
@@ -147,7 +143,7 @@ def _parse(data: bytes, name: str) -> dict[str, object]:
 
 def appended(data: bytes, block: str) -> bytes:
     """``data`` followed by ``block`` after one blank line, in ``data``'s newline style."""
-    newline = b"\r\n" if _uses_crlf(data) else b"\n"
+    newline = document.newline_of(document.decode(data)).encode()
     if not data or data.endswith((b"\n\n", b"\r\n\r\n")):
         separator = b""
     elif data.endswith(b"\n"):

@@ -30,7 +30,8 @@ def display_path(path: str) -> str:
     return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in text)
 
 
-def _counts(change: FileChange) -> str:
+def change_counts(change: FileChange) -> str:
+    """``+12 -3``, or ``binary``."""
     if change.binary:
         return "binary"
     return f"+{change.added} -{change.removed}"
@@ -73,11 +74,11 @@ def format_text(metrics: PhaseMetrics) -> str:
     )
     if metrics.diff.files:
         lines.append("")
-        width = max(len(_counts(f)) for f in metrics.diff.files)
+        width = max(len(change_counts(f)) for f in metrics.diff.files)
         for change in metrics.diff.files:
             mark = " [excluded]" if change.excluded else ""
             lines.append(
-                f"  {change.status:<12} {_counts(change):>{width}}  {_describe(change)}{mark}"
+                f"  {change.status:<12} {change_counts(change):>{width}}  {_describe(change)}{mark}"
             )
     lines.append("")
     lines.extend(_tests_text(metrics.tests))

@@ -13,7 +13,7 @@ from typing import Any
 
 from phasectl.markdown import code_span, escape_text
 from phasectl.model import FileChange, PhaseMetrics
-from phasectl.output import duration, tests_line
+from phasectl.output import change_counts, duration, tests_line
 from phasectl.patterns import Glob, matches_any
 
 REPORT_SCHEMA = "phasectl-report/1"
@@ -202,12 +202,6 @@ def _provenance(metrics: PhaseMetrics) -> str:
     return f"{text}; baseline: {_SOURCES.get(how, how)} at {code_span(old['commit'][:7])}."
 
 
-def _counts(change: FileChange) -> str:
-    if change.binary:
-        return "binary"
-    return f"+{change.added} -{change.removed}"
-
-
 def file_label(change: FileChange) -> str:
     """The Markdown that names a file in a list: its path, or ``old → new`` for renames."""
     if change.old_path is not None:
@@ -219,7 +213,7 @@ def _file_item(
     change: FileChange, inputs: ReportInputs, region: str, note: str = ""
 ) -> dict[str, str]:
     label = file_label(change)
-    details = [_counts(change)]
+    details = [change_counts(change)]
     if change.similarity is not None and change.old_path is not None:
         details.append(f"{change.similarity}% similar")
     if change.status == "type_changed":
