@@ -25,12 +25,18 @@ def _write_in_place(path: Path, data: bytes) -> None:
         raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, make_parents: bool = False) -> None:
     """Replace ``path`` with ``data`` atomically, keeping an existing file's permissions.
 
     The bytes go to a temporary file in the same folder, are flushed to disk, and then
     ``os.replace`` swaps it in, so readers see the old file or the new one, never half.
+    With ``make_parents``, missing folders on the way are created.
     """
+    if make_parents:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PhasectlError(f"cannot create {path.parent}: {exc.strerror}") from None
     # A symlink is followed, so the file it points to is replaced, not the link.
     path = Path(os.path.realpath(path))
     try:

@@ -240,16 +240,20 @@ def notes_remote(repo: Repository) -> str:
 
 
 def configure_notes_fetch(repo: Repository, remote: str) -> NotesFetch:
-    """Make a plain ``git fetch`` from ``remote`` bring ``refs/notes/phasectl``, with a
-    refspec without ``+``: local notes are never overwritten.
+    """Make a plain ``git fetch`` from ``remote`` bring its ``refs/notes/phasectl`` into
+    ``refs/notes/remotes/<remote>/phasectl``, where phasectl reads them after its own.
 
-    Adds nothing when the remote fetches the notes already (forced or not).
+    Like remote-tracking branches, that ref follows the remote (forced), so a fetch never
+    fails because both sides wrote notes, and local notes are never overwritten. Adds
+    nothing when the remote's notes are fetched already, to any ref.
     """
     from phasectl.snapshots import NOTES_REF
 
-    refspec = f"{NOTES_REF}:{NOTES_REF}"
+    refspec = f"+{NOTES_REF}:refs/notes/remotes/{remote}/phasectl"
     key = f"remote.{remote}.fetch"
-    present = any(spec.removeprefix("+") == refspec for spec in repo.config_values(key))
+    present = any(
+        spec.removeprefix("+").partition(":")[0] == NOTES_REF for spec in repo.config_values(key)
+    )
     if not present:
         repo.add_config_value(key, refspec)
     return NotesFetch(remote, not present, refspec)

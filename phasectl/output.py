@@ -87,15 +87,16 @@ def format_text(metrics: PhaseMetrics) -> str:
     return "\n".join(lines) + "\n"
 
 
-def duration(seconds: float) -> str:
-    """A time to three significant digits: ``0.456ms``, ``12.3ms``, ``1.5s``, ``1500s``."""
-    if seconds < 1:
-        return f"{seconds * 1000:.3g}ms"
-    return f"{seconds:.3g}s" if seconds < 1000 else f"{seconds:.0f}s"
-
-
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else duration(seconds)
+def duration(seconds: float | None, missing: str = "-") -> str:
+    """A time to three significant digits: ``54.1ns``, ``3.2µs``, ``12.3ms``, ``1.5s``."""
+    if seconds is None:
+        return missing
+    for unit, scale in (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3)):
+        text = f"{seconds / scale:.3g}"
+        if float(text) < 1000:  # 999.6 rounds to "1e+03": that is the next unit's 1.00
+            return f"{text}{unit}"
+    text = f"{seconds:.3g}"
+    return f"{text}s" if float(text) < 1000 else f"{seconds:.0f}s"
 
 
 def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
@@ -104,7 +105,7 @@ def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
     lines = ["Performance (median):"]
     for row in benchmarks["changes"]:
         change = f" ({row['change']:+.1%})" if row["change"] is not None else ""
-        before, after = _ms(row["before_s"]), _ms(row["after_s"])
+        before, after = duration(row["before_s"]), duration(row["after_s"])
         lines.append(f"  {display_path(row['name'])}: {before} -> {after}{change}")
     return lines
 

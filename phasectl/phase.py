@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ class CollectOptions:
     run_base: RunBase | None = None
     skip_reports: bool = False
     """Skip head back past commits that only change reports (report, check, tag)."""
+    recorded_head: bool = False
+    """Take head's figures from the snapshot ``phasectl tag`` stored for this very range,
+    when there is one, instead of running the tests (check)."""
 
 
 def measure_commit(
@@ -117,6 +121,31 @@ def _with_origin(part: dict[str, Any] | None, snapshot: Snapshot) -> dict[str, A
     return {**part, **origin}
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    measurement: Measurement
+    patch: Mapping[str, Any] | None
+
+
+def _recorded_head(repo: Repository, span: DiffRange) -> _Recorded | None:
+    """The figures ``phasectl tag`` recorded for exactly this base and head, if any."""
+    from phasectl.measuring import Measurement
+    from phasectl.snapshots import load_snapshot
+
+    for commit in dict.fromkeys((span.tip or span.head.sha, span.head.sha)):
+        stored, _ = load_snapshot(repo, commit)
+        phase = stored.phase if stored is not None else None
+        if (
+            stored is not None
+            and phase is not None
+            and phase.get("head", {}).get("sha") == span.head.sha
+            and phase.get("base", {}).get("sha") == span.base.sha
+        ):
+            measured = Measurement(stored.tests, stored.coverage, None, stored.benchmarks)
+            return _Recorded(measured, phase.get("patch"))
+    return None
+
+
 def collect_phase(
     repo: Repository,
     config: Config,
@@ -139,7 +168,7 @@ def collect_phase(
         repo, config, options.base, options.head,
         merge_base=options.merge_base, skip_reports=options.skip_reports,
     )  # fmt: skip
-    dirty = repo.dirty_paths() if repo.head_sha() in (span.head.sha, span.tip) else 0
+    dirty = len(repo.dirty_files()) if repo.head_sha() in (span.head.sha, span.tip) else 0
     diff, warnings = collect_diff(repo, config, span, pending)
     if dirty:
         noun = "file has" if dirty == 1 else "files have"
@@ -157,10 +186,18 @@ def collect_phase(
             added = repo.added_lines(
                 span.base.sha, span.head.sha, similarity=config.rename_similarity
             )
-        after, how = measure_commit(
-            repo, config, span.head.sha, quiet=options.quiet, echo=echo,
-            junit=options.junit, coverage=options.coverage, started=started, tip=span.tip,
-        )  # fmt: skip
+        recorded = _recorded_head(repo, span) if options.recorded_head else None
+        after: Measurement | None
+        if recorded is not None:
+            if started is not None:
+                started.cancel()
+            after, how = recorded.measurement, "note"
+            echo(f"phasectl: figures of {span.head.sha[:12]} from the snapshot its tag stored")
+        else:
+            after, how = measure_commit(
+                repo, config, span.head.sha, quiet=options.quiet, echo=echo,
+                junit=options.junit, coverage=options.coverage, started=started, tip=span.tip,
+            )  # fmt: skip
         before, base_warnings = find_baseline(repo, config, span, options, echo)
         late = [*(after.warnings if after else ()), *base_warnings]
         if after is None:
@@ -194,7 +231,9 @@ def collect_phase(
                     else None,
                     "after": _with_origin(after.coverage.to_dict(), head_snapshot),
                     "change": after.coverage.percent - before_cov.percent if before_cov else None,
-                    "patch": patch_coverage(added, after.lines)
+                    "patch": recorded.patch
+                    if recorded is not None
+                    else patch_coverage(added, after.lines)
                     if added is not None and after.lines is not None
                     else None,
                 }

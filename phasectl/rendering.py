@@ -9,7 +9,7 @@ internals, and a misspelt variable is an error naming the template file and line
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,14 +44,38 @@ def _where(tb: TracebackType | None, fallback: str) -> str:
     return found
 
 
+class _ContainedLoader(jinja2.FileSystemLoader):
+    """A loader that refuses a template whose file (through links) lies outside its folder:
+    a repository's templates must not read the rest of the machine into a report."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(folder).resolve()) for folder in self.searchpath):
+            raise TemplateError(f"template {filename} leads outside its templates folder")
+        return source, filename, uptodate
+
+
 class Renderer:
     """Renders templates from the project's folder (if any) and the built-in folder."""
 
-    def __init__(self, project_dir: Path | None) -> None:
-        folders = [str(project_dir)] if project_dir is not None and project_dir.is_dir() else []
+    def __init__(self, root: Path | None, templates_dir: str = "") -> None:
+        """``root`` is the repository's work tree (``None``: built-in templates only)."""
+        folders = []
+        if root is not None:
+            project = (root / templates_dir).resolve()
+            if not project.is_relative_to(root.resolve()):
+                raise TemplateError(
+                    f"templates_dir = {templates_dir!r} is outside the repository; "
+                    "keep the project's templates inside it"
+                )
+            if project.is_dir():
+                folders.append(str(project))
         folders.append(str(builtin_templates_dir()))
         self._env = ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(folders),
+            loader=_ContainedLoader(folders),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # Markdown: values arrive already escaped (phasectl.markdown)
             trim_blocks=True,
@@ -64,7 +88,7 @@ class Renderer:
             self._env.get_template(name)
         except jinja2.TemplateNotFound:
             return False
-        except jinja2.TemplateError:
+        except (jinja2.TemplateError, TemplateError, UnicodeDecodeError):
             return True  # it exists; rendering it reports the problem
         return True
 
@@ -74,6 +98,10 @@ class Renderer:
         try:
             template = self._env.get_template(name)
             return template.render(context)
+        except TemplateError:
+            raise
+        except UnicodeDecodeError:
+            raise TemplateError(f"template {name} is not UTF-8 text") from None
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(
                 f"template {exc.name} not found in the project's templates folder or "
@@ -94,7 +122,10 @@ class Renderer:
                 f"template {where}: {exc.message}; see 'phasectl report --stdout --format json' "
                 "for the values a template can use"
             ) from None
-        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        except (
+            jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
+            RecursionError,
+        ) as exc:  # fmt: skip
             # Anything else a template's own expressions raise: still the template's fault.
             where = _where(sys.exc_info()[2], (template and template.filename) or name)
             raise TemplateError(f"template {where}: {exc}") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -81,6 +82,18 @@ def report_path(root: Path, config: Config, name: str) -> Path:
     return root / config.report_dir / f"{stem}.md"
 
 
+def report_file(
+    repo: Repository, config: Config, metrics: PhaseMetrics, output: Path | None, name: str | None
+) -> tuple[Path, str]:
+    """The report's file (``output``, else ``<report_dir>/<name>.md``) and the phase name."""
+    phase = name or phase_name(repo, config, metrics)
+    if output is not None:
+        return output.absolute(), phase
+    if repo.work_tree is None:
+        raise PhasectlError("a bare repository has no work tree for the report; pass --output FILE")
+    return report_path(repo.work_tree, config, phase), phase
+
+
 def _content(text: str) -> str:
     text = text.rstrip("\n")
     return text + "\n" if text else ""
@@ -88,13 +101,28 @@ def _content(text: str) -> str:
 
 def _read(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise PhasectlError(f"{path} is a folder; pass --output FILE") from None
     except OSError as exc:
         raise PhasectlError(f"cannot read {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise PhasectlError(f"{path} is a folder; pass --output FILE")
+    if not stat.S_ISREG(info.st_mode):
+        # A pipe or a device has no regions to keep, and reading it may never end.
+        raise PhasectlError(f"{path} is not a regular file; use --stdout to print the report")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PhasectlError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _read_committed(repo: Repository, commit: str, path: Path) -> bytes | None:
+    root = repo.work_tree
+    if root is None or not path.resolve().is_relative_to(root.resolve()):
+        return _read(path)
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
+    return repo.read_files(commit, [relative]).get(relative)
 
 
 def _purposes(repo: Repository, metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, str]:
@@ -115,13 +143,19 @@ def render_report(
     metrics: PhaseMetrics,
     path: Path,
     name: str,
+    *,
+    committed_at: str | None = None,
+    start_from: bytes | None = None,
 ) -> RenderedReport:
     """Render the report at ``path`` for ``metrics``; nothing is written.
 
+    ``committed_at``: compare with the report as committed in that commit, not as it is on
+    disk. ``start_from``: the document to fill when ``path`` does not exist yet.
     Raises ``DocumentError`` for broken markers and ``TemplateError`` for broken templates.
     """
-    old = _read(path)
-    text = document.decode(old) if old is not None else None
+    old = _read_committed(repo, committed_at, path) if committed_at else _read(path)
+    start = old if old is not None else start_from
+    text = document.decode(start) if start is not None else None
     found = document.find_regions(text) if text is not None else []
     existing = document.region_contents(text) if found and text is not None else {}
     inputs = ReportInputs(
@@ -134,8 +168,7 @@ def render_report(
     )
     inputs = replace(inputs, purposes=_purposes(repo, metrics, inputs))
     context = build_context(metrics, inputs)
-    root = repo.work_tree or Path.cwd()
-    renderer = Renderer(root / config.templates_dir)
+    renderer = Renderer(repo.work_tree, config.templates_dir)
     names = [r.name for r in found] if found else list(REGIONS)
     for region in names:
         if not renderer.has_template(section_template(region)):
@@ -149,8 +182,12 @@ def render_report(
     if text is None:
         blocks = {r: document.render_block(r, c, "\n") for r, c in regions.items()}
         new = renderer.render(FULL_TEMPLATE, {**context, "regions": blocks})
-        # The full template's regions must read back as rendered, or a second run differs.
-        document.find_regions(new)
+        # The full template's regions must read back as rendered, or a second run differs;
+        # one without any could never be rendered again.
+        if not document.find_regions(new):
+            raise TemplateError(
+                f"{FULL_TEMPLATE} places no region: add one, such as {{{{ regions['metrics'] }}}}"
+            )
     elif found:
         new = document.replace_regions(text, regions)
     else:

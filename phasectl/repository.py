@@ -33,6 +33,20 @@ _RENAME_LIMIT_HINT = re.compile(r"at least (\d+)")
 _TAG_LIKE = re.compile(r"^(refs/tags/|tags/)|^v?\d+(\.\d+)*([-.][\w.]+)?$")
 
 
+def git_reason(err: str, status: int) -> str:
+    """The line of git's standard error that says what went wrong.
+
+    git ends many errors with ``hint:`` lines; the ``fatal:`` or ``error:`` line (else the
+    first other line, joined with the lines after it) is the reason.
+    """
+    lines = [line.strip() for line in err.splitlines() if line.strip()]
+    said = [line for line in lines if not line.startswith("hint:")]
+    for line in said:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return " ".join(said[:3]) if said else f"exit status {status}"
+
+
 @dataclass(frozen=True)
 class DiffOutput:
     """What ``git diff --raw --numstat -z`` printed, undecoded, and git's warnings."""
@@ -91,9 +105,9 @@ class PendingDiff:
         out, err_bytes = self._output
         err = err_bytes.decode("utf-8", "replace")
         if self._proc.returncode != 0:
-            last = err.strip().splitlines()[-1] if err.strip() else "no message"
             base, head = self._refs
-            raise GitCommandError(f"git diff {base} {head} failed: {last}")
+            reason = git_reason(err, self._proc.returncode)
+            raise GitCommandError(f"git diff {base} {head} failed: {reason}")
         warnings = tuple(
             line.removeprefix("warning: ").strip()
             for line in err.splitlines()
@@ -134,6 +148,7 @@ class Repository:
 
     def __init__(self, repo: git.Repo) -> None:
         self._repo = repo
+        self._fetched_notes: list[str] | None = None
 
     @classmethod
     def open(cls, path: Path) -> Repository:
@@ -175,8 +190,8 @@ class Repository:
             strip_newline_in_stdout=False,
         )
         if check and status != 0:
-            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
-            raise GitCommandError(f"git {args[0]} failed in {self.description}: {last}")
+            reason = git_reason(err, status)
+            raise GitCommandError(f"git {args[0]} failed in {self.description}: {reason}")
         return status, out, err
 
     def _text(self, *args: str) -> str:
@@ -267,10 +282,6 @@ class Repository:
         status, out, _ = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return out.decode("ascii").strip() if status == 0 else None
 
-    def dirty_paths(self) -> int:
-        """How many paths differ from HEAD in the index or work tree, untracked included."""
-        return len(self.dirty_files())
-
     def dirty_files(self) -> list[str]:
         """The paths that differ from HEAD in the index or work tree, untracked included.
 
@@ -284,7 +295,7 @@ class Repository:
             "--porcelain=v1",
             "-z",
             "--no-renames",
-            "--untracked-files=normal",
+            "--untracked-files=all",
             "--ignore-submodules=none",
         )[1]
         # Each record is "XY path" (renames are off, so there is never a second path).
@@ -316,25 +327,17 @@ class Repository:
         if not batch:
             return found
         names = "".join(f"{rev}:{p}\n" for p in batch).encode("utf-8", "surrogateescape")
-        done = subprocess.run(
-            ["git", *_PINNED_CONFIG, "cat-file", "--batch"],
-            cwd=self.work_tree or self._repo.git_dir,
-            input=names,
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise GitCommandError(f"git cat-file failed: {done.stderr.decode(errors='replace')}")
-        out, at = done.stdout, 0
+        out, at = self._run_with_input(["cat-file", "--batch"], names), 0
         for path in batch:
             end = out.index(b"\n", at)
             header = out[at:end].split()
             at = end + 1
-            if len(header) != 3 or header[1] != b"blob":
-                continue  # "<name> missing", or a tree / submodule
+            if len(header) != 3 or not header[2].isdigit():
+                continue  # "<name> missing" (or ambiguous): no contents follow
             size = int(header[2])
-            found[path] = out[at : at + min(size, limit)]
-            at += size + 1
+            if header[1] == b"blob":
+                found[path] = out[at : at + min(size, limit)]
+            at += size + 1  # a tree or commit is printed too: step over it all the same
         return found
 
     def current_branch(self) -> str | None:
@@ -367,6 +370,14 @@ class Repository:
         return parse_added_lines(out)
 
     # --- notes ------------------------------------------------------------------------
+
+    def fetched_notes_refs(self, name: str) -> list[str]:
+        """The notes refs ``git fetch`` brought from remotes for ``refs/notes/<name>``
+        (``refs/notes/remotes/<remote>/<name>``, as ``phasectl init --notes`` sets up)."""
+        if self._fetched_notes is None:
+            out = self.run("for-each-ref", "--format=%(refname)", "refs/notes/remotes/")[1]
+            self._fetched_notes = out.decode("utf-8", "surrogateescape").split()
+        return [ref for ref in self._fetched_notes if ref.rsplit("/", 1)[-1] == name]
 
     def read_note(self, notes_ref: str, sha: str) -> bytes | None:
         """The note on ``sha`` under ``notes_ref``, or ``None`` when there is none."""
@@ -406,8 +417,7 @@ class Repository:
                 now = self.run("rev-parse", "--verify", "--quiet", full, check=False)[1]
                 if now.decode().strip() == old:
                     # Nobody else moved the ref: the failure is not a race (a lock, a full disk).
-                    last = err.strip().splitlines()[-1] if err.strip() else "update-ref failed"
-                    raise GitCommandError(f"could not update {full}: {last}")
+                    raise GitCommandError(f"could not update {full}: {git_reason(err, swapped)}")
             raise GitCommandError(f"could not update {full}: other writers kept changing it")
         finally:
             Path(handle.name).unlink()
@@ -450,14 +460,20 @@ class Repository:
             "commit", "--quiet", "--only", "-m", message, "--", str(path), check=False
         )
         if status != 0:
-            self.run("reset", "--quiet", "HEAD", "--", str(path), check=False)  # unstage it
-            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
-            raise GitCommandError(f"git commit of {path.name} failed: {last}")
+            raise GitCommandError(f"git commit of {path.name} failed: {git_reason(err, status)}")
         return self._text("rev-parse", "--verify", "HEAD^{commit}")
 
-    def reset_file(self, path: Path, commit: str) -> None:
-        """Set the index entry of ``path`` back to its state in ``commit``."""
-        self.run("reset", "--quiet", commit, "--", str(path), check=False)
+    def index_entry(self, path: Path) -> bytes:
+        """The index's entry for ``path`` as ``git ls-files --stage -z`` gives it (empty if
+        the index has none), for ``restore_index_entry``."""
+        return self.run("ls-files", "--stage", "-z", "--", str(path))[1]
+
+    def restore_index_entry(self, path: Path, entry: bytes) -> None:
+        """Put back the index entry ``index_entry`` returned (remove it if there was none)."""
+        if entry:
+            self._run_with_input(["update-index", "-z", "--index-info"], entry)
+        else:
+            self.run("update-index", "--force-remove", "--", str(path))
 
     def create_tag(self, name: str, target: str, message: str) -> None:
         """Create the annotated tag ``name`` on ``target``."""
@@ -467,8 +483,7 @@ class Repository:
         """``git push remote refspecs``; the user's pre-push hooks run."""
         status, _, err = self.run("push", "--quiet", remote, *refspecs, check=False)
         if status != 0:
-            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {status}"
-            raise GitCommandError(f"git push to {remote} failed: {last}")
+            raise GitCommandError(f"git push to {remote} failed: {git_reason(err, status)}")
 
     def default_remote(self) -> str | None:
         """The remote to share with: the branch's upstream remote, else ``origin``, else the
@@ -519,9 +534,8 @@ class Repository:
             check=False,
         )
         if done.returncode != 0:
-            message = done.stderr.decode("utf-8", "replace").strip()
-            last = message.splitlines()[-1] if message else f"exit status {done.returncode}"
-            raise GitCommandError(f"git {args[0]} failed in {self.description}: {last}")
+            reason = git_reason(done.stderr.decode("utf-8", "replace"), done.returncode)
+            raise GitCommandError(f"git {args[0]} failed in {self.description}: {reason}")
         return done.stdout
 
     def tag_targets(self, prefix: str) -> list[tuple[str, str, str]]:

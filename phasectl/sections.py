@@ -103,14 +103,10 @@ def _benchmark_rows(benchmarks: Mapping[str, Any] | None) -> list[dict[str, str]
         return []
     rows = []
     for row in benchmarks["changes"]:
-        before, after = _ms(row["before_s"]), _ms(row["after_s"])
+        before, after = duration(row["before_s"], "none"), duration(row["after_s"], "none")
         change = f" ({row['change']:+.1%})" if row["change"] is not None else ""
         rows.append({"name": code_span(row["name"]), "value": f"{_arrow(before, after)}{change}"})
     return rows
-
-
-def _ms(seconds: float | None) -> str:
-    return "none" if seconds is None else duration(seconds)
 
 
 def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
@@ -182,10 +178,9 @@ def _provenance(metrics: PhaseMetrics) -> str:
         else f"{code_span(base.ref)} ({code_span(base.sha[:7])})"
     )
     meaning = "the merge base of " if metrics.diff.merge_base else ""
-    text = (
-        f"Measured by phasectl from {meaning}{base_text} to {code_span(head.ref)} "
-        f"({code_span(head.sha[:7])})"
-    )
+    # Head by its commit only: the same commit named "HEAD" or by its tag (as the pre-push
+    # hook names it) must render the same report.
+    text = f"Measured by phasectl from {meaning}{base_text} to commit {code_span(head.sha[:7])}"
     old = next(
         (part["before"] for part in (metrics.tests, metrics.coverage) if part and part["before"]),
         None,

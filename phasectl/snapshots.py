@@ -84,9 +84,15 @@ def now_iso() -> str:
 
 
 def load_snapshot(repo: Repository, commit: str) -> tuple[Snapshot | None, str | None]:
-    """The snapshot stored on ``commit``, or ``None``; and a warning if the note is unreadable."""
-    raw = repo.read_note(NOTES_REF, commit)
-    if raw is None:
+    """The snapshot stored on ``commit``, or ``None``; and a warning if the note is unreadable.
+
+    The local notes come first, then those fetched from remotes (``phasectl init --notes``).
+    """
+    for ref in (NOTES_REF, *repo.fetched_notes_refs(NOTES_REF.rsplit("/", 1)[-1])):
+        raw = repo.read_note(ref, commit)
+        if raw is not None:
+            break
+    else:
         return None, None
     try:
         stored = Snapshot.from_dict(json.loads(raw))

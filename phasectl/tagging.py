@@ -40,6 +40,7 @@ def phase_record(name: str, tag: str, metrics: PhaseMetrics) -> dict[str, Any]:
         "head": metrics.head.to_dict(),
         "totals": metrics.diff.totals.to_dict(),
         "patch_percent": patch.get("percent"),
+        "patch": (metrics.coverage or {}).get("patch"),
     }
 
 
@@ -85,17 +86,18 @@ def close_phase(
     path = rendered.path
     try:
         if not rendered.current:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, rendered.new)
+            write_atomic(path, rendered.new, make_parents=True)
             undo.push(lambda: _restore_file(path, rendered.old))
         target = repo.head_sha()
         if target is None:
             raise PhasectlError("the repository has no commits yet; commit something first")
         if commit and _differs_from_commit(repo, path, rendered.new, target):
             old_head = target
+            # What the user had staged for the report comes back if anything fails.
+            entry = repo.index_entry(path)
+            undo.push(lambda: repo.restore_index_entry(path, entry))
             target = repo.commit_file(path, f"phasectl: report of phase {name}")
             new_head = target
-            undo.push(lambda: repo.reset_file(path, old_head))
             undo.push(lambda: repo.restore_ref("HEAD", new_head, old_head))
         notes_before = repo.ref_sha(NOTES_REF)
         record = phase_record(name, tag, metrics)

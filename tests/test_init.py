@@ -22,7 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PYPROJECT = b'[project]\nname = "demo"\nversion = "0.1"\n\n[tool.ruff]\nline-length = 100\n'
-NOTES = "refs/notes/phasectl:refs/notes/phasectl"
+NOTES = "+refs/notes/phasectl:refs/notes/remotes/origin/phasectl"
 
 
 def init(repo: Path, *args: str) -> tuple[int, str, str]:
@@ -223,7 +223,7 @@ def shared(tmp_path: Path, git_repo: Path) -> tuple[Path, str]:
 
 
 def test_notes_fetch_is_configured_once_and_brings_the_notes(
-    tmp_path: Path, shared: tuple[Path, str]
+    tmp_path: Path, shared: tuple[Path, str], git_repo: Path
 ) -> None:
     bare, sha = shared
     clone = tmp_path / "clone"
@@ -237,14 +237,22 @@ def test_notes_fetch_is_configured_once_and_brings_the_notes(
     assert "phasectl tag --push" in err
     status, _, err = init(clone, "--notes")
     assert status == 0
-    assert f"'git fetch origin' fetches {NOTES} already" in err
+    assert "'git fetch origin' fetches refs/notes/phasectl already" in err
     assert git(clone, "config", "--get-all", "remote.origin.fetch").splitlines() == [
         "+refs/heads/*:refs/remotes/origin/*",
         NOTES,
     ]
     assert git(clone, "config", "--get-all", "remote.origin.push", check=False) == ""
     git(clone, "fetch", "--quiet")
-    assert git(clone, "notes", "--ref=phasectl", "show", sha) == '{"schema": "x"}\n'
+    fetched = "refs/notes/remotes/origin/phasectl"
+    assert git(clone, "notes", f"--ref={fetched}", "show", sha) == '{"schema": "x"}\n'
+    # Both sides writing notes never makes a plain fetch fail, nor loses the local ones.
+    git(clone, "notes", "--ref=phasectl", "add", "-m", "local", sha)
+    git(git_repo, "notes", "--ref=phasectl", "add", "-f", "-m", "remote", sha)
+    git(git_repo, "push", "--quiet", "--force", str(bare), "refs/notes/phasectl")
+    git(clone, "fetch", "--quiet")
+    assert git(clone, "notes", "--ref=phasectl", "show", sha) == "local\n"
+    assert git(clone, "notes", f"--ref={fetched}", "show", sha) == "remote\n"
 
 
 def test_notes_prefers_the_upstream_remote(tmp_path: Path, shared: tuple[Path, str]) -> None:
@@ -253,21 +261,21 @@ def test_notes_prefers_the_upstream_remote(tmp_path: Path, shared: tuple[Path, s
     git(tmp_path, "clone", "--quiet", "--origin", "upstream", str(bare), str(clone))
     git(clone, "remote", "add", "origin", str(bare))
     assert init(clone, "--notes")[0] == 0
-    assert NOTES in git(clone, "config", "--get-all", "remote.upstream.fetch").splitlines()
+    upstream = NOTES.replace("/origin/", "/upstream/")
+    assert upstream in git(clone, "config", "--get-all", "remote.upstream.fetch").splitlines()
     assert git(clone, "config", "--get-all", "remote.origin.fetch").splitlines() == [
         "+refs/heads/*:refs/remotes/origin/*"
     ]
 
 
-def test_a_forced_notes_refspec_counts_as_configured(git_repo: Path, tmp_path: Path) -> None:
+def test_any_notes_refspec_counts_as_configured(git_repo: Path, tmp_path: Path) -> None:
     git(git_repo, "remote", "add", "origin", str(tmp_path / "nowhere.git"))
-    git(git_repo, "config", "--add", "remote.origin.fetch", f"+{NOTES}")
+    own = "refs/notes/phasectl:refs/notes/phasectl"
+    git(git_repo, "config", "--add", "remote.origin.fetch", own)
     status, _, err = init(git_repo, "--notes")
     assert status == 0
-    assert "fetches refs/notes/phasectl:refs/notes/phasectl already" in err
-    assert git(git_repo, "config", "--get-all", "remote.origin.fetch").splitlines()[-1] == (
-        f"+{NOTES}"
-    )
+    assert "fetches refs/notes/phasectl already" in err
+    assert git(git_repo, "config", "--get-all", "remote.origin.fetch").splitlines()[-1] == own
 
 
 def test_notes_without_a_remote_is_an_error(git_repo: Path) -> None:

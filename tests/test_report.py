@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 from pathlib import Path
@@ -439,3 +440,105 @@ def test_committing_the_report_alone_keeps_it_current(git_repo: Path) -> None:
     # Work committed after it makes it stale.
     commit(git_repo, {"src/late.py": "L = 1\n"}, "late work")
     report(git_repo, "--no-tests", "--check", code=1)
+
+
+def test_unusable_output_paths_are_clear_errors(git_repo: Path, tmp_path: Path) -> None:
+    two_phases(git_repo)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target, said in (
+        (blocker / "sub" / "r.md", "Not a directory"),
+        (fifo, "not a regular file; use --stdout"),
+        (tmp_path, "is a directory"),
+    ):
+        _, err = report(git_repo, "--no-tests", "-o", str(target), code=2)
+        assert last_line(err).startswith("Error: ")
+        assert said in err
+        assert "Traceback" not in err
+
+
+def test_an_unwritable_step_summary_is_a_warning(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_phases(git_repo)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "missing" / "summary.md"))
+    _, err = report(git_repo, "--no-tests", "--summary")
+    assert "Warning: cannot append to $GITHUB_STEP_SUMMARY" in err
+    assert (git_repo / "docs" / "phases" / "main.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"caf\xe9 {{ name }}\n", "is not UTF-8"),
+        (b"{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}\n", "metrics.md.j2"),
+    ],
+)
+def test_templates_that_cannot_render_are_clear_errors(
+    git_repo: Path, body: bytes, said: str
+) -> None:
+    two_phases(git_repo)
+    sections = git_repo / ".phasectl" / "templates" / "sections"
+    sections.mkdir(parents=True)
+    (sections / "metrics.md.j2").write_bytes(body)
+    _, err = report(git_repo, "--no-tests", code=2)
+    assert last_line(err).startswith("Error: template")
+    assert said in err
+
+
+def test_a_full_template_without_regions_is_refused(git_repo: Path) -> None:
+    two_phases(git_repo)
+    folder = git_repo / ".phasectl" / "templates"
+    folder.mkdir(parents=True)
+    (folder / "phase.md.j2").write_text("# {{ title }}\n")
+    _, err = report(git_repo, "--no-tests", code=2)
+    assert "places no region" in err
+    assert not (git_repo / "docs" / "phases").exists()
+
+
+def test_templates_stay_inside_the_repository(git_repo: Path, tmp_path: Path) -> None:
+    two_phases(git_repo)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not publish\n")
+    sections = git_repo / ".phasectl" / "templates" / "sections"
+    sections.mkdir(parents=True)
+    (sections / "metrics.md.j2").symlink_to(secret)
+    _, err = report(git_repo, "--no-tests", code=2)
+    assert "leads outside its templates folder" in err
+    (sections / "metrics.md.j2").unlink()
+    commit(git_repo, {".phasectl.toml": f'templates_dir = "{tmp_path}"\n'})
+    _, err = report(git_repo, "--no-tests", code=2)
+    assert "is outside the repository" in err
+
+
+def test_a_bare_repository_needs_an_output_file(git_repo: Path, tmp_path: Path) -> None:
+    two_phases(git_repo)
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(git_repo), str(bare))
+    _, err = report(bare, "--no-tests", code=2)
+    assert "pass --output FILE" in err
+    out, _ = report(bare, "--no-tests", "-o", str(tmp_path / "r.md"))
+    assert out.endswith("created\n")
+
+
+def test_purposes_are_read_past_a_submodule_entry(git_repo: Path) -> None:
+    first = commit(git_repo, {"a.py": "A = 1\n"})
+    git(git_repo, "tag", "phase/1")
+    # A gitlink to a commit this repository has: cat-file prints that commit's object too.
+    git(git_repo, "update-index", "--add", "--cacheinfo", f"160000,{first},aaa")
+    commit(git_repo, {"z.py": '"""Last in line."""\n'})
+    report(git_repo, "--no-tests")
+    changes = region_text(git_repo / "docs" / "phases" / "main.md", "code-changes")
+    assert "- `z.py` (+1 -0) — Last in line.\n" in changes
+
+
+def test_a_report_folder_that_cannot_be_created_is_a_clear_error(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    two_phases(git_repo)
+    (git_repo / "docs" / "phases").write_text("a file where the folder should be\n")
+    _, err = report(git_repo, "--no-tests", "--name", "x", code=2)
+    assert last_line(err).startswith("Error: ")
+    assert "Traceback" not in err

@@ -599,7 +599,8 @@ def test_odd_names_show_every_path_literally() -> None:
         for char in "<[|&":
             assert not unescaped(outside, char), f"unescaped {char!r} in {line!r}"
         assert "<script>" not in outside
-    for path in (*ODD_PATHS, *ODD_RENAME, *ODD_TEST_IDS, "feat/a`b<b>", "bench::test_`x`|<y>"):
+    # The head shows as its commit only (see sections._provenance); the odd base ref shows.
+    for path in (*ODD_PATHS, *ODD_RENAME, *ODD_TEST_IDS, "phase/`odd`", "bench::test_`x`|<y>"):
         assert display_path(path) in spans, path
     # One line per file: names with newlines or tabs do not break the list.
     listed = section_items(regions["code-changes"], "### Files Created")

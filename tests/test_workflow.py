@@ -281,3 +281,120 @@ def test_a_report_region_survives_tagging_byte_for_byte(git_repo: Path) -> None:
         "metrics", "documentation", "code-changes", "testing-impact", "test-results",
     }  # fmt: skip
     assert "Tests Passing: no baseline → 2/2\n" in regions["metrics"]
+
+
+def test_a_clone_reads_the_pushed_snapshots_after_init_notes(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(git_repo, "remote", "add", "origin", str(remote))
+    project_with_phase(git_repo)
+    git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    _, err = cli(clone, "history", "--format", "json")
+    assert "git fetch origin refs/notes/phasectl:refs/notes/phasectl" in err
+    cli(clone, "init", "--notes")
+    git(clone, "fetch", "--quiet")
+    out, err = cli(clone, "history", "--format", "json")
+    assert "Warning" not in err
+    (row,) = json.loads(out)["phases"]
+    assert row["snapshot"] is True
+    assert row["tests"]["passed"] == 2
+
+
+def test_the_hook_lets_a_freshly_tagged_phase_through_with_the_default_gates(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(git_repo, "remote", "add", "origin", str(remote))
+    project_with_phase(git_repo)
+    cli(git_repo, "hook", "install")
+    commit(git_repo, {"more.py": "M = 1\n"})
+    out, _ = cli(git_repo, "tag", "2", "-q", "--push")
+    assert "Pushed phase/2" in out
+    assert git(remote, "rev-parse", "phase/2") == git(git_repo, "rev-parse", "phase/2")
+    # Judged from elsewhere, the tag's committed report is what counts.
+    commit(git_repo, {"later.py": "L = 1\n"})
+    out, _ = cli(git_repo, "check", "-q", "--head", "phase/2")
+    assert re.search(r"PASS  report current +.*2\.md", out)
+
+
+BENCH_TEST = """\
+from calc import sign
+
+
+def test_sign_speed(benchmark):
+    assert benchmark(sign, -3) == -1
+"""
+
+
+def test_check_after_tag_uses_the_recorded_figures_so_timings_do_not_go_stale(
+    git_repo: Path,
+) -> None:
+    config = (
+        'pytest_args = ["--benchmark-json=bench.json", "--benchmark-min-rounds=3"]\n'
+        'benchmark_json = "bench.json"\n'
+    )
+    extra = {".phasectl.toml": config, ".gitignore": "__pycache__/\n.coverage*\nbench.json\n"}
+    python_project(git_repo, {"test_bench.py": BENCH_TEST}, **extra)
+    cli(git_repo, "tag", "1", "-q")
+    python_project(git_repo, {"test_bench.py": BENCH_TEST + "\n\ndef test_b():\n    pass\n"})
+    cli(git_repo, "tag", "2", "-q")
+    assert "- Performance: `" in (git_repo / "docs" / "phases" / "2.md").read_text()
+    out, err = cli(git_repo, "check", "-q", "--no-allow-removed-tests")
+    assert "from the snapshot its tag stored" in err
+    assert [line.split()[0] for line in out.splitlines()] == ["PASS"] * 3
+
+
+def test_a_failed_tag_gives_back_what_was_staged_for_the_report(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    commit(git_repo, {"more.py": "M = 1\n"})
+    cli(git_repo, "report", "--no-tests", "--name", "2")
+    git(git_repo, "add", "docs/phases/2.md")
+    path = git_repo / "docs" / "phases" / "2.md"
+    path.write_text(path.read_text() + "\nMore story.\n")
+    hook = git_repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    before = state(git_repo)
+    text = path.read_bytes()
+    cli(git_repo, "tag", "2", "-q", code=2)
+    assert state(git_repo) == before
+    assert "AM docs/phases/2.md" in git(git_repo, "status", "--short")
+    assert path.read_bytes() == text
+
+
+def test_tag_starts_from_the_draft_report_and_ignores_phasectl_reports(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    commit(git_repo, {"more.py": "M = 1\n"})
+    cli(git_repo, "report", "--no-tests")  # docs/phases/main.md, untracked
+    draft = git_repo / "docs" / "phases" / "main.md"
+    draft.write_text(draft.read_text().replace("[Brief description", "Drafted story. [Brief"))
+    _, err = cli(git_repo, "tag", "2", "-q")
+    assert "2.md starts from" in err
+    assert "Drafted story." in git(git_repo, "show", "phase/2:docs/phases/2.md")
+
+
+def test_tag_report_outside_the_repository_needs_no_commit(git_repo: Path, tmp_path: Path) -> None:
+    project_with_phase(git_repo)
+    commit(git_repo, {"more.py": "M = 1\n"})
+    outside = tmp_path / "elsewhere.md"
+    _, err = cli(git_repo, "tag", "2", "-q", "--report", str(outside), code=2)
+    assert "outside the repository" in err
+    assert "Traceback" not in err
+    cli(git_repo, "tag", "2", "-q", "--report", str(outside), "--no-commit")
+    assert outside.read_text().startswith("# Phase: 2\n")
+
+
+def test_an_ignored_report_folder_is_a_clear_error(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    commit(git_repo, {".gitignore": "docs/\n", "more.py": "M = 1\n"})
+    before = state(git_repo)
+    _, err = cli(git_repo, "tag", "2", "-q", code=2)
+    last = err.strip().splitlines()[-1]
+    assert "ignored by one of your .gitignore files" in last
+    assert "hint:" not in last
+    assert state(git_repo) == before

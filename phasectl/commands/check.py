@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from phasectl.commands.collect import collect_options, range_options, run_collect
+from phasectl.commands.collect import (
+    collect_options,
+    range_options,
+    regenerate_args,
+    run_collect,
+)
 from phasectl.commands.report import regenerate_command, render_phase_report, report_options
 from phasectl.context import AppContext
 from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
@@ -78,15 +83,19 @@ def check(
         app.config.check, **{k: v for k, v in flags.items() if v is not None}
     )
     args = [
-        *(["--base", params["base"]] if params["base"] else []),
-        *(["--head", params["head"]] if params["head"] else []),
+        *regenerate_args(params),
         *(["--name", name] if name else []),
         *(["--output", str(output)] if output else []),
     ]
-    metrics = run_collect(app, collect_options(params, skip_reports=True))
+    options = collect_options(params, skip_reports=True, recorded_head=True)
+    metrics = run_collect(app, options)
     gates: list[Gate] = []
     if settings.report_current:
-        rendered = render_phase_report(app, metrics, output, name)
+        repo = app.repository
+        tip = repo.resolve_commit(metrics.head.ref)
+        # A tag being pushed from elsewhere: judge the report as committed there.
+        committed_at = tip if tip != repo.head_sha() else None
+        rendered = render_phase_report(app, metrics, output, name, committed_at=committed_at)
         if rendered.current:
             gates.append(Gate("report current", str(rendered.path), "pass"))
         else:

@@ -131,23 +131,34 @@ def range_options(command: F) -> F:
     return command
 
 
-def collect_options(params: dict[str, Any], *, skip_reports: bool) -> CollectOptions:
-    """``CollectOptions`` from the parameters ``range_options`` added (popped from ``params``)."""
+def collect_options(params: dict[str, Any], **settings: Any) -> CollectOptions:
+    """``CollectOptions`` from the parameters ``range_options`` / ``test_options`` added
+    (popped from ``params``; those a command lacks keep their defaults), plus ``settings``."""
     from phasectl.phase import CollectOptions
 
     return CollectOptions(
-        base=params.pop("base"),
-        head=params.pop("head"),
-        merge_base=params.pop("merge_base"),
+        base=params.pop("base", None),
+        head=params.pop("head", None),
+        merge_base=params.pop("merge_base", False),
         tests=not params.pop("no_tests"),
         quiet=params.pop("quiet"),
         junit=absolute_globs(params.pop("junit")),
         coverage=absolute_globs(params.pop("coverage")),
-        base_junit=absolute_globs(params.pop("base_junit")),
-        base_coverage=absolute_globs(params.pop("base_coverage")),
-        run_base=params.pop("run_base"),
-        skip_reports=skip_reports,
+        base_junit=absolute_globs(params.pop("base_junit", ())),
+        base_coverage=absolute_globs(params.pop("base_coverage", ())),
+        run_base=params.pop("run_base", None),
+        **settings,
     )
+
+
+def regenerate_args(params: dict[str, Any]) -> list[str]:
+    """The range options given, as they would be typed again (before ``collect_options``)."""
+    return [
+        *(["--base", params["base"]] if params.get("base") else []),
+        *(["--head", params["head"]] if params.get("head") else []),
+        *(["--merge-base"] if params.get("merge_base") else []),
+        *(["--no-tests"] if params.get("no_tests") else []),
+    ]
 
 
 def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
@@ -155,7 +166,9 @@ def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
     from phasectl.phase import collect_phase
 
     pending = start_early_diff(app, options.base, options.head) if not options.merge_base else None
-    started = start_early_tests(app, options) if options.head is None else None
+    # With recorded_head the tests may not run at all: do not start them before knowing.
+    early = options.head is None and not options.recorded_head
+    started = start_early_tests(app, options) if early else None
     try:
         return collect_phase(app.repository, app.config, options, echo_err, pending, started)
     finally:

@@ -66,7 +66,7 @@ def init(app: AppContext, file: ConfigFile | None, notes: bool) -> None:
         if fetch.added:
             click.echo(f"'git fetch {name}' now also fetches {fetch.refspec}", err=True)
         else:
-            click.echo(f"'git fetch {name}' fetches {fetch.refspec} already", err=True)
+            click.echo(f"'git fetch {name}' fetches refs/notes/phasectl already", err=True)
         # No push refspec: it would change what a plain 'git push' pushes.
         click.echo(
             f"Share snapshots with: git push {name} refs/notes/phasectl "

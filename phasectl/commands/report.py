@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from phasectl.commands.collect import F, collect_options, echo_err, range_options, run_collect
+from phasectl.commands.collect import (
+    F,
+    collect_options,
+    echo_err,
+    range_options,
+    regenerate_args,
+    run_collect,
+)
 from phasectl.context import AppContext
 from phasectl.errors import EXIT_CHECK_FAILED
 
@@ -19,17 +26,19 @@ if TYPE_CHECKING:
 
 
 def render_phase_report(
-    app: AppContext, metrics: PhaseMetrics, output: Path | None, name: str | None
+    app: AppContext,
+    metrics: PhaseMetrics,
+    output: Path | None,
+    name: str | None,
+    **options: Any,
 ) -> RenderedReport:
-    """Render the report for ``metrics`` at ``output`` (default: the phase's report file)."""
-    from phasectl.report import phase_name, render_report, report_path
+    """Render the phase's report (``output``, else its default file), echoing warnings;
+    ``options`` go to ``phasectl.report.render_report``."""
+    from phasectl.report import render_report, report_file
 
     repo, config = app.repository, app.config
-    phase = name or phase_name(repo, config, metrics)
-    path = output.absolute() if output is not None else None
-    if path is None:
-        path = report_path(repo.work_tree or Path.cwd(), config, phase)
-    rendered = render_report(repo, config, metrics, path, phase)
+    path, phase = report_file(repo, config, metrics, output, name)
+    rendered = render_report(repo, config, metrics, path, phase, **options)
     for message in rendered.warnings:
         echo_err(f"Warning: {message}")
     return rendered
@@ -102,10 +111,7 @@ def report(
     from phasectl.report import step_summary
 
     args = [
-        *(["--base", params["base"]] if params["base"] else []),
-        *(["--head", params["head"]] if params["head"] else []),
-        *(["--merge-base"] if params["merge_base"] else []),
-        *(["--no-tests"] if params["no_tests"] else []),
+        *regenerate_args(params),
         *(["--name", name] if name else []),
         *(["--output", str(output)] if output else []),
     ]
@@ -115,8 +121,11 @@ def report(
     if summary:
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
-            with Path(target).open("a", encoding="utf-8", errors="surrogateescape") as handle:
-                handle.write(step_summary(rendered.regions))
+            try:
+                with Path(target).open("a", encoding="utf-8", errors="surrogateescape") as handle:
+                    handle.write(step_summary(rendered.regions))
+            except OSError as exc:
+                echo_err(f"Warning: cannot append to $GITHUB_STEP_SUMMARY ({exc}); skipped")
         else:
             echo_err("Warning: --summary given but GITHUB_STEP_SUMMARY is not set; skipped")
     if to_stdout:
@@ -134,6 +143,5 @@ def report(
     if rendered.current:
         click.echo(f"{path}: already current")
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, rendered.new)
+    write_atomic(path, rendered.new, make_parents=True)
     click.echo(f"{path}: {'created' if rendered.old is None else 'updated'}")

@@ -34,7 +34,7 @@ def snapshot(
     repo, config = app.repository, app.config
     repo.require_commits()
     sha = repo.resolve_commit(ref, tag_prefix=config.tag_prefix)
-    if sha == repo.head_sha() and not (junit or coverage) and repo.dirty_paths():
+    if sha == repo.head_sha() and not (junit or coverage) and repo.dirty_files():
         raise PhasectlError(
             "the work tree has uncommitted changes, so its test results would not describe "
             f"{ref}; commit or stash them, or snapshot another ref"

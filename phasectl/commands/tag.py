@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from phasectl.commands.collect import absolute_globs, echo_err, run_collect, test_options
+from phasectl.commands.collect import collect_options, echo_err, run_collect, test_options
 from phasectl.commands.report import render_phase_report
 from phasectl.context import AppContext
 from phasectl.errors import PhasectlError
@@ -19,7 +19,7 @@ from phasectl.errors import PhasectlError
 @click.option("-m", "--message", help='First line of the tag message [default: "Phase NAME"].')
 @click.option(
     "--report",
-    "report_file",
+    "report_option",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The report file [default: <report_dir>/NAME.md].",
 )
@@ -33,7 +33,7 @@ def tag(
     /,
     name: str,
     message: str | None,
-    report_file: Path | None,
+    report_option: Path | None,
     no_commit: bool,
     push: bool,
     allow_dirty: bool,
@@ -45,8 +45,7 @@ def tag(
     The phase runs from the previous phase tag to HEAD. The tag's message carries the
     headline figures. If a step fails, the steps before it are undone.
     """
-    from phasectl.phase import CollectOptions
-    from phasectl.report import report_path
+    from phasectl.report import report_file, report_path
     from phasectl.tagging import close_phase, head_snapshot
 
     repo, config = app.repository, app.config
@@ -56,25 +55,38 @@ def tag(
     root = repo.work_tree
     if root is None:
         raise PhasectlError("phasectl tag needs a work tree to write the report in")
-    path = report_file.absolute() if report_file else report_path(root, config, name)
+    path = report_option.absolute() if report_option else report_path(root, config, name)
+    if not no_commit and not path.resolve().is_relative_to(root.resolve()):
+        raise PhasectlError(
+            f"{path} is outside the repository, so it cannot be committed with the tag; "
+            "pass --no-commit, or a --report path inside the repository"
+        )
+    reports = (root / config.report_dir).resolve()
     if not allow_dirty:
-        # The report itself may hold the story people wrote: it is committed with the tag.
-        dirty = [p for p in repo.dirty_files() if root / p != path]
+        # phasectl's own reports (the one being tagged may hold the story people wrote) are
+        # committed by the tag or left alone; anything else would not be in the tagged commit.
+        dirty = [
+            p
+            for p in repo.dirty_files()
+            if (root / p).resolve() != path.resolve()
+            and not (root / p).resolve().is_relative_to(reports)
+        ]
         if dirty:
             shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
             raise PhasectlError(
                 f"the work tree has uncommitted changes ({shown}), so the tests would not "
                 "describe the tagged commit; commit or stash them, or pass --allow-dirty"
             )
-    options = CollectOptions(
-        tests=not params["no_tests"],
-        quiet=params["quiet"],
-        junit=absolute_globs(params["junit"]),
-        coverage=absolute_globs(params["coverage"]),
-        skip_reports=True,
-    )
-    metrics = run_collect(app, options)
-    rendered = render_phase_report(app, metrics, path, name)
+    metrics = run_collect(app, collect_options(params, skip_reports=True))
+    start_from = None
+    if not path.exists():
+        # The report 'phasectl report' wrote while the phase was open (named after the
+        # branch) holds the story people wrote: carry it over.
+        draft, _ = report_file(repo, config, metrics, None, None)
+        if draft != path and draft.is_file():
+            start_from = draft.read_bytes()
+            echo_err(f"Warning: {path.name} starts from {draft} (remove that draft when done)")
+    rendered = render_phase_report(app, metrics, path, name, start_from=start_from)
     target = close_phase(
         repo,
         name=name,
