@@ -15,6 +15,8 @@ from phasectl.errors import PhasectlError
 # Matched against one line without its ending, with fullmatch: no backtracking across lines.
 _MARKER = re.compile(r" {0,3}<!--[ \t]*phasectl:(begin|end)[ \t]+([a-z][a-z0-9-]*)[ \t]*-->[ \t]*")
 _NAME = re.compile(r"[a-z][a-z0-9-]*")
+# A comment line a person meant as a marker, with another case, spacing or name.
+_LOOKALIKE = re.compile(r" {0,3}<!--\s*phasectl\s*:\s*(?:begin|end)\b.*-->\s*", re.IGNORECASE)
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
 _HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]+(.*))?")
@@ -128,6 +130,12 @@ def _scan(text: str) -> tuple[list[Region], list[tuple[str, int]]]:
                 )
             seen[name] = number
             open_region = (name, number, end)
+        elif _LOOKALIKE.fullmatch(body):
+            raise DocumentError(
+                f"line {number} looks like a phasectl marker but is not one: write it alone "
+                "on its line as '<!-- phasectl:begin NAME -->' or '<!-- phasectl:end NAME -->', "
+                "NAME in lowercase letters, digits and dashes"
+            )
         elif (opening := _FENCE_OPEN.fullmatch(body)) and not (
             opening[1][0] == "`" and "`" in opening[2]  # CommonMark: not a fence then
         ):

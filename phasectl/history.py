@@ -245,7 +245,9 @@ def collect_history(repo: Repository, config: Config) -> History:
             totals = None
         if totals is None:
             base = previous if previous is not None else repo.empty_tree()
-            totals, diff_warnings = diff_totals(repo, config, base, tag.commit)
+            # As 'phasectl tag' measures a phase: up to the work, not its report commit.
+            head = repo.last_change_outside(tag.commit, config.report_dir)
+            totals, diff_warnings = diff_totals(repo, config, base, head)
             warnings.extend(diff_warnings)
         previous = tag.commit
         tests = snapshot.tests if snapshot is not None else None

@@ -121,11 +121,11 @@ def test_fences_inside_a_region_do_not_confuse_it() -> None:
 
 
 def test_not_markers() -> None:
-    # Indented 4 spaces, text around the comment, uppercase name: all human text.
+    # Indented 4 spaces (code), text around the comment: human text. (A comment line with
+    # an uppercase name is an error: see test_a_lookalike_marker_is_an_error_not_ignored.)
     text = (
         "    <!-- phasectl:begin metrics -->\n"
         "see <!-- phasectl:begin metrics -->\n"
-        "<!-- phasectl:begin Metrics -->\n"
         "<!-- phasectl:begin metrics --> x\n"
     )
     assert find_regions(text) == []
@@ -346,3 +346,18 @@ def test_replace_keeps_everything_outside_regions(doc: Doc) -> None:
         else:
             assert after[name] == before[name]
     assert decode(encode(result)) == result
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<!-- phasectl:begin Metrics -->",
+        "<!--phasectl: end metrics-->",
+        "  <!-- phasectl:begin code_changes -->",
+        "<!-- PHASECTL:BEGIN METRICS -->",
+    ],
+)
+def test_a_lookalike_marker_is_an_error_not_ignored(line: str) -> None:
+    text = f"# Report\n\n{line}\nbody\n"
+    with pytest.raises(DocumentError, match=r"line 3 looks like a phasectl marker"):
+        find_regions(text)

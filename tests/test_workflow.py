@@ -293,8 +293,10 @@ def test_a_clone_reads_the_pushed_snapshots_after_init_notes(
     git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", str(remote), str(clone))
-    _, err = cli(clone, "history", "--format", "json")
+    out, err = cli(clone, "history", "--format", "json")
     assert "git fetch origin refs/notes/phasectl:refs/notes/phasectl" in err
+    (counted,) = json.loads(out)["phases"]  # lines from git, without the report's commit
+    assert counted["snapshot"] is False
     cli(clone, "init", "--notes")
     git(clone, "fetch", "--quiet")
     out, err = cli(clone, "history", "--format", "json")
@@ -302,6 +304,10 @@ def test_a_clone_reads_the_pushed_snapshots_after_init_notes(
     (row,) = json.loads(out)["phases"]
     assert row["snapshot"] is True
     assert row["tests"]["passed"] == 2
+    assert (row["lines_added"], row["files_changed"]) == (
+        counted["lines_added"],
+        counted["files_changed"],
+    )
 
 
 def test_the_hook_lets_a_freshly_tagged_phase_through_with_the_default_gates(
