@@ -67,7 +67,8 @@ def check(
     Gates: report_current (the report's regions equal a fresh render), fail_under
     (coverage %), max_coverage_drop (points), min_patch_coverage (%), allow_new_failures,
     allow_removed_tests. Options override the config. Prints each gate with its figure;
-    exits 1 if any gate fails, 2 if a gate could not be measured.
+    exits 1 if any gate fails, 2 if a gate could not be measured. At a tag made by
+    `phasectl tag`, the figures it recorded for the phase are judged (no test run).
     """
     from phasectl.gates import Gate, judge
 
