@@ -44,6 +44,16 @@ def unused():
 '''
 
 
+BENCH_TEST = """\
+from calc import sign
+
+
+def test_sign_speed(benchmark):
+    assert benchmark(sign, -3) == -1
+"""
+"""A pytest-benchmark test for the calculator."""
+
+
 def python_project(repo: Path, tests: dict[str, str], **extra: Content) -> str:
     """Commit a calculator project with the given test files; return the commit SHA."""
     files: dict[str, Content] = {

@@ -11,7 +11,7 @@ from phasectl.repository import Repository
 from phasectl.snapshots import NOTES_REF, Snapshot, load_snapshot, store_snapshot
 
 from conftest import commit, git, run_cli
-from projects import python_project
+from projects import BENCH_TEST, python_project
 
 
 def sample_snapshot(commit_sha: str, passed: int) -> Snapshot:
@@ -88,15 +88,6 @@ def test_without_a_baseline_the_warning_says_how_to_get_one(git_repo: Path) -> N
     assert "no baseline for phase/1" in result.stderr
     assert "phasectl snapshot phase/1" in result.stderr
     assert "Before: no baseline" in result.stdout
-
-
-BENCH_TEST = """\
-from calc import sign
-
-
-def test_sign_speed(benchmark):
-    assert benchmark(sign, -3) == -1
-"""
 
 
 def test_benchmark_medians_before_and_after(git_repo: Path) -> None:

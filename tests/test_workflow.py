@@ -17,7 +17,7 @@ from defusedxml import ElementTree
 from phasectl import document
 
 from conftest import commit, git, run_cli
-from projects import coverage_report_total, pytest_summary, python_project
+from projects import BENCH_TEST, coverage_report_total, pytest_summary, python_project
 
 TESTS_1 = """\
 from calc import add
@@ -130,6 +130,14 @@ def test_three_phases_tagged_then_checked(git_repo: Path) -> None:
     assert rows[1]["lines_added"] == added
 
 
+def add_origin(repo: Path, tmp_path: Path) -> Path:
+    """A bare repository in ``tmp_path``, added to ``repo`` as its remote ``origin``."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    return remote
+
+
 def project_with_phase(repo: Path) -> None:
     python_project(repo, {"test_calc.py": TESTS_2})
     cli(repo, "tag", "1", "-q")
@@ -198,9 +206,7 @@ def test_no_commit_tags_head_and_leaves_the_report_to_commit(git_repo: Path) -> 
 
 
 def test_push_sends_the_tag_and_the_snapshots(git_repo: Path, tmp_path: Path) -> None:
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(git_repo, "remote", "add", "origin", str(remote))
+    remote = add_origin(git_repo, tmp_path)
     project_with_phase(git_repo)
     commit(git_repo, {"more.py": "M = 1\n"})
     out, _ = cli(git_repo, "tag", "2", "-q", "--push")
@@ -286,9 +292,7 @@ def test_a_report_region_survives_tagging_byte_for_byte(git_repo: Path) -> None:
 def test_a_clone_reads_the_pushed_snapshots_after_init_notes(
     git_repo: Path, tmp_path: Path
 ) -> None:
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(git_repo, "remote", "add", "origin", str(remote))
+    remote = add_origin(git_repo, tmp_path)
     project_with_phase(git_repo)
     git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
     clone = tmp_path / "clone"
@@ -313,9 +317,7 @@ def test_a_clone_reads_the_pushed_snapshots_after_init_notes(
 def test_the_hook_lets_a_freshly_tagged_phase_through_with_the_default_gates(
     git_repo: Path, tmp_path: Path
 ) -> None:
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(git_repo, "remote", "add", "origin", str(remote))
+    remote = add_origin(git_repo, tmp_path)
     project_with_phase(git_repo)
     cli(git_repo, "hook", "install")
     commit(git_repo, {"more.py": "M = 1\n"})
@@ -326,15 +328,6 @@ def test_the_hook_lets_a_freshly_tagged_phase_through_with_the_default_gates(
     commit(git_repo, {"later.py": "L = 1\n"})
     out, _ = cli(git_repo, "check", "-q", "--head", "phase/2")
     assert re.search(r"PASS  report current +.*2\.md", out)
-
-
-BENCH_TEST = """\
-from calc import sign
-
-
-def test_sign_speed(benchmark):
-    assert benchmark(sign, -3) == -1
-"""
 
 
 def test_check_after_tag_uses_the_recorded_figures_so_timings_do_not_go_stale(
