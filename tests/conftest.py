@@ -91,6 +91,15 @@ def git_repo(tmp_path: Path) -> Path:
     return repo
 
 
+@pytest.fixture
+def remote(tmp_path: Path, git_repo: Path) -> Path:
+    """A bare repository, ``origin`` of ``git_repo``."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(bare))
+    git(git_repo, "remote", "add", "origin", str(bare))
+    return bare
+
+
 def run_cli(*args: str, input: str | None = None) -> Result:
     """Invoke the real CLI in-process, with stdout and stderr kept apart."""
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)

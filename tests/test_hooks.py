@@ -36,15 +36,6 @@ def remote_refs(remote: Path) -> set[str]:
     return {line.split("\t")[1] for line in git(remote, "ls-remote", ".").splitlines()}
 
 
-@pytest.fixture
-def remote(tmp_path: Path, git_repo: Path) -> Path:
-    """A bare repository, ``origin`` of ``git_repo``."""
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(bare))
-    git(git_repo, "remote", "add", "origin", str(bare))
-    return bare
-
-
 def test_install_into_a_fresh_repository(git_repo: Path) -> None:
     commit(git_repo, {"a.txt": "a\n"})
     status, out, _ = hook_cli(git_repo, "install")

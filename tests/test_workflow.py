@@ -130,14 +130,6 @@ def test_three_phases_tagged_then_checked(git_repo: Path) -> None:
     assert rows[1]["lines_added"] == added
 
 
-def add_origin(repo: Path, tmp_path: Path) -> Path:
-    """A bare repository in ``tmp_path``, added to ``repo`` as its remote ``origin``."""
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", str(remote))
-    git(repo, "remote", "add", "origin", str(remote))
-    return remote
-
-
 def project_with_phase(repo: Path) -> None:
     python_project(repo, {"test_calc.py": TESTS_2})
     cli(repo, "tag", "1", "-q")
@@ -205,8 +197,7 @@ def test_no_commit_tags_head_and_leaves_the_report_to_commit(git_repo: Path) -> 
     assert git(git_repo, "status", "--porcelain") == "?? docs/phases/2.md\n"
 
 
-def test_push_sends_the_tag_and_the_snapshots(git_repo: Path, tmp_path: Path) -> None:
-    remote = add_origin(git_repo, tmp_path)
+def test_push_sends_the_tag_and_the_snapshots(git_repo: Path, remote: Path) -> None:
     project_with_phase(git_repo)
     commit(git_repo, {"more.py": "M = 1\n"})
     out, _ = cli(git_repo, "tag", "2", "-q", "--push")
@@ -290,9 +281,8 @@ def test_a_report_region_survives_tagging_byte_for_byte(git_repo: Path) -> None:
 
 
 def test_a_clone_reads_the_pushed_snapshots_after_init_notes(
-    git_repo: Path, tmp_path: Path
+    git_repo: Path, tmp_path: Path, remote: Path
 ) -> None:
-    remote = add_origin(git_repo, tmp_path)
     project_with_phase(git_repo)
     git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
     clone = tmp_path / "clone"
@@ -315,9 +305,8 @@ def test_a_clone_reads_the_pushed_snapshots_after_init_notes(
 
 
 def test_the_hook_lets_a_freshly_tagged_phase_through_with_the_default_gates(
-    git_repo: Path, tmp_path: Path
+    git_repo: Path, remote: Path
 ) -> None:
-    remote = add_origin(git_repo, tmp_path)
     project_with_phase(git_repo)
     cli(git_repo, "hook", "install")
     commit(git_repo, {"more.py": "M = 1\n"})
