@@ -100,10 +100,10 @@ class DiffRange:
 
     base: RefInfo
     head: RefInfo
+    tip: str
+    """The commit head named, before report-only commits were skipped (else ``head.sha``)."""
     merge_base: bool = False
     notes: tuple[str, ...] = ()
-    tip: str = ""
-    """The commit head named before report-only commits were skipped (``head.sha`` if none)."""
 
 
 def resolve_range(
@@ -149,7 +149,7 @@ def resolve_range(
         base_info = RefInfo(base, repo.resolve_commit(base, tag_prefix=config.tag_prefix))
     if merge_base and base_info.ref != EMPTY_TREE_REF:
         base_info = RefInfo(base_info.ref, repo.merge_base(base_info.sha, head_sha))
-    return DiffRange(base_info, RefInfo(head_ref, head_sha), merge_base, tuple(notes), tip)
+    return DiffRange(base_info, RefInfo(head_ref, head_sha), tip, merge_base, tuple(notes))
 
 
 def _attribute_value(token: str, name: str) -> bool | None:
@@ -213,7 +213,7 @@ def collect_diff(
     # Read .gitattributes first: with a diff already running, this overlaps with git's work.
     rules = _generated_rules(repo, span.head.sha)
     globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
-    if pending is not None and span.tip in ("", span.head.sha):
+    if pending is not None and span.tip == span.head.sha:
         output = pending.result()
     else:
         if pending is not None:  # started for a head that skip_reports has moved

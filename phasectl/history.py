@@ -286,7 +286,7 @@ def notes_elsewhere(repo: Repository) -> str | None:
     The remote is the current branch's upstream remote, else ``origin``, else the first
     one. Asking it is best effort: offline, no access or a timeout mean no warning.
     """
-    if repo.ref_exists(NOTES_REF) or repo.fetched_notes_refs("phasectl"):
+    if repo.ref_sha(NOTES_REF) is not None or repo.fetched_notes_refs(NOTES_REF):
         return None
     remote = repo.default_remote()
     if remote is None or not repo.remote_has_ref(remote, NOTES_REF):

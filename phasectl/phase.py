@@ -132,7 +132,7 @@ def _recorded_head(repo: Repository, span: DiffRange) -> _Recorded | None:
     from phasectl.measuring import Measurement
     from phasectl.snapshots import load_snapshot
 
-    for commit in dict.fromkeys((span.tip or span.head.sha, span.head.sha)):
+    for commit in dict.fromkeys((span.tip, span.head.sha)):
         stored, _ = load_snapshot(repo, commit)
         phase = stored.phase if stored is not None else None
         if (

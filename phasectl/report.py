@@ -118,11 +118,10 @@ def _read(path: Path) -> bytes | None:
 
 
 def _read_committed(repo: Repository, commit: str, path: Path) -> bytes | None:
-    root = repo.work_tree
-    if root is None or not path.resolve().is_relative_to(root.resolve()):
+    tree_path = repo.tree_path(path)
+    if tree_path is None:  # not in the repository: only the file on disk can say
         return _read(path)
-    relative = path.resolve().relative_to(root.resolve()).as_posix()
-    return repo.read_files(commit, [relative]).get(relative)
+    return repo.read_files(commit, [tree_path]).get(tree_path)
 
 
 def _purposes(repo: Repository, metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, str]:
@@ -157,7 +156,7 @@ def render_report(
     start = old if old is not None else start_from
     text = document.decode(start) if start is not None else None
     found = document.find_regions(text) if text is not None else []
-    existing = document.region_contents(text) if found and text is not None else {}
+    existing = document.region_contents(text) if text is not None and found else {}
     inputs = ReportInputs(
         name=name,
         date=repo.commit_times([metrics.head.sha])[metrics.head.sha][1],

@@ -312,6 +312,14 @@ class Repository:
         """The bytes of ``path`` at ``rev``."""
         return self.run("cat-file", "blob", f"{rev}:{path}")[1]
 
+    def tree_path(self, path: Path) -> str | None:
+        """``path`` as git names it in a tree (relative to the work tree's top, with ``/``),
+        or ``None`` when it lies outside the work tree."""
+        root = self.work_tree
+        if root is None or not path.resolve().is_relative_to(root.resolve()):
+            return None
+        return path.resolve().relative_to(root.resolve()).as_posix()
+
     def read_files(self, rev: str, paths: list[str], *, limit: int = 1 << 20) -> dict[str, bytes]:
         """The first ``limit`` bytes of each of ``paths`` at ``rev``, read in one ``git`` call.
 
@@ -371,12 +379,13 @@ class Repository:
 
     # --- notes ------------------------------------------------------------------------
 
-    def fetched_notes_refs(self, name: str) -> list[str]:
+    def fetched_notes_refs(self, notes_ref: str) -> list[str]:
         """The notes refs ``git fetch`` brought from remotes for ``refs/notes/<name>``
         (``refs/notes/remotes/<remote>/<name>``, as ``phasectl init --notes`` sets up)."""
         if self._fetched_notes is None:
             out = self.run("for-each-ref", "--format=%(refname)", "refs/notes/remotes/")[1]
             self._fetched_notes = out.decode("utf-8", "surrogateescape").split()
+        name = notes_ref.rsplit("/", 1)[-1]
         return [ref for ref in self._fetched_notes if ref.rsplit("/", 1)[-1] == name]
 
     def read_note(self, notes_ref: str, sha: str) -> bytes | None:
@@ -589,11 +598,6 @@ class Repository:
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
         status, _, _ = self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
-        return status == 0
-
-    def ref_exists(self, ref: str) -> bool:
-        """Whether the full ref name ``ref`` (``refs/notes/phasectl``) exists here."""
-        status, _, _ = self.run("show-ref", "--verify", "--quiet", ref, check=False)
         return status == 0
 
     def remotes(self) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from phasectl.diffs import EMPTY_TREE_REF
 from phasectl.markdown import code_span, escape_text
 from phasectl.model import FileChange, PhaseMetrics
 from phasectl.output import change_counts, duration, tests_line
@@ -174,7 +175,7 @@ def _provenance(metrics: PhaseMetrics) -> str:
     base, head = metrics.base, metrics.head
     base_text = (
         "the empty tree"
-        if base.ref == "(empty tree)"
+        if base.ref == EMPTY_TREE_REF
         else f"{code_span(base.ref)} ({code_span(base.sha[:7])})"
     )
     meaning = "the merge base of " if metrics.diff.merge_base else ""
@@ -187,7 +188,7 @@ def _provenance(metrics: PhaseMetrics) -> str:
     )
     if metrics.tests is None and metrics.coverage is None:
         return f"{text}; tests and coverage not collected."
-    if base.ref == "(empty tree)":
+    if base.ref == EMPTY_TREE_REF:
         return f"{text}; the first phase, with nothing before it."
     if old is None:
         return f"{text}; no baseline for the base commit."

@@ -88,7 +88,7 @@ def load_snapshot(repo: Repository, commit: str) -> tuple[Snapshot | None, str |
 
     The local notes come first, then those fetched from remotes (``phasectl init --notes``).
     """
-    for ref in (NOTES_REF, *repo.fetched_notes_refs(NOTES_REF.rsplit("/", 1)[-1])):
+    for ref in (NOTES_REF, *repo.fetched_notes_refs(NOTES_REF)):
         raw = repo.read_note(ref, commit)
         if raw is not None:
             break

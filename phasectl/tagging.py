@@ -32,15 +32,15 @@ def tag_message(name: str, message: str | None, context: dict[str, Any]) -> str:
 
 def phase_record(name: str, tag: str, metrics: PhaseMetrics) -> dict[str, Any]:
     """What ``history`` needs about the phase a tag closes, stored in the tag's note."""
-    patch = (metrics.coverage or {}).get("patch") or {}
+    patch = (metrics.coverage or {}).get("patch")
     return {
         "name": name,
         "tag": tag,
         "base": metrics.base.to_dict(),
         "head": metrics.head.to_dict(),
         "totals": metrics.diff.totals.to_dict(),
-        "patch_percent": patch.get("percent"),
-        "patch": (metrics.coverage or {}).get("patch"),
+        "patch_percent": patch["percent"] if patch else None,
+        "patch": patch,
     }
 
 
@@ -117,12 +117,8 @@ def close_phase(
 
 
 def _differs_from_commit(repo: Repository, path: Path, data: bytes, commit: str) -> bool:
-    root = repo.work_tree
-    if root is None:
-        return True
-    relative = path.resolve().relative_to(root.resolve()).as_posix()
-    committed = repo.read_files(commit, [relative]).get(relative)
-    return committed != data
+    tree_path = repo.tree_path(path)
+    return tree_path is None or repo.read_files(commit, [tree_path]).get(tree_path) != data
 
 
 def _restore_file(path: Path, old: bytes | None) -> None:

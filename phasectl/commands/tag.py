@@ -56,7 +56,7 @@ def tag(
     if root is None:
         raise PhasectlError("phasectl tag needs a work tree to write the report in")
     path = report_option.absolute() if report_option else report_path(root, config, name)
-    if not no_commit and not path.resolve().is_relative_to(root.resolve()):
+    if not no_commit and repo.tree_path(path) is None:
         raise PhasectlError(
             f"{path} is outside the repository, so it cannot be committed with the tag; "
             "pass --no-commit, or a --report path inside the repository"
