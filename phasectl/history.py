@@ -214,18 +214,13 @@ def files_changed(totals: DiffTotals) -> int:
 def diff_totals(
     repo: Repository, config: Config, base: str, head: str
 ) -> tuple[DiffTotals, list[str]]:
-    """The totals of the pinned ``git diff`` from ``base`` to ``head``, and warnings."""
-    from phasectl.diffs import diff_settings, parse_raw_numstat
+    """The totals of the diff collector from ``base`` to ``head``, and its warnings."""
+    from phasectl.diffs import DiffRange, collect_diff
+    from phasectl.model import RefInfo
 
-    output = repo.diff(base, head, diff_settings(config))
-    warnings = []
-    if output.warnings:
-        warnings.append(
-            f"rename detection was skipped for part of {base[:12]}..{head[:12]} (more files "
-            f"than rename_limit = {config.rename_limit}): some renames count as a deletion "
-            "plus a creation"
-        )
-    return DiffTotals.of(tuple(parse_raw_numstat(output.data))), warnings
+    span = DiffRange(RefInfo(base, base), RefInfo(head, head), head)
+    diff, warnings = collect_diff(repo, config, span)
+    return diff.totals, [f"{base[:12]}..{head[:12]}: {warning}" for warning in warnings]
 
 
 def collect_history(repo: Repository, config: Config) -> History:
