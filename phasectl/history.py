@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
 from phasectl.markdown import code_span, escape_text
-from phasectl.model import DiffTotals
+from phasectl.model import DiffTotals, RefInfo
 from phasectl.output import display_path
 from phasectl.snapshots import NOTES_REF, Snapshot, load_snapshot
 
@@ -216,7 +216,6 @@ def diff_totals(
 ) -> tuple[DiffTotals, list[str]]:
     """The totals of the diff collector from ``base`` to ``head``, and its warnings."""
     from phasectl.diffs import DiffRange, collect_diff
-    from phasectl.model import RefInfo
 
     span = DiffRange(RefInfo(base, base), RefInfo(head, head), head)
     diff, warnings = collect_diff(repo, config, span)
