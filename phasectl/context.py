@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repository import Repository
+    from phasectl.repo.repository import Repository
 
 
 @dataclass
@@ -22,7 +22,7 @@ class AppContext:
 
     @cached_property
     def repository(self) -> Repository:
-        from phasectl.repository import Repository
+        from phasectl.repo.repository import Repository
 
         return Repository.open(self.repo_path)
 

@@ -115,7 +115,7 @@ def collect_json(repo: Path, *args: str) -> dict[str, Any]:
 
 def outside(text: str) -> list[str]:
     """The parts of a report outside its regions' contents (the markers included)."""
-    from phasectl import document
+    from phasectl.report import document
 
     parts, at = [], 0
     for region in document.find_regions(text):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.coverage_formats import detect_format, read_coverage, read_go_coverprofile
+from phasectl.collectors.coverage_files import detect_format, read_coverage, read_go_coverprofile
+from phasectl.collectors.junit import expand_globs, read_junit
 from phasectl.errors import PhasectlError
-from phasectl.junit import expand_globs, read_junit
 
 from conftest import git, run_cli
 from projects import CALC, PYPROJECT, pytest_summary, python_project

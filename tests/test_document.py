@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phasectl.document import (
+from phasectl.errors import PhasectlError
+from phasectl.report.document import (
     DocumentError,
     Region,
     decode,
@@ -20,7 +21,6 @@ from phasectl.document import (
     render_block,
     replace_regions,
 )
-from phasectl.errors import PhasectlError
 
 BEGIN = "<!-- phasectl:begin metrics -->"
 END = "<!-- phasectl:end metrics -->"

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree
 
-from phasectl.measures import CoverageSummary, TestResults
-from phasectl.repository import Repository
-from phasectl.snapshots import NOTES_REF, Snapshot, store_snapshot
+from phasectl.model.results import CoverageSummary, TestResults
+from phasectl.repo.repository import Repository
+from phasectl.store.snapshots import NOTES_REF, Snapshot, store_snapshot
 
 from conftest import Content, commit, git, run_cli
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.hooks import MARKER
+from phasectl.workflow.hooks import MARKER
 
 from conftest import commit, git, run_cli
 from projects import python_project
@@ -243,7 +243,7 @@ def test_hook_falls_back_to_phasectl_on_path(
 ) -> None:
     """When the interpreter baked in at install time is gone, phasectl on PATH runs."""
     from phasectl.config import Config
-    from phasectl.hooks import render_pre_push
+    from phasectl.workflow.hooks import render_pre_push
 
     commit(git_repo, {"a.txt": "a\n"})
     hook = git_repo / ".git" / "hooks" / "pre-push"
@@ -263,6 +263,6 @@ def test_hook_falls_back_to_phasectl_on_path(
 
 def test_the_command_offers_the_hooks_the_core_installs() -> None:
     from phasectl.commands.hook import HOOK_CHOICES
-    from phasectl.hooks import HOOK_TYPES
+    from phasectl.workflow.hooks import HOOK_TYPES
 
     assert HOOK_CHOICES == HOOK_TYPES

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from phasectl.config import KNOWN_KEYS, CheckSettings, Config, load_config, parse_config
-from phasectl.initializing import config_block, make_snippet
+from phasectl.workflow.init import config_block, make_snippet
 
 from conftest import commit, git, run_cli
 
@@ -297,6 +297,6 @@ def test_bare_repository_is_refused(tmp_path: Path) -> None:
 
 def test_the_command_offers_the_files_the_core_writes() -> None:
     from phasectl.commands.init import FILE_CHOICES
-    from phasectl.initializing import CONFIG_FILE_CHOICES
+    from phasectl.workflow.init import CONFIG_FILE_CHOICES
 
     assert FILE_CHOICES == CONFIG_FILE_CHOICES

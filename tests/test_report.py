@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from phasectl import document
+from phasectl.report import document
 
 from conftest import commit, git, outside, run_cli
 from projects import coverage_report_total, pytest_summary, python_project

@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from phasectl.benchmarks import Benchmark, compare_benchmarks
+from phasectl.collectors.benchmarks import Benchmark, compare_benchmarks
 from phasectl.config import DEFAULT_DOC_GLOBS, DEFAULT_TEST_GLOBS
-from phasectl.document import region_contents, render_block
-from phasectl.markdown import code_span
-from phasectl.measures import CoverageSummary, Outcome, TestCase, TestResults, compare_tests
-from phasectl.model import DiffResult, FileChange, PhaseMetrics, RefInfo
-from phasectl.output import display_path
-from phasectl.rendering import Renderer, section_template
-from phasectl.sections import REGIONS, ReportInputs, build_context, kept_purposes
+from phasectl.model.diff import DiffResult, FileChange, PhaseMetrics, RefInfo
+from phasectl.model.results import CoverageSummary, Outcome, TestCase, TestResults, compare_tests
+from phasectl.report.document import region_contents, render_block
+from phasectl.report.markdown import code_span
+from phasectl.report.output import display_path
+from phasectl.report.templates import Renderer, section_template
+from phasectl.report.values import REGIONS, ReportInputs, build_context, kept_purposes
 
 GOLDEN = Path(__file__).parent / "golden"
 HINT = "run pytest --regen-golden to accept"

@@ -12,12 +12,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phasectl import document
+from phasectl.collectors.phase import CollectOptions, collect_phase
 from phasectl.config import load_config
-from phasectl.phase import CollectOptions, collect_phase
-from phasectl.report import render_report
-from phasectl.repository import Repository
-from phasectl.sections import REGIONS
+from phasectl.repo.repository import Repository
+from phasectl.report import document
+from phasectl.report.values import REGIONS
+from phasectl.report.writer import render_report
 
 from conftest import commit, git, outside
 

@@ -6,9 +6,9 @@ import json
 import threading
 from pathlib import Path
 
-from phasectl.measures import CoverageSummary, TestCase, TestResults
-from phasectl.repository import Repository
-from phasectl.snapshots import NOTES_REF, Snapshot, load_snapshot, store_snapshot
+from phasectl.model.results import CoverageSummary, TestCase, TestResults
+from phasectl.repo.repository import Repository
+from phasectl.store.snapshots import NOTES_REF, Snapshot, load_snapshot, store_snapshot
 
 from conftest import commit, git, run_cli
 from projects import BENCH_TEST, python_project

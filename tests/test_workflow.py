@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree
 
-from phasectl import document
+from phasectl.report import document
 
 from conftest import commit, git, run_cli
 from projects import BENCH_TEST, coverage_report_total, pytest_summary, python_project

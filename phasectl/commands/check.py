@@ -70,7 +70,7 @@ def check(
     exits 1 if any gate fails, 2 if a gate could not be measured. At a tag made by
     `phasectl tag`, the figures it recorded for the phase are judged (no test run).
     """
-    from phasectl.gates import Gate, judge
+    from phasectl.workflow.gates import Gate, judge
 
     flags: dict[str, Any] = {
         "report_current": report_current,

@@ -11,10 +11,10 @@ import click
 from phasectl.context import AppContext
 
 if TYPE_CHECKING:
-    from phasectl.measuring import BackgroundMeasurement
-    from phasectl.model import PhaseMetrics
-    from phasectl.phase import CollectOptions
-    from phasectl.repository import PendingDiff
+    from phasectl.collectors.measurement import BackgroundMeasurement
+    from phasectl.collectors.phase import CollectOptions
+    from phasectl.model.diff import PhaseMetrics
+    from phasectl.repo.repository import PendingDiff
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,7 +31,7 @@ def start_early_diff(app: AppContext, base: str | None, head: str | None) -> Pen
     if base is None or head is None:
         return None
     from phasectl.config import load_config
-    from phasectl.repository import DiffSettings, find_work_tree, start_diff
+    from phasectl.repo.repository import DiffSettings, find_work_tree, start_diff
 
     root = find_work_tree(app.repo_path)
     if root is None:
@@ -47,9 +47,9 @@ def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMea
     checked-out commit; stopped otherwise."""
     if not options.tests:
         return None
+    from phasectl.collectors.measurement import BackgroundMeasurement, measure
     from phasectl.config import load_config
-    from phasectl.measuring import BackgroundMeasurement, measure
-    from phasectl.repository import find_work_tree
+    from phasectl.repo.repository import find_work_tree
 
     root = find_work_tree(app.repo_path)
     if root is None:
@@ -134,7 +134,7 @@ def range_options(command: F) -> F:
 def collect_options(params: dict[str, Any], **settings: Any) -> CollectOptions:
     """``CollectOptions`` from the parameters ``range_options`` / ``test_options`` added
     (popped from ``params``; those a command lacks keep their defaults), plus ``settings``."""
-    from phasectl.phase import CollectOptions
+    from phasectl.collectors.phase import CollectOptions
 
     return CollectOptions(
         base=params.pop("base", None),
@@ -163,7 +163,7 @@ def regenerate_args(params: dict[str, Any]) -> list[str]:
 
 def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
     """Collect the phase, with git's diff and the work tree's tests started as early as can be."""
-    from phasectl.phase import collect_phase
+    from phasectl.collectors.phase import collect_phase
 
     pending = start_early_diff(app, options.base, options.head) if not options.merge_base else None
     # With recorded_head the tests may not run at all: do not start them before knowing.
@@ -205,7 +205,7 @@ def collect(app: AppContext, /, fmt: str, output: Path | None, **params: Any) ->
     broke. Test output goes to standard error; the figures to standard output.
     """
     from phasectl.fileio import write_atomic
-    from phasectl.output import format_text, to_json
+    from phasectl.report.output import format_text, to_json
 
     metrics = run_collect(app, collect_options(params, skip_reports=False))
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()

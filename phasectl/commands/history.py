@@ -35,7 +35,8 @@ def history(app: AppContext, fmt: str, chart: Path | None) -> None:
     ordered by the committer date of the tagged commit, then by tag name.
     """
     from phasectl.fileio import write_atomic
-    from phasectl.history import (
+    from phasectl.report.output import to_json
+    from phasectl.workflow.history import (
         collect_history,
         format_csv,
         format_markdown,
@@ -44,7 +45,6 @@ def history(app: AppContext, fmt: str, chart: Path | None) -> None:
         notes_elsewhere,
         render_chart,
     )
-    from phasectl.output import to_json
 
     repo, config = app.repository, app.config
     result = collect_history(repo, config)

@@ -6,7 +6,7 @@ import click
 
 from phasectl.context import AppContext
 
-# phasectl.hooks.HOOK_TYPES, spelt out so that starting phasectl does not import the module
+# phasectl.workflow.hooks.HOOK_TYPES, spelt out so that starting phasectl does not import the module
 # (tests/test_hooks.py keeps the two equal).
 HOOK_CHOICES = ("pre-push",)
 
@@ -40,7 +40,7 @@ def install(app: AppContext, hook_type: str, chain: bool) -> None:
     Run it again after changing tag_prefix or release_tags: it replaces its own hook,
     but never a hook another tool wrote (see --chain).
     """
-    from phasectl.hooks import install_hook
+    from phasectl.workflow.hooks import install_hook
 
     config = app.config
     done = install_hook(app.repository, config, hook_type, chain=chain)
@@ -58,7 +58,7 @@ def install(app: AppContext, hook_type: str, chain: bool) -> None:
 @click.pass_obj
 def uninstall(app: AppContext, hook_type: str) -> None:
     """Remove phasectl's hook, putting back a hook it chained. Other tools' hooks stay."""
-    from phasectl.hooks import uninstall_hook
+    from phasectl.workflow.hooks import uninstall_hook
 
     done = uninstall_hook(app.repository, hook_type)
     if done.removed is not None:

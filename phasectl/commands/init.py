@@ -10,9 +10,9 @@ import click
 from phasectl.context import AppContext
 
 if TYPE_CHECKING:
-    from phasectl.initializing import ConfigFile
+    from phasectl.workflow.init import ConfigFile
 
-# phasectl.initializing.CONFIG_FILE_CHOICES, spelt out so that starting phasectl does not
+# phasectl.workflow.init.CONFIG_FILE_CHOICES, spelt out so that starting phasectl does not
 # import the module (tests/test_init.py keeps the two equal).
 FILE_CHOICES = ("pyproject", "phasectl")
 
@@ -40,7 +40,7 @@ def init(app: AppContext, file: ConfigFile | None, notes: bool) -> None:
     Existing settings are never changed.
     """
     from phasectl.errors import PhasectlError
-    from phasectl.initializing import (
+    from phasectl.workflow.init import (
         configure_notes_fetch,
         make_snippet,
         notes_remote,

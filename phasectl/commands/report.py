@@ -21,8 +21,8 @@ from phasectl.context import AppContext
 from phasectl.errors import EXIT_CHECK_FAILED
 
 if TYPE_CHECKING:
-    from phasectl.model import PhaseMetrics
-    from phasectl.report import RenderedReport
+    from phasectl.model.diff import PhaseMetrics
+    from phasectl.report.writer import RenderedReport
 
 
 def render_phase_report(
@@ -33,8 +33,8 @@ def render_phase_report(
     **options: Any,
 ) -> RenderedReport:
     """Render the phase's report (``output``, else its default file), echoing warnings;
-    ``options`` go to ``phasectl.report.render_report``."""
-    from phasectl.report import render_report, report_file
+    ``options`` go to ``phasectl.report.writer.render_report``."""
+    from phasectl.report.writer import render_report, report_file
 
     repo, config = app.repository, app.config
     path, phase = report_file(repo, config, metrics, output, name)
@@ -107,8 +107,8 @@ def report(
     under its matching headings. Every byte outside the regions stays as it is.
     """
     from phasectl.fileio import write_atomic
-    from phasectl.output import to_json
-    from phasectl.report import step_summary
+    from phasectl.report.output import to_json
+    from phasectl.report.writer import step_summary
 
     args = [
         *regenerate_args(params),

@@ -25,9 +25,9 @@ def snapshot(
     Later phases then read their "before" from the note instead of running the tests
     again. Share the notes with `git push origin refs/notes/phasectl`.
     """
+    from phasectl.collectors.phase import measure_commit
     from phasectl.errors import PhasectlError
-    from phasectl.phase import measure_commit
-    from phasectl.snapshots import store_snapshot
+    from phasectl.store.snapshots import store_snapshot
 
     if no_tests:
         raise PhasectlError("snapshot measures tests; --no-tests leaves nothing to store")

@@ -45,8 +45,8 @@ def tag(
     The phase runs from the previous phase tag to HEAD. The tag's message carries the
     headline figures. If a step fails, the steps before it are undone.
     """
-    from phasectl.report import report_file, report_path
-    from phasectl.tagging import close_phase, head_snapshot
+    from phasectl.report.writer import report_file, report_path
+    from phasectl.workflow.tag import close_phase, head_snapshot
 
     repo, config = app.repository, app.config
     repo.require_commits()
@@ -98,7 +98,7 @@ def tag(
         commit=not no_commit,
     )
     click.echo(f"Tagged {tag_name} at {target[:12]}; report: {path}")
-    from phasectl.snapshots import NOTES_REF
+    from phasectl.store.snapshots import NOTES_REF
 
     remote = repo.default_remote()
     refspecs = [f"refs/tags/{tag_name}", NOTES_REF]

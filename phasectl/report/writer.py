@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phasectl import document
 from phasectl.errors import PhasectlError
-from phasectl.purposes import purpose_of
-from phasectl.rendering import FULL_TEMPLATE, Renderer, TemplateError, section_template
-from phasectl.sections import (
+from phasectl.report import document
+from phasectl.report.purposes import purpose_of
+from phasectl.report.templates import FULL_TEMPLATE, Renderer, TemplateError, section_template
+from phasectl.report.values import (
     REGION_HEADINGS,
     REGIONS,
     ReportInputs,
@@ -30,8 +30,8 @@ from phasectl.sections import (
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.model import PhaseMetrics
-    from phasectl.repository import Repository
+    from phasectl.model.diff import PhaseMetrics
+    from phasectl.repo.repository import Repository
 
 _UNSAFE_NAME = re.compile(r"[/\\\0-\x1f]+")
 

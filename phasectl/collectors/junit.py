@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
-from phasectl.measures import Outcome, TestCase, TestResults
+from phasectl.model.results import Outcome, TestCase, TestResults
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
-from phasectl.markdown import code_span, escape_text
-from phasectl.model import DiffTotals, RefInfo
-from phasectl.output import display_path
-from phasectl.snapshots import NOTES_REF, Snapshot, load_snapshot
+from phasectl.model.diff import DiffTotals, RefInfo
+from phasectl.report.markdown import code_span, escape_text
+from phasectl.report.output import display_path
+from phasectl.store.snapshots import NOTES_REF, Snapshot, load_snapshot
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repository import Repository
+    from phasectl.repo.repository import Repository
 
 HISTORY_SCHEMA = "phasectl-history/1"
 CHART_TEMPLATE = "history.svg.j2"
@@ -215,7 +215,7 @@ def diff_totals(
     repo: Repository, config: Config, base: str, head: str
 ) -> tuple[DiffTotals, list[str]]:
     """The totals of the diff collector from ``base`` to ``head``, and its warnings."""
-    from phasectl.diffs import DiffRange, collect_diff
+    from phasectl.collectors.diff import DiffRange, collect_diff
 
     span = DiffRange(RefInfo(base, base), RefInfo(head, head), head)
     diff, warnings = collect_diff(repo, config, span)
@@ -570,7 +570,7 @@ def render_chart(history: History) -> bytes:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
-    from phasectl.resources import builtin_templates_dir
+    from phasectl.report.resources import builtin_templates_dir
 
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(builtin_templates_dir())),

@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from phasectl.errors import GitCommandError, ShallowCloneError
-from phasectl.model import DiffResult, FileChange, RefInfo, Status
+from phasectl.model.diff import DiffResult, FileChange, RefInfo, Status
 from phasectl.patterns import Glob, matches_any
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repository import DiffSettings, PendingDiff, Repository
+    from phasectl.repo.repository import DiffSettings, PendingDiff, Repository
 
 EMPTY_TREE_REF = "(empty tree)"
 _STATUS_LETTERS: dict[str, Status] = {
@@ -198,7 +198,7 @@ def _mark_excluded(
 
 
 def diff_settings(config: Config) -> DiffSettings:
-    from phasectl.repository import DiffSettings
+    from phasectl.repo.repository import DiffSettings
 
     return DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
 

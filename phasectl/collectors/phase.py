@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 # Imports of the heavier modules are inside the functions: the collect command builds
 # CollectOptions before it starts the test run, and that start should not wait on them.
 if TYPE_CHECKING:
+    from phasectl.collectors.diff import DiffRange
+    from phasectl.collectors.measurement import BackgroundMeasurement, Echo, Measurement
     from phasectl.config import Config, RunBase
-    from phasectl.diffs import DiffRange
-    from phasectl.measuring import BackgroundMeasurement, Echo, Measurement
-    from phasectl.model import PhaseMetrics
-    from phasectl.repository import PendingDiff, Repository
-    from phasectl.snapshots import Snapshot
+    from phasectl.model.diff import PhaseMetrics
+    from phasectl.repo.repository import PendingDiff, Repository
+    from phasectl.store.snapshots import Snapshot
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def measure_commit(
     ``started`` is a measurement of the work tree already running (see ``collect``);
     ``tip`` a commit that differs from ``sha`` only in reports (so measures the same).
     """
-    from phasectl.measuring import measure, measure_in_worktree
+    from phasectl.collectors.measurement import measure, measure_in_worktree
 
     root = repo.work_tree
     how = "artifacts" if (junit or coverage or config.junit) else "work tree"
@@ -69,9 +69,9 @@ def find_baseline(
     repo: Repository, config: Config, span: DiffRange, options: CollectOptions, echo: Echo
 ) -> tuple[Snapshot | None, list[str]]:
     """The "before" figures, in order: git note, named artifacts, a worktree run, or none."""
-    from phasectl.diffs import EMPTY_TREE_REF
-    from phasectl.measuring import project_python, read_artifacts
-    from phasectl.snapshots import load_snapshot, store_snapshot
+    from phasectl.collectors.diff import EMPTY_TREE_REF
+    from phasectl.collectors.measurement import project_python, read_artifacts
+    from phasectl.store.snapshots import load_snapshot, store_snapshot
 
     if span.base.ref == EMPTY_TREE_REF:
         return None, []
@@ -95,8 +95,8 @@ def find_baseline(
             "--run-base auto"
         )
         return None, warnings
+    from phasectl.collectors.measurement import measure_in_worktree
     from phasectl.errors import PhasectlError
-    from phasectl.measuring import measure_in_worktree
 
     try:
         measured = measure_in_worktree(repo, base, config, quiet=options.quiet, echo=echo)
@@ -129,8 +129,8 @@ class _Recorded:
 
 def _recorded_head(repo: Repository, span: DiffRange) -> _Recorded | None:
     """The figures ``phasectl tag`` recorded for exactly this base and head, if any."""
-    from phasectl.measuring import Measurement
-    from phasectl.snapshots import load_snapshot
+    from phasectl.collectors.measurement import Measurement
+    from phasectl.store.snapshots import load_snapshot
 
     for commit in dict.fromkeys((span.tip, span.head.sha)):
         stored, _ = load_snapshot(repo, commit)
@@ -159,10 +159,10 @@ def collect_phase(
     ``pending`` is the diff of ``options.base`` and ``options.head``, already started;
     ``started`` the test run of the work tree, already started.
     """
-    from phasectl.benchmarks import compare_benchmarks
-    from phasectl.diffs import collect_diff, resolve_range
-    from phasectl.measures import compare_tests, patch_coverage
-    from phasectl.model import PhaseMetrics
+    from phasectl.collectors.benchmarks import compare_benchmarks
+    from phasectl.collectors.diff import collect_diff, resolve_range
+    from phasectl.model.diff import PhaseMetrics
+    from phasectl.model.results import compare_tests, patch_coverage
 
     span = resolve_range(
         repo, config, options.base, options.head,

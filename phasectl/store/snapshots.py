@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from phasectl.benchmarks import Benchmark
-from phasectl.measures import CoverageSummary, TestResults
+from phasectl.collectors.benchmarks import Benchmark
+from phasectl.model.results import CoverageSummary, TestResults
 
 if TYPE_CHECKING:
-    from phasectl.repository import Repository
+    from phasectl.repo.repository import Repository
 
 NOTES_REF = "refs/notes/phasectl"
 SNAPSHOT_SCHEMA = "phasectl-snapshot/1"

@@ -20,7 +20,7 @@ from phasectl.fileio import write_atomic
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repository import Repository
+    from phasectl.repo.repository import Repository
 
 MARKER = "# phasectl-hook: managed by phasectl; 'phasectl hook uninstall' removes it"
 CHAINED_SUFFIX = ".phasectl-chained"

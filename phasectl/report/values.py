@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from phasectl.diffs import EMPTY_TREE_REF
-from phasectl.markdown import code_span, escape_text
-from phasectl.model import FileChange, PhaseMetrics
-from phasectl.output import change_counts, duration, tests_line
+from phasectl.collectors.diff import EMPTY_TREE_REF
+from phasectl.model.diff import FileChange, PhaseMetrics
 from phasectl.patterns import Glob, matches_any
+from phasectl.report.markdown import code_span, escape_text
+from phasectl.report.output import change_counts, duration, tests_line
 
 REPORT_SCHEMA = "phasectl-report/1"
 NOT_COLLECTED = "not collected"

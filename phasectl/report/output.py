@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from phasectl.model import FileChange, PhaseMetrics
+from phasectl.model.diff import FileChange, PhaseMetrics
 
 _CONTROL = {ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r", ord("\\"): "\\\\"}
 

@@ -19,7 +19,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from phasectl.errors import PhasectlError
-from phasectl.resources import builtin_templates_dir
+from phasectl.report.resources import builtin_templates_dir
 
 FULL_TEMPLATE = "phase.md.j2"
 
@@ -77,7 +77,7 @@ class Renderer:
         self._env = ImmutableSandboxedEnvironment(
             loader=_ContainedLoader(folders),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,  # Markdown: values arrive already escaped (phasectl.markdown)
+            autoescape=False,  # Markdown: values arrive already escaped (phasectl.report.markdown)
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from phasectl import document
 from phasectl.config import CONFIG_FILE, PYPROJECT, CheckSettings, Config
 from phasectl.errors import PhasectlError
 from phasectl.fileio import write_atomic
+from phasectl.report import document
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,7 +24,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from phasectl.repository import Repository
+    from phasectl.repo.repository import Repository
 
 ConfigFile = Literal["pyproject", "phasectl"]
 CONFIG_FILE_CHOICES: tuple[ConfigFile, ...] = ("pyproject", "phasectl")
@@ -247,7 +247,7 @@ def configure_notes_fetch(repo: Repository, remote: str) -> NotesFetch:
     fails because both sides wrote notes, and local notes are never overwritten. Adds
     nothing when the remote's notes are fetched already, to any ref.
     """
-    from phasectl.snapshots import NOTES_REF
+    from phasectl.store.snapshots import NOTES_REF
 
     refspec = f"+{NOTES_REF}:refs/notes/remotes/{remote}/phasectl"
     key = f"remote.{remote}.fetch"

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from phasectl.errors import PhasectlError
 
 if TYPE_CHECKING:
-    from phasectl.model import PhaseMetrics
-    from phasectl.report import RenderedReport
-    from phasectl.repository import Repository
-    from phasectl.snapshots import Snapshot
+    from phasectl.model.diff import PhaseMetrics
+    from phasectl.repo.repository import Repository
+    from phasectl.report.writer import RenderedReport
+    from phasectl.store.snapshots import Snapshot
 
 
 def tag_message(name: str, message: str | None, context: dict[str, Any]) -> str:
@@ -80,7 +80,7 @@ def close_phase(
     error is raised again.
     """
     from phasectl.fileio import write_atomic
-    from phasectl.snapshots import NOTES_REF, store_snapshot
+    from phasectl.store.snapshots import NOTES_REF, store_snapshot
 
     undo = _Undo()
     path = rendered.path
@@ -133,9 +133,9 @@ def _restore_file(path: Path, old: bytes | None) -> None:
 def head_snapshot(metrics: PhaseMetrics) -> Snapshot:
     """The figures measured at head, as the snapshot to store (empty when none were: the
     note still records the phase for ``history``)."""
-    from phasectl.benchmarks import Benchmark
-    from phasectl.measures import CoverageSummary, TestResults
-    from phasectl.snapshots import Snapshot, now_iso
+    from phasectl.collectors.benchmarks import Benchmark
+    from phasectl.model.results import CoverageSummary, TestResults
+    from phasectl.store.snapshots import Snapshot, now_iso
 
     tests = metrics.tests["after"] if metrics.tests else None
     coverage = metrics.coverage["after"] if metrics.coverage else None

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.config import CheckSettings
-from phasectl.diffs import EMPTY_TREE_REF
-from phasectl.model import PhaseMetrics
+from phasectl.model.diff import PhaseMetrics
 
 Verdict = Literal["pass", "fail", "unmeasured"]
 

@@ -27,11 +27,11 @@ from typing import IO, TYPE_CHECKING
 from phasectl.errors import PhasectlError
 
 if TYPE_CHECKING:
-    from phasectl.benchmarks import Benchmark
+    from phasectl.collectors.benchmarks import Benchmark
     from phasectl.config import Config
-    from phasectl.measures import CoverageSummary, FileLines, TestResults
-    from phasectl.repository import Repository
-    from phasectl.snapshots import Snapshot
+    from phasectl.model.results import CoverageSummary, FileLines, TestResults
+    from phasectl.repo.repository import Repository
+    from phasectl.store.snapshots import Snapshot
 
 PLUGIN_MODULE = "_phasectl_results"
 _PYTHON_MARKERS = (
@@ -57,7 +57,7 @@ class Measurement:
     warnings: tuple[str, ...] = field(default=())
 
     def snapshot(self, commit: str, source: str) -> Snapshot:
-        from phasectl.snapshots import Snapshot, now_iso
+        from phasectl.store.snapshots import Snapshot, now_iso
 
         return Snapshot(
             commit=commit,
@@ -200,7 +200,7 @@ def _last_lines(tail: list[str], count: int = 8) -> str:
 
 
 def _results_from_plugin(path: Path) -> TestResults:
-    from phasectl.measures import TestCase, TestResults
+    from phasectl.model.results import TestCase, TestResults
 
     data = json.loads(path.read_text(encoding="utf-8"))
     cases = [TestCase(c["id"], c["outcome"], c.get("duration_s")) for c in data["cases"]]
@@ -212,7 +212,7 @@ def _read_benchmarks(
 ) -> tuple[tuple[Benchmark, ...] | None, list[str]]:
     if not config.benchmark_json:
         return None, []
-    from phasectl.benchmarks import read_benchmark_json
+    from phasectl.collectors.benchmarks import read_benchmark_json
 
     path = root / config.benchmark_json
     if not path.exists():
@@ -274,7 +274,7 @@ def run_pytest(
         data_files = sorted(scratch.glob(".coverage*"))
         coverage = lines = None
         if data_files and tests.total:
-            from phasectl.coverage_formats import (
+            from phasectl.collectors.coverage_files import (
                 NoCoverageData,
                 read_coverage_json,
                 read_coveragepy,
@@ -301,12 +301,12 @@ def read_artifacts(
     root: Path, junit: Sequence[str], coverage: Sequence[str], *, python: str
 ) -> Measurement:
     """Figures from files another runner wrote: JUnit XML globs and coverage files."""
-    from phasectl.junit import expand_globs, read_junit
+    from phasectl.collectors.junit import expand_globs, read_junit
 
     tests = read_junit(expand_globs(junit, root)) if junit else None
     summary = lines = None
     if coverage:
-        from phasectl.coverage_formats import read_coverage
+        from phasectl.collectors.coverage_files import read_coverage
 
         summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
     return Measurement(tests, summary, lines)

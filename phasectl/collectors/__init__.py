@@ -1,0 +1,1 @@
+"""Collectors: each measures one part of a phase (diff, tests, coverage, performance)."""

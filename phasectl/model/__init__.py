@@ -1,0 +1,1 @@
+"""The model: frozen dataclasses whose dict form is the JSON contract."""

@@ -1,0 +1,1 @@
+"""The report: values computed from the model, templates, Markdown, document regions."""

@@ -1,0 +1,1 @@
+"""The snapshot store: figures measured at a commit, kept as git notes."""
