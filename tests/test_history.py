@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree
 
-from phasectl.model.results import CoverageSummary, TestResults
+from phasectl.model.coverage_data import CoverageSummary
+from phasectl.model.results import TestResults
 from phasectl.repo.repository import Repository
 from phasectl.store.snapshots import NOTES_REF, Snapshot, store_snapshot
 

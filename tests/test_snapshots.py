@@ -6,7 +6,8 @@ import json
 import threading
 from pathlib import Path
 
-from phasectl.model.results import CoverageSummary, TestCase, TestResults
+from phasectl.model.coverage_data import CoverageSummary
+from phasectl.model.results import TestCase, TestResults
 from phasectl.repo.repository import Repository
 from phasectl.store.snapshots import NOTES_REF, Snapshot, load_snapshot, store_snapshot
 

@@ -6,9 +6,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
+
+if TYPE_CHECKING:
+    from phasectl.config import Config
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,17 @@ def compare_benchmarks(
         change = None if a is None or b is None or a == 0 else b / a - 1
         rows.append({"name": name, "before_s": a, "after_s": b, "change": change})
     return rows
+
+
+def read_configured_benchmarks(
+    root: Path, config: Config, since: float
+) -> tuple[tuple[Benchmark, ...] | None, list[str]]:
+    if not config.benchmark_json:
+        return None, []
+    path = root / config.benchmark_json
+    if not path.exists():
+        return None, [f"benchmark_json {config.benchmark_json} was not written by the test run"]
+    warnings = []
+    if path.stat().st_mtime < since:
+        warnings.append(f"benchmark_json {config.benchmark_json} is older than this test run")
+    return read_benchmark_json(path), warnings

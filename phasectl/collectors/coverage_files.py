@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
-from phasectl.model.results import CoverageSummary, FileCoverage, FileLines, merge_line_data
+from phasectl.model.coverage_data import CoverageSummary, FileCoverage, FileLines, merge_line_data
 
 _SQLITE = b"SQLite format 3\0"
 

@@ -12,7 +12,8 @@ from phasectl.patterns import Glob, matches_any
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repo.repository import DiffSettings, PendingDiff, Repository
+    from phasectl.repo.diff import DiffSettings, PendingDiff
+    from phasectl.repo.repository import Repository
 
 EMPTY_TREE_REF = "(empty tree)"
 _STATUS_LETTERS: dict[str, Status] = {
@@ -198,7 +199,7 @@ def _mark_excluded(
 
 
 def diff_settings(config: Config) -> DiffSettings:
-    from phasectl.repo.repository import DiffSettings
+    from phasectl.repo.diff import DiffSettings
 
     return DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
 

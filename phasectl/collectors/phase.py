@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 # CollectOptions before it starts the test run, and that start should not wait on them.
 if TYPE_CHECKING:
     from phasectl.collectors.diff import DiffRange
-    from phasectl.collectors.measurement import BackgroundMeasurement, Echo, Measurement
+    from phasectl.collectors.measurement import BackgroundMeasurement, Measurement
+    from phasectl.collectors.process import Echo
     from phasectl.config import Config, RunBase
-    from phasectl.model.diff import PhaseMetrics
-    from phasectl.repo.repository import PendingDiff, Repository
+    from phasectl.model.phase import PhaseMetrics
+    from phasectl.repo.diff import PendingDiff
+    from phasectl.repo.repository import Repository
     from phasectl.store.snapshots import Snapshot
 
 
@@ -70,7 +72,8 @@ def find_baseline(
 ) -> tuple[Snapshot | None, list[str]]:
     """The "before" figures, in order: git note, named artifacts, a worktree run, or none."""
     from phasectl.collectors.diff import EMPTY_TREE_REF
-    from phasectl.collectors.measurement import project_python, read_artifacts
+    from phasectl.collectors.measurement import read_artifacts
+    from phasectl.collectors.pytest_run import project_python
     from phasectl.store.snapshots import load_snapshot, store_snapshot
 
     if span.base.ref == EMPTY_TREE_REF:
@@ -161,8 +164,9 @@ def collect_phase(
     """
     from phasectl.collectors.benchmarks import compare_benchmarks
     from phasectl.collectors.diff import collect_diff, resolve_range
-    from phasectl.model.diff import PhaseMetrics
-    from phasectl.model.results import compare_tests, patch_coverage
+    from phasectl.model.coverage_data import patch_coverage
+    from phasectl.model.phase import PhaseMetrics
+    from phasectl.model.results import compare_tests
 
     span = resolve_range(
         repo, config, options.base, options.head,

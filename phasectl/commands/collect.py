@@ -13,8 +13,8 @@ from phasectl.context import AppContext
 if TYPE_CHECKING:
     from phasectl.collectors.measurement import BackgroundMeasurement
     from phasectl.collectors.phase import CollectOptions
-    from phasectl.model.diff import PhaseMetrics
-    from phasectl.repo.repository import PendingDiff
+    from phasectl.model.phase import PhaseMetrics
+    from phasectl.repo.diff import PendingDiff
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,7 +31,8 @@ def start_early_diff(app: AppContext, base: str | None, head: str | None) -> Pen
     if base is None or head is None:
         return None
     from phasectl.config import load_config
-    from phasectl.repo.repository import DiffSettings, find_work_tree, start_diff
+    from phasectl.repo.base import find_work_tree
+    from phasectl.repo.diff import DiffSettings, start_diff
 
     root = find_work_tree(app.repo_path)
     if root is None:
@@ -49,7 +50,7 @@ def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMea
         return None
     from phasectl.collectors.measurement import BackgroundMeasurement, measure
     from phasectl.config import load_config
-    from phasectl.repo.repository import find_work_tree
+    from phasectl.repo.base import find_work_tree
 
     root = find_work_tree(app.repo_path)
     if root is None:

@@ -36,15 +36,9 @@ def history(app: AppContext, fmt: str, chart: Path | None) -> None:
     """
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json
-    from phasectl.workflow.history import (
-        collect_history,
-        format_csv,
-        format_markdown,
-        format_table,
-        no_tags_hint,
-        notes_elsewhere,
-        render_chart,
-    )
+    from phasectl.workflow.history import collect_history, no_tags_hint, notes_elsewhere
+    from phasectl.workflow.history_chart import render_chart
+    from phasectl.workflow.history_formats import format_csv, format_markdown, format_table
 
     repo, config = app.repository, app.config
     result = collect_history(repo, config)

@@ -21,7 +21,7 @@ from phasectl.context import AppContext
 from phasectl.errors import EXIT_CHECK_FAILED
 
 if TYPE_CHECKING:
-    from phasectl.model.diff import PhaseMetrics
+    from phasectl.model.phase import PhaseMetrics
     from phasectl.report.writer import RenderedReport
 
 

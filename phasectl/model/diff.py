@@ -1,9 +1,9 @@
-"""The data phasectl measures: frozen dataclasses whose dict form is the JSON contract."""
+"""The diff between two refs: refs, changed files and their totals."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 SCHEMA = "phasectl/1"
@@ -156,46 +156,4 @@ class DiffResult:
             files=tuple(FileChange.from_dict(f) for f in data["files"]),
             totals=DiffTotals.from_dict(data["totals"]),
             merge_base=bool(data.get("merge_base", False)),
-        )
-
-
-@dataclass(frozen=True)
-class PhaseMetrics:
-    """Everything measured for one phase: the JSON contract of ``phasectl collect``.
-
-    ``tests`` and ``coverage`` are ``None`` when they were not collected.
-    """
-
-    base: RefInfo
-    head: RefInfo
-    diff: DiffResult
-    tests: Mapping[str, Any] | None = None
-    coverage: Mapping[str, Any] | None = None
-    benchmarks: Mapping[str, Any] | None = None
-    warnings: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA,
-            "base": self.base.to_dict(),
-            "head": self.head.to_dict(),
-            "diff": self.diff.to_dict(),
-            "tests": self.tests,
-            "coverage": self.coverage,
-            "benchmarks": self.benchmarks,
-            "warnings": list(self.warnings),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PhaseMetrics:
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"unsupported schema {data.get('schema')!r}; expected {SCHEMA!r}")
-        return cls(
-            base=RefInfo.from_dict(data["base"]),
-            head=RefInfo.from_dict(data["head"]),
-            diff=DiffResult.from_dict(data["diff"]),
-            tests=data.get("tests"),
-            coverage=data.get("coverage"),
-            benchmarks=data.get("benchmarks"),
-            warnings=tuple(data.get("warnings", ())),
         )

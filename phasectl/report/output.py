@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from phasectl.model.diff import FileChange, PhaseMetrics
+from phasectl.model.diff import FileChange
+from phasectl.model.phase import PhaseMetrics
 
 _CONTROL = {ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r", ord("\\"): "\\\\"}
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phasectl.collectors.diff import EMPTY_TREE_REF
-from phasectl.model.diff import FileChange, PhaseMetrics
+from phasectl.model.diff import FileChange
+from phasectl.model.phase import PhaseMetrics
 from phasectl.patterns import Glob, matches_any
 from phasectl.report.markdown import code_span, escape_text
 from phasectl.report.output import change_counts, duration, tests_line

@@ -30,7 +30,7 @@ from phasectl.report.values import (
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.model.diff import PhaseMetrics
+    from phasectl.model.phase import PhaseMetrics
     from phasectl.repo.repository import Repository
 
 _UNSAFE_NAME = re.compile(r"[/\\\0-\x1f]+")

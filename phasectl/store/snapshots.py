@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from phasectl.collectors.benchmarks import Benchmark
-from phasectl.model.results import CoverageSummary, TestResults
+from phasectl.model.coverage_data import CoverageSummary
+from phasectl.model.results import TestResults
 
 if TYPE_CHECKING:
     from phasectl.repo.repository import Repository

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.config import CheckSettings
-from phasectl.model.diff import PhaseMetrics
+from phasectl.model.phase import PhaseMetrics
 
 Verdict = Literal["pass", "fail", "unmeasured"]
 

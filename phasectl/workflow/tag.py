@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from phasectl.errors import PhasectlError
 
 if TYPE_CHECKING:
-    from phasectl.model.diff import PhaseMetrics
+    from phasectl.model.phase import PhaseMetrics
     from phasectl.repo.repository import Repository
     from phasectl.report.writer import RenderedReport
     from phasectl.store.snapshots import Snapshot
@@ -134,7 +134,8 @@ def head_snapshot(metrics: PhaseMetrics) -> Snapshot:
     """The figures measured at head, as the snapshot to store (empty when none were: the
     note still records the phase for ``history``)."""
     from phasectl.collectors.benchmarks import Benchmark
-    from phasectl.model.results import CoverageSummary, TestResults
+    from phasectl.model.coverage_data import CoverageSummary
+    from phasectl.model.results import TestResults
     from phasectl.store.snapshots import Snapshot, now_iso
 
     tests = metrics.tests["after"] if metrics.tests else None

@@ -1,0 +1,121 @@
+"""Child processes: run a command, stream or summarise its output, stop it on Ctrl-C."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+from phasectl.errors import PhasectlError
+
+_PROGRESS_EVERY_S = 15.0
+Echo = Callable[[str], None]
+
+# Set by pytest and pytest-xdist for their own processes; inherited by the project's run
+# (when phasectl itself runs under pytest) they change its behaviour, e.g.
+# pytest-benchmark writes no JSON when it believes it is an xdist worker.
+_PYTEST_INTERNAL_ENV = (
+    "PYTEST_CURRENT_TEST",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+    "PYTEST_XDIST_TESTRUNUID",
+)
+
+
+def child_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _PYTEST_INTERNAL_ENV}
+
+
+def _stream(pipe: IO[bytes], tail: collections.deque[str], quiet: bool) -> None:
+    out = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
+    for raw in iter(pipe.readline, b""):
+        tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        if not quiet:
+            if out is not None:
+                out.write(raw)
+                out.flush()
+            else:
+                sys.stderr.write(raw.decode("utf-8", "replace"))
+
+
+def run_streaming(
+    command: Sequence[str], cwd: Path, env: dict[str, str], *, quiet: bool, echo: Echo
+) -> tuple[int, list[str]]:
+    """Run ``command``; stream its output to stderr (or show progress if quiet).
+
+    Returns the exit status and the last lines of output. On Ctrl-C the child is
+    stopped too and ``KeyboardInterrupt`` propagates, so callers' cleanup runs.
+    """
+    try:
+        proc = subprocess.Popen(
+            list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+    except FileNotFoundError:
+        raise PhasectlError(
+            f"test command not found: '{command[0]}'; check test_command or python in the "
+            "phasectl config"
+        ) from None
+    except PermissionError:
+        raise PhasectlError(f"test command '{command[0]}' is not executable") from None
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+    assert proc.stdout is not None
+    reader = threading.Thread(target=_stream, args=(proc.stdout, tail, quiet), daemon=True)
+    reader.start()
+    done = threading.Event()
+    if quiet:
+        threading.Thread(target=_progress, args=(done, echo), daemon=True).start()
+    _RUNNING.add(proc)
+    try:
+        # A blocking wait: Popen.wait(timeout) polls with sleeps and would add latency.
+        status = proc.wait()
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
+        done.set()
+        _RUNNING.discard(proc)
+        reader.join(timeout=5)
+        proc.stdout.close()
+    return status, list(tail)
+
+
+def _progress(done: threading.Event, echo: Echo) -> None:
+    started = time.monotonic()
+    while not done.wait(_PROGRESS_EVERY_S):
+        echo(f"phasectl: tests still running ({time.monotonic() - started:.0f} s)")
+
+
+# Test processes now running, so the main thread can stop them on Ctrl-C even when a
+# background thread started them.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def stop_running() -> None:
+    """Stop every test process phasectl started that is still running."""
+    for proc in list(_RUNNING):
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def last_lines(tail: list[str], count: int = 8) -> str:
+    lines = [line for line in tail if line.strip()][-count:]
+    return " | ".join(line.strip() for line in lines)

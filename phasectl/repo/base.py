@@ -1,0 +1,159 @@
+"""The git runner every part of ``Repository`` shares: one pinned way to call git.
+
+git runs through GitPython's command wrapper with argument lists, never a shell string,
+and with the settings that change diff output pinned, so a user's git config cannot
+change the figures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from phasectl.errors import GitCommandError, RepositoryError
+
+if TYPE_CHECKING:
+    import git
+
+_Opened = TypeVar("_Opened", bound="GitBase")
+
+# Settings read from git config that would otherwise change what we parse.
+PINNED_CONFIG = (
+    "-c", "core.quotePath=false",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "diff.relative=false",
+    "-c", "diff.renames=true",
+    "-c", "color.ui=never",
+    "-c", "core.pager=cat",
+)  # fmt: skip
+
+
+def git_reason(err: str, status: int) -> str:
+    """The line of git's standard error that says what went wrong.
+
+    git ends many errors with ``hint:`` lines; the ``fatal:`` or ``error:`` line (else the
+    first other line, joined with the lines after it) is the reason.
+    """
+    lines = [line.strip() for line in err.splitlines() if line.strip()]
+    said = [line for line in lines if not line.startswith("hint:")]
+    for line in said:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return " ".join(said[:3]) if said else f"exit status {status}"
+
+
+def find_work_tree(path: Path) -> Path | None:
+    """The top of the work tree containing ``path``, found without running git.
+
+    ``None`` when no ``.git`` is found above it (a bare repository, or no repository).
+    """
+    for folder in (path.resolve(), *path.resolve().parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+class GitBase:
+    """A git repository, opened once and passed explicitly to whatever needs it."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self._repo = repo
+        self._fetched_notes: list[str] | None = None  # see Notes
+
+    @classmethod
+    def open(cls: type[_Opened], path: Path) -> _Opened:
+        """Open the repository containing ``path``; raise ``RepositoryError`` if there is none."""
+        import git
+
+        if not path.exists():
+            raise RepositoryError(f"{path} does not exist; pass --repo PATH to a git repository")
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except git.InvalidGitRepositoryError:
+            raise RepositoryError(
+                f"{path} is not inside a git repository; run phasectl in one or pass --repo PATH"
+            ) from None
+        except git.NoSuchPathError:
+            raise RepositoryError(f"{path} does not exist; pass --repo PATH") from None
+        except git.GitCommandNotFound:
+            raise RepositoryError("git was not found on PATH; install git and retry") from None
+        return cls(repo)
+
+    @property
+    def work_tree(self) -> Path | None:
+        """The top folder of the work tree, or ``None`` for a bare repository."""
+        if self._repo.bare or self._repo.working_tree_dir is None:
+            return None
+        return Path(self._repo.working_tree_dir)
+
+    @property
+    def description(self) -> str:
+        return str(self.work_tree or self._repo.git_dir)
+
+    def run(self, *args: str, check: bool = True) -> tuple[int, bytes, str]:
+        """Run ``git <pinned config> args`` and return (status, stdout bytes, stderr text)."""
+        status, out, err = self._repo.git.execute(
+            ["git", *PINNED_CONFIG, *args],
+            with_extended_output=True,
+            with_exceptions=False,
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+        )
+        if check and status != 0:
+            reason = git_reason(err, status)
+            raise GitCommandError(f"git {args[0]} failed in {self.description}: {reason}")
+        return status, out, err
+
+    def _text(self, *args: str) -> str:
+        return self.run(*args)[1].decode("utf-8", "surrogateescape").strip()
+
+    def has_commits(self) -> bool:
+        status, _, _ = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        return status == 0
+
+    def require_commits(self) -> None:
+        """Raise ``RepositoryError`` for a repository with no commits yet."""
+        if not self.has_commits():
+            raise RepositoryError(
+                f"the repository at {self.description} has no commits yet; commit something first"
+            )
+
+    def is_shallow(self) -> bool:
+        return self._text("rev-parse", "--is-shallow-repository") == "true"
+
+    def empty_tree(self) -> str:
+        """The id of the empty tree in this repository's hash format."""
+        status, out, err = self._repo.git.execute(
+            ["git", "hash-object", "-t", "tree", "--stdin"],
+            istream=subprocess.DEVNULL,
+            with_extended_output=True,
+            with_exceptions=False,
+        )
+        if status != 0:
+            raise GitCommandError(f"git hash-object failed: {err.strip()}")
+        return out.strip()
+
+    def head_sha(self) -> str | None:
+        status, out, _ = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        return out.decode("ascii").strip() if status == 0 else None
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch's short name, or ``None`` on a detached HEAD."""
+        status, out, _ = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return out.decode("utf-8", "surrogateescape").strip() or None if status == 0 else None
+
+    def _run_with_input(self, args: list[str], data: bytes) -> bytes:
+        """Run ``git <pinned config> args`` with ``data`` on standard input; its stdout."""
+        done = subprocess.run(
+            ["git", *PINNED_CONFIG, *args],
+            cwd=self.work_tree or self._repo.git_dir,
+            input=data,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            reason = git_reason(done.stderr.decode("utf-8", "replace"), done.returncode)
+            raise GitCommandError(f"git {args[0]} failed in {self.description}: {reason}")
+        return done.stdout

@@ -1,0 +1,221 @@
+"""The diff between two trees, the lines a patch adds, and files read from trees."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from phasectl.errors import GitCommandError
+from phasectl.repo.base import PINNED_CONFIG, GitBase, git_reason
+
+_RENAME_LIMIT_HINT = re.compile(r"at least (\d+)")
+
+
+@dataclass(frozen=True)
+class DiffOutput:
+    """What ``git diff --raw --numstat -z`` printed, undecoded, and git's warnings."""
+
+    data: bytes
+    warnings: tuple[str, ...]
+    rename_limit_needed: int | None
+
+
+@dataclass(frozen=True)
+class DiffSettings:
+    """The settings that change what ``git diff`` detects."""
+
+    similarity: int = 50
+    rename_limit: int = 1000
+    copies: bool = False
+
+
+class PendingDiff:
+    """A ``git diff --raw --numstat -z`` running in the background.
+
+    The diff is the slow part of ``collect``; starting it first lets everything else
+    (Python imports, ref checks, ``git status``) happen while git works. Its output is
+    read by a thread so a full pipe never stalls git.
+    """
+
+    def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
+        import os
+        import threading
+
+        args = [
+            "git", *PINNED_CONFIG, "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+            "--no-relative", "--ignore-submodules=none", "--diff-algorithm=myers",
+            "--full-index", "--raw", "--numstat", "-z",
+            f"-M{settings.similarity}%", f"-l{settings.rename_limit}",
+        ]  # fmt: skip
+        if settings.copies:
+            args.append(f"-C{settings.similarity}%")
+        # --end-of-options: a revision such as "--output=x" is a revision, never an option.
+        args += ["--end-of-options", base, head, "--"]
+        self._refs = (base, head)
+        env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}  # git's warnings in English
+        self._proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self._output: tuple[bytes, bytes] = (b"", b"")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        self._output = self._proc.communicate()
+
+    def result(self) -> DiffOutput:
+        """Wait for git; its output, or ``GitCommandError`` if it failed."""
+        self._reader.join()
+        out, err_bytes = self._output
+        err = err_bytes.decode("utf-8", "replace")
+        if self._proc.returncode != 0:
+            base, head = self._refs
+            reason = git_reason(err, self._proc.returncode)
+            raise GitCommandError(f"git diff {base} {head} failed: {reason}")
+        warnings = tuple(
+            line.removeprefix("warning: ").strip()
+            for line in err.splitlines()
+            if line.startswith("warning:")
+        )
+        needed = None
+        for line in warnings:
+            found = _RENAME_LIMIT_HINT.search(line)
+            if found and "renameLimit" in line:
+                needed = int(found.group(1))
+        return DiffOutput(out, warnings, needed)
+
+    def cancel(self) -> None:
+        """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._reader.join()
+
+
+def start_diff(cwd: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff:
+    """Start the pinned diff between two revisions (names or SHAs) in the repository at cwd."""
+    return PendingDiff(cwd, base, head, settings)
+
+
+class Trees(GitBase):
+    """Diffs between trees and the files in them."""
+
+    def diff(self, base: str, head: str, settings: DiffSettings) -> DiffOutput:
+        """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
+        return start_diff(self.work_tree or Path(self._repo.git_dir), base, head, settings).result()
+
+    def tree_paths(self, rev: str) -> list[str]:
+        """Every file path in ``rev``'s tree."""
+        out = self.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev)[1]
+        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+    def read_file(self, rev: str, path: str) -> bytes:
+        """The bytes of ``path`` at ``rev``."""
+        return self.run("cat-file", "blob", f"{rev}:{path}")[1]
+
+    def tree_path(self, path: Path) -> str | None:
+        """``path`` as git names it in a tree (relative to the work tree's top, with ``/``),
+        or ``None`` when it lies outside the work tree."""
+        root = self.work_tree
+        if root is None or not path.resolve().is_relative_to(root.resolve()):
+            return None
+        return path.resolve().relative_to(root.resolve()).as_posix()
+
+    def read_files(self, rev: str, paths: list[str], *, limit: int = 1 << 20) -> dict[str, bytes]:
+        """The first ``limit`` bytes of each of ``paths`` at ``rev``, read in one ``git`` call.
+
+        Paths missing at ``rev`` (or not files) are left out.
+        """
+        found: dict[str, bytes] = {}
+        batch = [p for p in paths if "\n" not in p]
+        for path in paths:
+            if "\n" in path:  # cat-file --batch reads one name per line
+                status, data, _ = self.run("cat-file", "blob", f"{rev}:{path}", check=False)
+                if status == 0:
+                    found[path] = data[:limit]
+        if not batch:
+            return found
+        names = "".join(f"{rev}:{p}\n" for p in batch).encode("utf-8", "surrogateescape")
+        out, at = self._run_with_input(["cat-file", "--batch"], names), 0
+        for path in batch:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            at = end + 1
+            if len(header) != 3 or not header[2].isdigit():
+                continue  # "<name> missing" (or ambiguous): no contents follow
+            size = int(header[2])
+            if header[1] == b"blob":
+                found[path] = out[at : at + min(size, limit)]
+            at += size + 1  # a tree or commit is printed too: step over it all the same
+        return found
+
+    def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
+        """Line numbers (in head's version) of lines added or changed, per path.
+
+        Parsed from ``git diff -U0``: every ``+c,d`` hunk range is a run of new lines.
+        """
+        out = self.run(
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-relative",
+            "--diff-algorithm=myers",
+            "-U0",
+            f"-M{similarity}%",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            base,
+            head,
+            "--",
+        )[1]
+        return parse_added_lines(out)
+
+
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
+            b"f": b"\f", b"r": b"\r", b"v": b"\v"}  # fmt: skip
+
+
+def unquote_c_path(raw: bytes) -> bytes:
+    """Undo git's C-style quoting of a path in patch headers (``"a\\tb\\303\\251"``)."""
+    if not (raw.startswith(b'"') and raw.endswith(b'"')):
+        return raw
+    body, out, i = raw[1:-1], bytearray(), 0
+    while i < len(body):
+        if body[i : i + 1] == b"\\":
+            nxt = body[i + 1 : i + 2]
+            if nxt.isdigit():
+                out.append(int(body[i + 1 : i + 4], 8))
+                i += 4
+                continue
+            out += _ESCAPES.get(nxt, nxt)
+            i += 2
+        else:
+            out += body[i : i + 1]
+            i += 1
+    return bytes(out)
+
+
+def parse_added_lines(patch: bytes) -> dict[str, set[int]]:
+    """Map each new-side path of a ``-U0`` patch to the line numbers its hunks add."""
+    result: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in patch.split(b"\n"):
+        if line.startswith(b"+++ "):
+            target = line[4:]
+            if target == b"/dev/null":
+                current = None
+                continue
+            # git ends the header with a tab when an unquoted name holds a space.
+            if not target.startswith(b'"') and target.endswith(b"\t") and b" " in target:
+                target = target[:-1]
+            path = unquote_c_path(target).removeprefix(b"b/")
+            current = result.setdefault(path.decode("utf-8", "surrogateescape"), set())
+        elif current is not None and line.startswith(b"@@"):
+            found = _HUNK.match(line)
+            if found:
+                start, count = int(found.group(1)), int(found.group(2) or 1)
+                current.update(range(start, start + count))
+    return result

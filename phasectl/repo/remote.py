@@ -1,0 +1,104 @@
+"""Remotes, pushes, hooks and repository settings."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from phasectl.errors import GitCommandError
+from phasectl.repo.base import PINNED_CONFIG, GitBase, git_reason
+
+
+class Remotes(GitBase):
+    """Remotes and pushes, the hooks folder, and config values."""
+
+    def push(self, remote: str, refspecs: list[str]) -> None:
+        """``git push remote refspecs``; the user's pre-push hooks run."""
+        status, _, err = self.run("push", "--quiet", remote, *refspecs, check=False)
+        if status != 0:
+            raise GitCommandError(f"git push to {remote} failed: {git_reason(err, status)}")
+
+    def default_remote(self) -> str | None:
+        """The remote to share with: the branch's upstream remote, else ``origin``, else the
+        first remote; ``None`` without remotes."""
+        remotes = self.remotes()
+        if not remotes:
+            return None
+        return self.upstream_remote() or ("origin" if "origin" in remotes else remotes[0])
+
+    def remotes(self) -> list[str]:
+        """The names of the configured remotes, in git's order."""
+        out = self.run("remote")[1]
+        return [name for name in out.decode("utf-8", "surrogateescape").splitlines() if name]
+
+    def upstream_remote(self) -> str | None:
+        """The remote of the checked-out branch's upstream, or ``None`` (no branch or upstream,
+        or an upstream that is a local branch)."""
+        status, out, _ = self.run("symbolic-ref", "--quiet", "HEAD", check=False)
+        branch = out.decode("utf-8", "surrogateescape").strip()
+        if status != 0 or not branch.startswith("refs/heads/"):
+            return None
+        key = f"branch.{branch.removeprefix('refs/heads/')}.remote"
+        status, out, _ = self.run("config", "--get", key, check=False)
+        remote = out.decode("utf-8", "surrogateescape").strip()
+        return remote if status == 0 and remote not in ("", ".") else None
+
+    def remote_has_ref(self, remote: str, ref: str, *, timeout: float = 10.0) -> bool:
+        """Whether ``remote`` has ``ref``, asked with ``git ls-remote --exit-code``.
+
+        Never prompts (no terminal or SSH password prompt) and gives up after ``timeout``
+        seconds; any failure (offline, no access, unknown remote) answers ``False``.
+        """
+        import os
+        import signal
+
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+        own_ssh = env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH")
+        if not own_ssh and self.run("config", "--get", "core.sshCommand", check=False)[0] != 0:
+            env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        args = ["git", *PINNED_CONFIG, "ls-remote", "--exit-code", "--end-of-options"]
+        try:
+            proc = subprocess.Popen(
+                [*args, remote, ref],
+                cwd=self.work_tree or self._repo.git_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # so a timeout also stops ssh or a credential helper
+            )
+        except OSError:
+            return False
+        try:
+            return proc.wait(timeout=timeout) == 0
+        except subprocess.TimeoutExpired:
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:  # pragma: no cover - Windows
+                proc.kill()
+            proc.wait()
+            return False
+
+    # --- hooks and settings (phasectl hook, phasectl init) -----------------------------
+
+    def hooks_dir(self) -> Path:
+        """The folder git runs hooks from: ``core.hooksPath`` when set, else ``hooks`` in the
+        common git folder (shared by linked worktrees). It may not exist yet."""
+        out = self.run("rev-parse", "--git-path", "hooks")[1]
+        text = out.decode("utf-8", "surrogateescape").removesuffix("\n")
+        # A relative answer is relative to where git ran: the top of the work tree, which
+        # is also where git resolves a relative core.hooksPath when it runs hooks.
+        return Path(self._repo.working_dir, text)
+
+    def config_values(self, key: str) -> list[str]:
+        """Every value of the multi-valued setting ``key`` (``git config --get-all``)."""
+        status, out, err = self.run("config", "--get-all", key, check=False)
+        if status == 1 and not err.strip():
+            return []  # not set
+        if status != 0:
+            raise GitCommandError(f"git config --get-all {key} failed: {err.strip()}")
+        return out.decode("utf-8", "surrogateescape").splitlines()
+
+    def add_config_value(self, key: str, value: str) -> None:
+        """Add one more value to ``key`` in the repository's config (``git config --add``)."""
+        self.run("config", "--add", key, value)

@@ -1,0 +1,76 @@
+"""The work tree, the index, and temporary linked worktrees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from phasectl.errors import GitCommandError
+from phasectl.repo.base import GitBase, git_reason
+
+
+class Worktrees(GitBase):
+    """The user's work tree and index (read, or touched only to commit a report), and
+    detached worktrees for measuring other commits."""
+
+    def dirty_files(self) -> list[str]:
+        """The paths that differ from HEAD in the index or work tree, untracked included.
+
+        ``--no-optional-locks`` keeps ``git status`` from refreshing (writing) the index.
+        """
+        if self.work_tree is None:
+            return []
+        out = self.run(
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--no-renames",
+            "--untracked-files=all",
+            "--ignore-submodules=none",
+        )[1]
+        # Each record is "XY path" (renames are off, so there is never a second path).
+        return [
+            record[3:].decode("utf-8", "surrogateescape") for record in out.split(b"\0") if record
+        ]
+
+    def commit_file(self, path: Path, message: str) -> str:
+        """Commit ``path`` alone (whatever else is staged stays staged) and return the commit.
+
+        The user's commit hooks run, as for any commit they make.
+        """
+        self.run("add", "--", str(path))
+        status, _, err = self.run(
+            "commit", "--quiet", "--only", "-m", message, "--", str(path), check=False
+        )
+        if status != 0:
+            raise GitCommandError(f"git commit of {path.name} failed: {git_reason(err, status)}")
+        return self._text("rev-parse", "--verify", "HEAD^{commit}")
+
+    def index_entry(self, path: Path) -> bytes:
+        """The index's entry for ``path`` as ``git ls-files --stage -z`` gives it (empty if
+        the index has none), for ``restore_index_entry``."""
+        return self.run("ls-files", "--stage", "-z", "--", str(path))[1]
+
+    def restore_index_entry(self, path: Path, entry: bytes) -> None:
+        """Put back the index entry ``index_entry`` returned (remove it if there was none)."""
+        if entry:
+            self._run_with_input(["update-index", "-z", "--index-info"], entry)
+        else:
+            self.run("update-index", "--force-remove", "--", str(path))
+
+    def add_worktree(self, path: Path, sha: str) -> None:
+        """Check out ``sha`` detached into a new worktree at ``path``."""
+        self.run("worktree", "add", "--detach", "--force", str(path), sha)
+
+    def remove_worktree(self, path: Path) -> None:
+        """Remove a worktree made by ``add_worktree`` and prune git's record of it."""
+        self.run("worktree", "remove", "--force", "--force", str(path), check=False)
+        self.run("worktree", "prune", check=False)
+
+    def worktree_paths(self) -> list[str]:
+        out = self.run("worktree", "list", "--porcelain", "-z")[1]
+        return [
+            record[len(b"worktree ") :].decode("utf-8", "surrogateescape")
+            for record in out.split(b"\0")
+            if record.startswith(b"worktree ")
+        ]
