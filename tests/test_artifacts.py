@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -395,6 +396,18 @@ def test_coverage_from_another_project(project: Path, tmp_path: Path) -> None:
     run_tool(project, "coverage", "lcov", f"--data-file={data}", "-o", "cov.info")
     with pytest.raises(PhasectlError, match="does not match any file of this project"):
         read_coverage([project / "cov.info"], other)
+
+
+def test_coverage_measured_in_another_checkout_is_remapped(project: Path, tmp_path: Path) -> None:
+    # Measured on CI at another path, read in this checkout: the files are this project's.
+    data = measure(project, ".coverage").rename(tmp_path / "ci.coverage")
+    expected = run_tool(project, "coverage", "report", f"--data-file={data}", "--format=total")
+    checkout = tmp_path / "checkout"
+    shutil.copytree(project, checkout)
+    shutil.rmtree(project)  # the CI machine is gone
+    summary, lines = read_coverage([data], checkout)
+    assert set(lines) == {"calc.py"}
+    assert summary.percent_display == expected.stdout.strip()
 
 
 def test_missing_coverage_file(project: Path) -> None:

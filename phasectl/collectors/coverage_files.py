@@ -211,44 +211,49 @@ def read_coveragepy(
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
     """Combine coverage.py data files as ``coverage combine`` does; report as ``coverage json``.
 
-    coverage.py's own CLI runs in ``root`` with the project's interpreter, so the project's
-    coverage configuration applies and the figures are exactly what ``coverage report``
-    prints for the same data.
+    coverage.py runs in ``root`` with the project's interpreter, so the project's coverage
+    configuration applies and the figures are exactly what ``coverage report`` prints for
+    the same data. Data measured in another checkout (CI) is remapped onto this one: by the
+    project's ``[paths]``, then by the prefix its files' paths share there.
     """
     for path in paths:
         data = _read_bytes(path)
         if not data.startswith(_SQLITE):
             raise PhasectlError(f"{path} is not a coverage.py data file")
     with tempfile.TemporaryDirectory(prefix="phasectl-cov-") as scratch:
-        # One file needs no combining (and saves starting coverage.py a second time).
-        combined = Path(scratch) / ".coverage" if len(paths) > 1 else paths[0]
+        script = Path(scratch) / "_phasectl_coverage.py"
+        script.write_bytes(Path(__file__).with_name("_coverage_export.py").read_bytes())
         report = Path(scratch) / "coverage.json"
-        steps = [
-            [python, "-m", "coverage", "json", "--quiet", f"--data-file={combined}",
-             "-o", str(report)],
-        ]  # fmt: skip
-        if len(paths) > 1:
-            steps.insert(
-                0,
-                [python, "-m", "coverage", "combine", "--keep", "--quiet",
-                 f"--data-file={combined}", *map(str, paths)],
-            )  # fmt: skip
-        for step in steps:
-            try:
-                done = subprocess.run(step, cwd=root, capture_output=True, text=True, check=False)
-            except FileNotFoundError:
-                raise PhasectlError(f"python interpreter not found: {python}") from None
-            if done.returncode != 0:
-                said = (done.stderr or done.stdout).strip().splitlines()
-                reason = said[-1] if said else f"exit status {done.returncode}"
-                names = ", ".join(str(p) for p in paths)
-                if "No data to report" in reason or "No source for code" in reason:
-                    raise NoCoverageData(
-                        f"coverage data in {names} does not match any file of this project "
-                        f"({reason}); was it measured in another checkout?"
-                    )
-                raise PhasectlError(f"coverage {step[3]} failed on {names}: {reason}")
+        run_coverage_export(python, script, paths, report, root, {"infer_paths": True})
         return read_coverage_json(report, root)
+
+
+def run_coverage_export(
+    python: str,
+    script: Path,
+    data_files: Sequence[Path],
+    report: Path,
+    root: Path,
+    options: dict[str, object],
+) -> None:
+    """Run ``_coverage_export.py`` (copied to ``script``) with the project's interpreter."""
+    command = [python, str(script), str(report), json.dumps(options), *map(str, data_files)]
+    try:
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise PhasectlError(f"python interpreter not found: {python}") from None
+    if done.returncode != 0 or not report.exists():
+        said = (done.stderr or done.stdout).strip().splitlines()
+        reason = said[-1] if said else f"exit status {done.returncode}"
+        names = ", ".join(str(p) for p in data_files)
+        if "No data to report" in reason or "No source for code" in reason:
+            raise NoCoverageData(
+                f"coverage data in {names} does not match any file of this project "
+                f"({reason}); was it measured in another checkout?"
+            )
+        if "No module named 'coverage'" in reason:
+            raise PhasectlError(f"coverage.py is not installed for {python}")
+        raise PhasectlError(f"reading coverage data {names} failed: {reason}")
 
 
 def read_coverage_json(path: Path, root: Path) -> tuple[CoverageSummary, dict[str, FileLines]]:
