@@ -164,6 +164,7 @@ def collect_phase(
     """
     from phasectl.collectors.benchmarks import compare_benchmarks
     from phasectl.collectors.diff import collect_diff, resolve_range
+    from phasectl.model.coverage_change import compare_coverage
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests
@@ -229,12 +230,16 @@ def collect_phase(
                     added = repo.added_lines(
                         span.base.sha, span.head.sha, similarity=config.rename_similarity
                     )
+                compared, mixed = compare_coverage(before_cov, after.coverage)
+                if mixed:
+                    echo(f"Warning: {mixed}")
+                    warnings.append(mixed)
                 coverage = {
                     "before": _with_origin(before_cov.to_dict(), before)
                     if before and before_cov
                     else None,
                     "after": _with_origin(after.coverage.to_dict(), head_snapshot),
-                    "change": after.coverage.percent - before_cov.percent if before_cov else None,
+                    **compared,
                     "patch": recorded.patch
                     if recorded is not None
                     else patch_coverage(added, after.lines)
