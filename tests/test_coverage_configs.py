@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Content, commit, run_cli
+from conftest import Content, commit, git, run_cli
 
 A = """\
 def classify(n):
@@ -97,10 +97,10 @@ STYLES: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 
 
-def project(repo: Path, style: str) -> None:
+def project(repo: Path, style: str, more: str = "") -> None:
     addopts, pyproject, others = STYLES[style]
     files: dict[str, Content] = {
-        "pyproject.toml": HEAD + addopts + "\n" + pyproject,
+        "pyproject.toml": HEAD + addopts + "\n" + pyproject + more,
         ".gitignore": "__pycache__/\n.coverage*\n",
         "conftest.py": "",
         "pkg/__init__.py": "",
@@ -152,3 +152,43 @@ def test_managed_run_equals_the_projects_own_coverage_tool(
     # phasectl never measures itself, whatever the project measures.
     assert not [f["path"] for f in cov["files"] if "phasectl" in f["path"]]
     assert "Warning" not in result.stderr  # nor coverage.py's CoverageWarning
+
+
+def test_change_is_on_one_basis_with_one_precision(git_repo: Path, tmp_path: Path) -> None:
+    # The base measured statements+branches; the head turns branch measurement off. The
+    # change must compare lines with lines, every figure at the project's precision.
+    project(git_repo, "branch-on", "[tool.coverage.report]\nprecision = 2\n")
+    base = git(git_repo, "rev-parse", "HEAD").strip()
+    project(git_repo, "branch-off-report-omit")
+    commit(git_repo, {"tests/test_a.py": TEST.replace('    assert classify(3) == "pos"\n', "")})
+    result = run_cli(
+        "--repo", str(git_repo), "collect", "--format", "json", "--base", base,
+        "--run-base", "auto", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    cov = json.loads(result.stdout_bytes)["coverage"]
+    assert "compared on lines only" in result.stderr
+    assert (cov["before"]["basis"], cov["after"]["basis"]) == ("statements+branches", "lines")
+    # coverage.py's own figures: lines only at the base, the total at head.
+    tool(git_repo, "coverage", "run", f"--data-file={tmp_path / 'h'}", "-m", "pytest")
+    head_total = tool(
+        git_repo, "coverage", "report", f"--data-file={tmp_path / 'h'}", "--format=total"
+    ).strip()
+    git(git_repo, "checkout", "--quiet", base)
+    tool(git_repo, "coverage", "run", f"--data-file={tmp_path / 'b'}", "-m", "pytest")
+    tool(
+        git_repo,
+        "coverage",
+        "json",
+        f"--data-file={tmp_path / 'b'}",
+        "-o",
+        str(tmp_path / "b.json"),
+    )
+    totals = json.loads((tmp_path / "b.json").read_text())["totals"]
+    git(git_repo, "checkout", "--quiet", "main")
+    shown = cov["shown"]
+    assert cov["basis"] == "lines"
+    assert shown["before"] == totals["percent_statements_covered_display"]
+    assert shown["after"] == head_total
+    assert float(shown["change"]) == pytest.approx(float(head_total) - float(shown["before"]))
+    assert len(shown["change"].partition(".")[2]) == len(head_total.partition(".")[2]) == 2
