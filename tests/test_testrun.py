@@ -377,3 +377,25 @@ def test_pytest_cov_project_gets_the_figure_pytest_cov_prints(git_repo: Path) ->
     total = [line.split()[-1] for line in printed.splitlines() if line.startswith("TOTAL")]
     assert total == [data["coverage"]["after"]["percent_display"] + "%"]
     assert "CoverageWarning" not in stderr
+
+
+def test_relative_python_runs_the_base_too(git_repo: Path, tmp_path: Path) -> None:
+    # python = "venv/bin/python", as the README recommends: a virtualenv in the user's
+    # work tree, never committed, so it is not in the base's temporary worktree.
+    config = {".phasectl.toml": 'python = "venv/bin/python"\n'}
+    python_project(git_repo, {"test_calc.py": MIXED}, **config)
+    venv = git_repo / "venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (venv / "python").chmod(0o755)
+    (git_repo / ".git" / "info" / "exclude").write_text("venv/\n")
+    git(git_repo, "tag", "phase/1")
+    python_project(git_repo, {"test_calc.py": "def test_one():\n    pass\n"}, **config)
+    data, stderr = collect(git_repo, "-q")
+    assert "could not measure the base" not in stderr
+    before = data["tests"]["before"]
+    assert before["source"] == "worktree run"
+    clone = tmp_path / "base"
+    git(tmp_path, "clone", "--quiet", "--branch", "phase/1", str(git_repo), str(clone))
+    expected = pytest_summary(clone)
+    assert {k: before[k] for k in expected} == expected

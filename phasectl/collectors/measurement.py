@@ -7,6 +7,7 @@ interpreter, or ``python`` from the config), never inside phasectl's process.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import signal
 import tempfile
@@ -182,6 +183,12 @@ def measure_in_worktree(
 ) -> Measurement | None:
     """Run the tests at ``commit`` in a temporary worktree."""
     echo(f"phasectl: running the tests at {commit[:12]} in a temporary worktree")
+    if config.python and repo.work_tree is not None:
+        # A relative python (".venv/bin/python") names the user's environment, which is
+        # in the user's work tree, not in the temporary one (where it is not checked in).
+        from phasectl.collectors.pytest_run import project_python
+
+        config = dataclasses.replace(config, python=project_python(config, repo.work_tree))
     with temporary_worktree(repo, commit) as path:
         # An editable install of the project points at the user's checkout; put the
         # worktree's own sources first so the base commit's code is what gets tested.
