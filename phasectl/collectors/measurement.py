@@ -59,13 +59,23 @@ def read_artifacts(
     """Figures from files another runner wrote: JUnit XML globs and coverage files."""
     from phasectl.collectors.junit import expand_globs, read_junit
 
-    tests = read_junit(expand_globs(junit, root)) if junit else None
+    tests = read_junit(expand_globs(junit, root), root) if junit else None
     summary = lines = None
     if coverage:
         from phasectl.collectors.coverage_files import read_coverage
 
         summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
     return Measurement(tests, summary, lines)
+
+
+def measured_as(config: Config, junit: Sequence[str] = (), coverage: Sequence[str] = ()) -> str:
+    """How ``measure`` takes the figures, as the report names it: ``work tree`` when tests
+    run there (``test_command``, whose artifacts are then read, or the managed run), else
+    ``artifacts`` when it only reads files named by flags or config."""
+    if config.test_command:
+        return "work tree"
+    named = junit or coverage or config.junit or config.coverage
+    return "artifacts" if named else "work tree"
 
 
 def measure(
