@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,24 @@ def test_merge_base_hint_names_the_merge_base(git_repo: Path) -> None:
     data, stderr = collect(git_repo, *args)
     assert "no baseline" not in stderr
     assert data["tests"]["before"]["commit"] == merge_base
+
+
+def test_check_at_a_tag_reads_the_named_coverage(git_repo: Path, tmp_path: Path) -> None:
+    python_project(git_repo, {"test_calc.py": BASE_TESTS})
+    assert run_cli("--repo", str(git_repo), "tag", "1", "-q").exit_code == 0
+    data = tmp_path / "some.coverage"
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", f"--data-file={data}", "-m", "pytest", "-q",
+         "-k", "gone"],
+        cwd=git_repo, capture_output=True, check=False,
+    )  # fmt: skip
+    total = subprocess.run(
+        [sys.executable, "-m", "coverage", "report", f"--data-file={data}", "--format=total"],
+        cwd=git_repo, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    result = run_cli(
+        "--repo", str(git_repo), "check", "-q", "--no-report-current", "--fail-under", "1",
+        "--coverage", str(data),
+    )  # fmt: skip
+    assert "not the tag's snapshot" in result.stderr
+    assert re.search(rf"^PASS +coverage >= 1% +{total}%$", result.stdout, re.MULTILINE)
