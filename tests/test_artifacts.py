@@ -358,8 +358,11 @@ def test_go_coverprofile(tmp_path: Path) -> None:
     assert set(lines) == {"cart/cart.go"}
     assert lines["cart/cart.go"].statements == frozenset({3, 4, 5, 7, 8, 9, 11, 12})
     assert lines["cart/cart.go"].covered == frozenset({3, 4, 5, 7, 8, 9})
+    # The totals count statements, each block once, as go tool cover does (compared with
+    # the real tool in test_tool_artifacts.py).
     summary, _ = read_coverage([profile], tmp_path)
-    assert (summary.lines_covered, summary.lines_total) == (6, 8)
+    assert (summary.lines_covered, summary.lines_total) == (3, 4)
+    assert summary.basis == "statements"
 
 
 @pytest.mark.parametrize(

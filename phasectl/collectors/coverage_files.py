@@ -248,6 +248,22 @@ def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> d
     }
 
 
+def go_statements(paths: Sequence[Path]) -> tuple[int, int]:
+    """Covered and total statements, as ``go tool cover -func`` counts its total: each
+    block's statement count once (shards and packages that repeat a block merged), covered
+    when any profile ran it."""
+    blocks: dict[str, tuple[int, bool]] = {}
+    for path in paths:
+        for raw in _read_bytes(path).decode("utf-8", "replace").splitlines()[1:]:
+            found = _GO_BLOCK.match(raw.strip())
+            if found is None:
+                continue  # read_go_coverprofile has refused a malformed profile
+            key = raw.strip().rsplit(" ", 2)[0]
+            ran = int(found.group(7)) > 0 or blocks.get(key, (0, False))[1]
+            blocks[key] = (int(found.group(6)), ran)
+    return sum(n for n, ran in blocks.values() if ran), sum(n for n, _ in blocks.values())
+
+
 def read_coveragepy(
     paths: Sequence[Path], root: Path, python: str = sys.executable
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
@@ -384,6 +400,7 @@ def read_coverage(
         )
     if summary is None or len(shards) > 1:
         # Each percent as its tool shows it: Go's `go tool cover`, else istanbul (jest).
-        rule = "go" if formats == {"go"} else "istanbul"
-        summary = CoverageSummary.from_lines(merged, rule, header)
+        go = formats == {"go"}
+        counted = go_statements(paths) if go else None
+        summary = CoverageSummary.from_lines(merged, "go" if go else "istanbul", header, counted)
     return summary, merged

@@ -129,11 +129,16 @@ class CoverageSummary:
 
     @classmethod
     def from_lines(
-        cls, data: LineData, rule: str = "istanbul", branches: tuple[int, int] | None = None
+        cls,
+        data: LineData,
+        rule: str = "istanbul",
+        branches: tuple[int, int] | None = None,
+        counted: tuple[int, int] | None = None,
     ) -> CoverageSummary:
         """Totals over line data (Cobertura, LCOV, Go): covered lines / measurable lines,
         shown as ``rule`` shows them. ``branches`` (covered, total) replaces the sum over
-        files when the artifact states its own total (Cobertura's header)."""
+        files when the artifact states its own total (Cobertura's header); ``counted``
+        replaces the line totals when the tool counts in other units (Go's statements)."""
         files = []
         for path in sorted(data):
             lines = data[path]
@@ -146,6 +151,8 @@ class CoverageSummary:
         branches_covered = sum(v.branches_covered or 0 for v in measured) if measured else None
         if branches is not None:
             branches_covered, branches_total = branches
+        if counted is not None:
+            lines_covered, lines_total = counted
         precision = 1 if rule == "go" else 2
         return cls(
             percent=_percent(lines_covered, lines_total),
@@ -155,7 +162,7 @@ class CoverageSummary:
             branches_covered=branches_covered,
             branches_total=branches_total,
             files=tuple(files),
-            basis="lines",
+            basis="lines" if counted is None else "statements",
             display_rule=rule,
         )
 

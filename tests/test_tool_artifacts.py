@@ -1,4 +1,4 @@
-"""jest's own artifacts read as jest reports them.
+"""Artifacts of other ecosystems' tools read as those tools report them: jest, Go.
 
 The fixtures in tests/fixtures/jest were made once by real jest 30.5.2 (see README.md and
 HOW-MADE.md there): ``npx jest --coverage`` in the project copied beside them, once in a
@@ -9,8 +9,10 @@ would. Every expected figure is parsed from what that jest run printed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,55 @@ def test_jest_junit_counts_are_jests(jest_repo: Path, tmp_path: Path) -> None:
         printed["skipped"],
         printed["total"],
     )
+
+
+GO_CODE = """\
+package calc
+
+func Sign(n int) int {
+\tif n < 0 {
+\t\treturn -1
+\t}
+\tif n == 0 {
+\t\treturn 0
+\t}
+\treturn 1
+}
+
+func Unused(a, b int) int {
+\tc := a + b
+\tc = c * 2
+\treturn c
+}
+"""
+GO_TEST = """\
+package calc
+
+import "testing"
+
+func TestSign(t *testing.T) {
+\tif Sign(-2) != -1 {
+\t\tt.Fatal("bad")
+\t}
+}
+"""
+
+
+def test_go_coverprofile_total_is_go_tool_covers(git_repo: Path, tmp_path: Path) -> None:
+    # Made by the real go toolchain in this test: statements, shown with 1 decimal.
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("go is not installed")
+    files = {"go.mod": "module example.com/calc\n\ngo 1.20\n", "calc.go": GO_CODE}
+    commit(git_repo, {**files, "calc_test.go": GO_TEST}, "go project")
+    profile = tmp_path / "c.out"
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOCACHE": str(tmp_path / "gocache")}
+    run = [go, "test", f"-coverprofile={profile}", "./..."]
+    subprocess.run(run, cwd=git_repo, env=env, check=True, capture_output=True)
+    func = subprocess.run(
+        [go, "tool", "cover", f"-func={profile}"],
+        cwd=git_repo, env=env, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    total = func.strip().splitlines()[-1].split()[-1].removesuffix("%")
+    data = collect(git_repo, "--coverage", str(profile), "--run-base", "never")
+    assert data["coverage"]["after"]["percent_display"] == total
