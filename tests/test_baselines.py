@@ -136,13 +136,16 @@ def test_a_note_without_tests_is_no_baseline_for_tests(git_repo: Path, tmp_path:
     assert run_cli("--repo", str(git_repo), "snapshot", "-q").exit_code == 0
     both = command_config("coverage", "junit")
     python_project(git_repo, {"test_calc.py": HEAD_TESTS}, **{".phasectl.toml": both})
+    # With runs switched off, the gap is said, not silent.
+    data, stderr = collect(git_repo, "-q", "--run-base", "never")
+    assert "has no tests: run 'phasectl snapshot phase/1'" in stderr
+    assert data["tests"]["before"] is None
     data, _ = collect(git_repo, "-q")
     before = data["tests"]["before"]
     assert before is not None
     expected = pytest_summary(at(git_repo, "phase/1", tmp_path))
     assert {k: before[k] for k in expected} == expected
-    # With runs switched off, the gap is said, not silent.
-    _, stderr = collect(git_repo, "-q", "--run-base", "never", "--base", "phase/1")
+    _, stderr = collect(git_repo, "-q", "--run-base", "never")
     assert "Warning" not in stderr  # the base's note now holds tests
 
 

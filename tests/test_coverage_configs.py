@@ -192,3 +192,7 @@ def test_change_is_on_one_basis_with_one_precision(git_repo: Path, tmp_path: Pat
     assert shown["after"] == head_total
     assert float(shown["change"]) == pytest.approx(float(head_total) - float(shown["before"]))
     assert len(shown["change"].partition(".")[2]) == len(head_total.partition(".")[2]) == 2
+    # The same figures, the same decimals, in the text output.
+    text = run_cli("--repo", str(git_repo), "collect", "--base", base, "-q").stdout
+    line = f"Coverage: {shown['before']}% -> {head_total}% ({shown['change']} points, lines)"
+    assert line in text, text
