@@ -131,9 +131,9 @@ def find_baseline(
     except PhasectlError as exc:
         # The figures at head are still worth reporting: the base becomes "no baseline".
         warnings.append(f"could not measure the base {span.base.ref} ({base[:12]}): {exc}")
-        return None, warnings
+        return stored, warnings  # a note's parts are still a baseline for what they hold
     if measured is None:
-        return None, warnings
+        return stored, warnings
     warnings.extend(f"at base: {w}" for w in measured.warnings)
     snapshot = measured.snapshot(base, "worktree run")
     store_snapshot(repo, snapshot)
