@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -79,7 +80,7 @@ def test_pytest_junit_equals_pytest_summary(project: Path, family: str) -> None:
     run_tool(
         project, "pytest", "-q", f"--junitxml={project / 'out.xml'}", f"-o=junit_family={family}"
     )
-    results = read_junit([project / "out.xml"])
+    results = read_junit([project / "out.xml"], project)
     expected = pytest_summary(project)
     assert expected == {
         "passed": 2, "failed": 1, "skipped": 1, "xfailed": 1, "xpassed": 0, "errors": 1,
@@ -87,8 +88,9 @@ def test_pytest_junit_equals_pytest_summary(project: Path, family: str) -> None:
     got = results.to_dict()
     assert {k: got[k] for k in expected} == expected
     ids = {c.id: c.outcome for c in results.cases}
-    assert ids["tests.test_calc::test_needs_database"] == "error"
-    assert ids["tests.test_calc::test_known_bug"] == "xfailed"
+    # pytest's node ids, in either family (xunit1 names the file, xunit2 does not).
+    assert ids["tests/test_calc.py::test_needs_database"] == "error"
+    assert ids["tests/test_calc.py::test_known_bug"] == "xfailed"
     assert results.duration_s is not None
 
 
@@ -356,8 +358,11 @@ def test_go_coverprofile(tmp_path: Path) -> None:
     assert set(lines) == {"cart/cart.go"}
     assert lines["cart/cart.go"].statements == frozenset({3, 4, 5, 7, 8, 9, 11, 12})
     assert lines["cart/cart.go"].covered == frozenset({3, 4, 5, 7, 8, 9})
+    # The totals count statements, each block once, as go tool cover does (compared with
+    # the real tool in test_tool_artifacts.py).
     summary, _ = read_coverage([profile], tmp_path)
-    assert (summary.lines_covered, summary.lines_total) == (6, 8)
+    assert (summary.lines_covered, summary.lines_total) == (3, 4)
+    assert summary.basis == "statements"
 
 
 @pytest.mark.parametrize(
@@ -395,6 +400,18 @@ def test_coverage_from_another_project(project: Path, tmp_path: Path) -> None:
     run_tool(project, "coverage", "lcov", f"--data-file={data}", "-o", "cov.info")
     with pytest.raises(PhasectlError, match="does not match any file of this project"):
         read_coverage([project / "cov.info"], other)
+
+
+def test_coverage_measured_in_another_checkout_is_remapped(project: Path, tmp_path: Path) -> None:
+    # Measured on CI at another path, read in this checkout: the files are this project's.
+    data = measure(project, ".coverage").rename(tmp_path / "ci.coverage")
+    expected = run_tool(project, "coverage", "report", f"--data-file={data}", "--format=total")
+    checkout = tmp_path / "checkout"
+    shutil.copytree(project, checkout)
+    shutil.rmtree(project)  # the CI machine is gone
+    summary, lines = read_coverage([data], checkout)
+    assert set(lines) == {"calc.py"}
+    assert summary.percent_display == expected.stdout.strip()
 
 
 def test_missing_coverage_file(project: Path) -> None:

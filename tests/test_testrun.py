@@ -329,3 +329,73 @@ def test_a_base_that_cannot_run_is_a_warning(git_repo: Path) -> None:
     assert data["tests"]["before"] is None
     assert data["tests"]["after"]["passed"] == 1
     assert git(git_repo, "worktree", "list").count("\n") == 1
+
+
+NO_COVERAGE_CONFIG = """\
+[project]
+name = "calc"
+version = "0.1"
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+addopts = "-p no:cacheprovider"
+"""
+
+
+def test_coverage_without_source_counts_no_phasectl_file(git_repo: Path) -> None:
+    # With no source or include, coverage.py measures every file outside the stdlib and
+    # site-packages, phasectl's plugin folder in /tmp included; the figure must still be
+    # what a plain 'coverage run -m pytest; coverage report' gives.
+    python_project(git_repo, {"test_calc.py": MIXED}, **{"pyproject.toml": NO_COVERAGE_CONFIG})
+    data, _ = collect(git_repo, "--run-base", "never", "-q")
+    cov = data["coverage"]["after"]
+    assert not [f["path"] for f in cov["files"] if "phasectl" in f["path"]]
+    total, covered, statements = coverage_report_total(git_repo)
+    assert cov["percent_display"] == total
+    assert (cov["lines_covered"], cov["lines_total"]) == (covered, statements)
+
+
+def test_report_omit_of_the_project_is_kept(git_repo: Path) -> None:
+    pyproject = NO_COVERAGE_CONFIG + '\n[tool.coverage.report]\nomit = ["tests/*"]\n'
+    python_project(git_repo, {"test_calc.py": MIXED}, **{"pyproject.toml": pyproject})
+    data, _ = collect(git_repo, "--run-base", "never", "-q")
+    cov = data["coverage"]["after"]
+    assert [f["path"] for f in cov["files"]] == ["calc.py"]
+    assert cov["percent_display"] == coverage_report_total(git_repo)[0]
+
+
+def test_pytest_cov_project_gets_the_figure_pytest_cov_prints(git_repo: Path) -> None:
+    pytest.importorskip("pytest_cov")
+    addopts = 'addopts = "-p no:cacheprovider --cov=calc --cov-branch"'
+    pyproject = NO_COVERAGE_CONFIG.replace('addopts = "-p no:cacheprovider"', addopts)
+    pyproject += "\n[tool.coverage.report]\nprecision = 2\n"
+    python_project(git_repo, {"test_calc.py": MIXED}, **{"pyproject.toml": pyproject})
+    data, stderr = collect(git_repo, "--run-base", "never")
+    printed = subprocess.run(
+        [sys.executable, "-m", "pytest"], cwd=git_repo, capture_output=True, text=True, check=False
+    ).stdout
+    total = [line.split()[-1] for line in printed.splitlines() if line.startswith("TOTAL")]
+    assert total == [data["coverage"]["after"]["percent_display"] + "%"]
+    assert "CoverageWarning" not in stderr
+
+
+def test_relative_python_runs_the_base_too(git_repo: Path, tmp_path: Path) -> None:
+    # python = "venv/bin/python", as the README recommends: a virtualenv in the user's
+    # work tree, never committed, so it is not in the base's temporary worktree.
+    config = {".phasectl.toml": 'python = "venv/bin/python"\n'}
+    python_project(git_repo, {"test_calc.py": MIXED}, **config)
+    venv = git_repo / "venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (venv / "python").chmod(0o755)
+    (git_repo / ".git" / "info" / "exclude").write_text("venv/\n")
+    git(git_repo, "tag", "phase/1")
+    python_project(git_repo, {"test_calc.py": "def test_one():\n    pass\n"}, **config)
+    data, stderr = collect(git_repo, "-q")
+    assert "could not measure the base" not in stderr
+    before = data["tests"]["before"]
+    assert before["source"] == "worktree run"
+    clone = tmp_path / "base"
+    git(tmp_path, "clone", "--quiet", "--branch", "phase/1", str(git_repo), str(clone))
+    expected = pytest_summary(clone)
+    assert {k: before[k] for k in expected} == expected

@@ -238,12 +238,15 @@ def test_check_fails_on_a_coverage_drop(git_repo: Path) -> None:
     weaker = TESTS_2.replace("    assert sign(0) == 0\n    assert sign(5) == 1\n", "")
     gates_repo(git_repo, weaker)
     out, _ = cli(git_repo, "check", "-q", "--max-coverage-drop", "1", code=1)
-    drop = re.search(r"FAIL  coverage drop <= 1 points +(-\d+\.\d) points", out)
+    drop = re.search(r"FAIL  coverage drop <= 1 points +(-\d+) points \((\d+)% -> (\d+)%", out)
     assert drop is not None, out
-    # The figure is the difference of coverage.py's own totals at the two commits.
-    stored = note(git_repo, "phase/1")["coverage"]["percent"]
+    # The figure is the difference of coverage.py's own totals at the two commits, at
+    # coverage.py's precision (0 here), the same decimals on both sides and in the change.
+    stored = note(git_repo, "phase/1")["coverage"]["percent_display"]
     data = json.loads(cli(git_repo, "collect", "-q", "--format", "json")[0])
-    assert float(drop.group(1)) == round(data["coverage"]["after"]["percent"] - stored, 1)
+    head = data["coverage"]["after"]["percent_display"]
+    assert drop.group(2, 3) == (stored, head)
+    assert int(drop.group(1)) == int(head) - int(stored)
 
 
 def test_check_fails_on_a_stale_report(git_repo: Path) -> None:

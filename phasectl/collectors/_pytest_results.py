@@ -2,8 +2,10 @@
 
 It records what pytest's terminal summary counts, from the same ``stats`` the summary
 line is built from, so phasectl's figures equal pytest's own; and each test's outcome.
-This file is copied into a temporary folder and imported by the project's interpreter,
-which may not have phasectl installed: it must only use the standard library and pytest.
+This file is copied into a temporary folder, with ``_coverage_export.py`` beside it as
+``_phasectl_coverage``, and imported by the project's interpreter, which may not have
+phasectl installed: it must only use the standard library, pytest and coverage.py
+(imported only when the run measures coverage).
 """
 
 from __future__ import annotations
@@ -62,32 +64,83 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                     "duration_s": getattr(report, "duration", None),
                 }
             )
+    data_file, report = os.environ.get(_COVERAGE_DATA_ENV), os.environ.get(_COVERAGE_JSON_ENV)
+    export = _pytest_cov_export(config) or {"data_file": data_file}
+    export["omit"] = own_files()
     payload = {
         "counts": counts,
         "cases": cases,
         "duration_s": round(time.perf_counter() - _started, 3),
         "exitstatus": int(exitstatus),
+        "coverage": export,
     }
     with Path(target).open("w", encoding="utf-8") as handle:
         json.dump(payload, handle)
-    data_file, report = os.environ.get(_COVERAGE_DATA_ENV), os.environ.get(_COVERAGE_JSON_ENV)
-    if data_file and report:
+    if export["data_file"] and report:
         # atexit runs after 'coverage run' has stopped measuring and saved its data.
-        atexit.register(_export_coverage, data_file, report)
+        atexit.register(_export_quietly, report, export)
 
 
-def _export_coverage(data_file: str, report: str) -> None:
-    """Write what ``coverage json --data-file=DATA -o REPORT`` writes, from this process.
+def _pytest_cov_export(config: pytest.Config) -> dict[str, Any] | None:
+    """How to report what pytest-cov measured, when it measured this run; else None.
 
-    It saves starting a second interpreter and importing coverage.py again. Anything that
-    goes wrong leaves no report, and phasectl then runs ``coverage json`` itself.
+    With ``--cov`` active, pytest-cov's own Coverage object measures the session and the
+    outer ``coverage run`` is paused meanwhile (coverage.py stacks nested collectors), so
+    pytest-cov's data file holds the figures; the report then uses what pytest-cov's does:
+    its ``--cov-config`` file, ``--cov-precision`` and ``ignore_errors``.
+    """
+    plugin = config.pluginmanager.get_plugin("_cov")  # registered by pytest-cov for --cov
+    if plugin is None or config.getoption("no_cov", default=False):
+        return None
+    import coverage
+
+    rcfile = config.getoption("cov_config", default=".coveragerc")
+    # pytest-cov measures and reports from the folder pytest started in.
+    start = str(config.invocation_params.dir)
+    with _export_module().working_directory(start):
+        data_file = coverage.Coverage(config_file=rcfile).get_option("run:data_file")
+    outer = coverage.Coverage.current()  # 'coverage run', now that pytest-cov has stopped
+    if outer is not None:
+        # It saw almost nothing; its warnings ("No data was collected") are not the project's.
+        quiet: Any = outer.get_option("run:disable_warnings") or []
+        outer.set_option(
+            "run:disable_warnings", [*quiet, "no-data-collected", "module-not-imported"]
+        )
+    return {
+        "by": "pytest-cov",
+        "data_file": str(Path(start, str(data_file))),
+        "config_file": rcfile,
+        "precision": config.getoption("cov_precision", default=None),
+        "ignore_errors": True,
+        "directory": start,
+    }
+
+
+def _export_module() -> Any:
+    """phasectl's ``_coverage_export.py``, copied beside this file."""
+    import importlib
+
+    return importlib.import_module("_phasectl_coverage")
+
+
+def own_files() -> str:
+    """The glob of this plugin's folder: phasectl's files, never the project's.
+
+    coverage.py measures them like any other code when the project names no ``source``
+    or ``include`` (files outside the working directory included), so every report
+    phasectl takes from a managed run leaves them out.
+    """
+    return str(Path(__file__).resolve().parent / "*")
+
+
+def _export_quietly(report: str, export: dict[str, Any]) -> None:
+    """Write the run's coverage report in the test process: it saves an interpreter start.
+
+    Anything that goes wrong leaves no report, and phasectl then exports it itself.
     """
     try:
-        import coverage
-
-        cov = coverage.Coverage(data_file=data_file)
-        cov.load()
-        cov.json_report(outfile=report)
+        options = {k: v for k, v in export.items() if k not in ("by", "data_file")}
+        _export_module().export_coverage(report, [export["data_file"]], **options)
     except Exception:
         with contextlib.suppress(OSError):
             Path(report).unlink()

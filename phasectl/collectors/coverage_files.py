@@ -72,8 +72,42 @@ def _relative(name: str, root: Path) -> str:
     return Path(os.path.normpath(name)).as_posix()
 
 
+def checkout_path(name: str, root: Path, sources: Sequence[str] = ()) -> str:
+    """The repository path of a file a coverage artifact names, mapped as diff-cover and
+    Codecov map it: joined to each ``<source>`` (Cobertura) first, then as written
+    (relative names are relative to the checkout), and for a path from another checkout
+    (``/home/runner/work/p/p/src/a.js``) the longest tail of it that names a file here.
+    A name that matches no file here is returned as ``_relative`` gives it.
+    """
+    tried = [f"{source.rstrip('/')}/{name}" for source in sources if not _is_absolute(name)]
+    for candidate in (*tried, name):
+        mapped = _relative(candidate, root)
+        if not _is_absolute(mapped) and (root / mapped).is_file():
+            return mapped
+        parts = [part for part in re.split(r"[\\/]", candidate) if part]
+        for start in range(1, len(parts)):
+            tail = "/".join(parts[start:])
+            if (root / tail).is_file():
+                return tail
+    return _relative(name, root)
+
+
+def _is_absolute(name: str) -> bool:
+    # Windows paths too: CI artifacts come from any runner.
+    return name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", name) is not None
+
+
 def read_cobertura(path: Path, root: Path) -> dict[str, FileLines]:
     """Lines from Cobertura XML (``coverage xml``, JaCoCo and others), via defusedxml."""
+    return _parse_cobertura(path, root)[0]
+
+
+def _parse_cobertura(path: Path, root: Path) -> tuple[dict[str, FileLines], tuple[int, int] | None]:
+    """Line data, and the branch totals the header states (covered, valid) if it does.
+
+    The header's branch totals are the tool's own: istanbul's per-line
+    ``condition-coverage`` leaves out branches it cannot place on one line.
+    """
     import defusedxml
     from defusedxml import ElementTree
 
@@ -91,18 +125,24 @@ def read_cobertura(path: Path, root: Path) -> dict[str, FileLines]:
     if top is None or top.tag != "coverage":
         tag = "none" if top is None else f"<{top.tag}>"
         raise PhasectlError(f"{path} is not Cobertura XML (root element {tag})")
-    sources = [Path(s.text.strip()) for s in top.iter("source") if s.text and s.text.strip()]
+    try:
+        header = (int(top.get("branches-covered", "")), int(top.get("branches-valid", "")))
+    except ValueError:
+        header = None
+    sources = [s.text.strip() for s in top.iter("source") if s.text and s.text.strip()]
     shards = []
     for cls in top.iter("class"):
         filename = cls.get("filename")
         if not filename:
             continue
-        candidates = [src / filename for src in sources if (src / filename).exists()]
-        name = _relative(str(candidates[0]), root) if candidates else _relative(filename, root)
+        name = checkout_path(filename, root, sources)
         statements, covered = set(), set()
         branches_total = branches_covered = 0
         has_branches = False
-        for line in cls.iter("line"):
+        # The class's own <lines> only: istanbul (jest) repeats function lines inside
+        # <methods>, and counting those too is a figure no tool reports.
+        own = cls.find("lines")
+        for line in own.iter("line") if own is not None else ():
             try:
                 number = int(line.get("number", ""))
                 hits = int(line.get("hits", "0"))
@@ -126,7 +166,9 @@ def read_cobertura(path: Path, root: Path) -> dict[str, FileLines]:
                 )
             }
         )
-    return merge_line_data(shards)
+    merged = merge_line_data(shards)
+    measured = any(lines.branches_total is not None for lines in merged.values())
+    return merged, header if measured and header is not None and header[1] else None
 
 
 def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
@@ -140,7 +182,7 @@ def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
         line = raw.strip()
         try:
             if line.startswith("SF:"):
-                name, lines, branches = _relative(line[3:], root), {}, {}
+                name, lines, branches = checkout_path(line[3:], root), {}, {}
             elif line.startswith("DA:"):
                 fields = line[3:].split(",")
                 lines[int(fields[0])] = max(lines.get(int(fields[0]), 0), int(fields[1]))
@@ -206,49 +248,70 @@ def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> d
     }
 
 
+def go_statements(paths: Sequence[Path]) -> tuple[int, int]:
+    """Covered and total statements, as ``go tool cover -func`` counts its total: each
+    block's statement count once (shards and packages that repeat a block merged), covered
+    when any profile ran it."""
+    blocks: dict[str, tuple[int, bool]] = {}
+    for path in paths:
+        for raw in _read_bytes(path).decode("utf-8", "replace").splitlines()[1:]:
+            found = _GO_BLOCK.match(raw.strip())
+            if found is None:
+                continue  # read_go_coverprofile has refused a malformed profile
+            key = raw.strip().rsplit(" ", 2)[0]
+            ran = int(found.group(7)) > 0 or blocks.get(key, (0, False))[1]
+            blocks[key] = (int(found.group(6)), ran)
+    return sum(n for n, ran in blocks.values() if ran), sum(n for n, _ in blocks.values())
+
+
 def read_coveragepy(
     paths: Sequence[Path], root: Path, python: str = sys.executable
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
     """Combine coverage.py data files as ``coverage combine`` does; report as ``coverage json``.
 
-    coverage.py's own CLI runs in ``root`` with the project's interpreter, so the project's
-    coverage configuration applies and the figures are exactly what ``coverage report``
-    prints for the same data.
+    coverage.py runs in ``root`` with the project's interpreter, so the project's coverage
+    configuration applies and the figures are exactly what ``coverage report`` prints for
+    the same data. Data measured in another checkout (CI) is remapped onto this one: by the
+    project's ``[paths]``, then by the prefix its files' paths share there.
     """
     for path in paths:
         data = _read_bytes(path)
         if not data.startswith(_SQLITE):
             raise PhasectlError(f"{path} is not a coverage.py data file")
     with tempfile.TemporaryDirectory(prefix="phasectl-cov-") as scratch:
-        # One file needs no combining (and saves starting coverage.py a second time).
-        combined = Path(scratch) / ".coverage" if len(paths) > 1 else paths[0]
+        script = Path(scratch) / "_phasectl_coverage.py"
+        script.write_bytes(Path(__file__).with_name("_coverage_export.py").read_bytes())
         report = Path(scratch) / "coverage.json"
-        steps = [
-            [python, "-m", "coverage", "json", "--quiet", f"--data-file={combined}",
-             "-o", str(report)],
-        ]  # fmt: skip
-        if len(paths) > 1:
-            steps.insert(
-                0,
-                [python, "-m", "coverage", "combine", "--keep", "--quiet",
-                 f"--data-file={combined}", *map(str, paths)],
-            )  # fmt: skip
-        for step in steps:
-            try:
-                done = subprocess.run(step, cwd=root, capture_output=True, text=True, check=False)
-            except FileNotFoundError:
-                raise PhasectlError(f"python interpreter not found: {python}") from None
-            if done.returncode != 0:
-                said = (done.stderr or done.stdout).strip().splitlines()
-                reason = said[-1] if said else f"exit status {done.returncode}"
-                names = ", ".join(str(p) for p in paths)
-                if "No data to report" in reason or "No source for code" in reason:
-                    raise NoCoverageData(
-                        f"coverage data in {names} does not match any file of this project "
-                        f"({reason}); was it measured in another checkout?"
-                    )
-                raise PhasectlError(f"coverage {step[3]} failed on {names}: {reason}")
+        run_coverage_export(python, script, paths, report, root, {"infer_paths": True})
         return read_coverage_json(report, root)
+
+
+def run_coverage_export(
+    python: str,
+    script: Path,
+    data_files: Sequence[Path],
+    report: Path,
+    root: Path,
+    options: dict[str, object],
+) -> None:
+    """Run ``_coverage_export.py`` (copied to ``script``) with the project's interpreter."""
+    command = [python, str(script), str(report), json.dumps(options), *map(str, data_files)]
+    try:
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise PhasectlError(f"python interpreter not found: {python}") from None
+    if done.returncode != 0 or not report.exists():
+        said = (done.stderr or done.stdout).strip().splitlines()
+        reason = said[-1] if said else f"exit status {done.returncode}"
+        names = ", ".join(str(p) for p in data_files)
+        if "No data to report" in reason or "No source for code" in reason:
+            raise NoCoverageData(
+                f"coverage data in {names} does not match any file of this project "
+                f"({reason}); was it measured in another checkout?"
+            )
+        if "No module named 'coverage'" in reason:
+            raise PhasectlError(f"coverage.py is not installed for {python}")
+        raise PhasectlError(f"reading coverage data {names} failed: {reason}")
 
 
 def read_coverage_json(path: Path, root: Path) -> tuple[CoverageSummary, dict[str, FileLines]]:
@@ -280,6 +343,8 @@ def _summary_from_json(result: dict[str, object]) -> CoverageSummary:
         branches_covered=int(totals["covered_branches"]) if branches else None,
         branches_total=int(totals["num_branches"]) if branches else None,
         files=files,
+        basis="statements+branches" if branches else "lines",
+        display_rule="coverage.py",
     )
 
 
@@ -291,7 +356,7 @@ def _lines_from_json(result: dict[str, object], root: Path) -> dict[str, FileLin
         summary = info["summary"]
         executed = frozenset(int(n) for n in info["executed_lines"])
         missing = frozenset(int(n) for n in info["missing_lines"])
-        lines[_relative(name, root)] = FileLines(
+        lines[checkout_path(name, root)] = FileLines(
             executed | missing,
             executed,
             summary.get("num_branches"),
@@ -312,12 +377,17 @@ def read_coverage(
     by_format: dict[str, list[Path]] = {}
     for path in paths:
         by_format.setdefault(detect_format(path), []).append(path)
+    formats = set(by_format)
     shards: list[dict[str, FileLines]] = []
     summary = None
     if "coveragepy" in by_format:
         summary, lines = read_coveragepy(by_format.pop("coveragepy"), root, python)
         shards.append(lines)
     readers = {"cobertura": read_cobertura, "lcov": read_lcov, "go": read_go_coverprofile}
+    header = None
+    if formats == {"cobertura"} and len(by_format["cobertura"]) == 1:
+        lines, header = _parse_cobertura(by_format.pop("cobertura")[0], root)
+        shards.append(lines)
     for kind, files in by_format.items():
         shards.extend(readers[kind](path, root) for path in files)
     merged = merge_line_data(shards)
@@ -329,5 +399,8 @@ def read_coverage(
             "was it measured in another checkout?"
         )
     if summary is None or len(shards) > 1:
-        summary = CoverageSummary.from_lines(merged)
+        # Each percent as its tool shows it: Go's `go tool cover`, else istanbul (jest).
+        go = formats == {"go"}
+        counted = go_statements(paths) if go else None
+        summary = CoverageSummary.from_lines(merged, "go" if go else "istanbul", header, counted)
     return summary, merged

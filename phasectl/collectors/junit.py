@@ -1,8 +1,10 @@
 """Read JUnit XML from any runner (pytest, gotestsum, Maven Surefire, jest-junit).
 
 Several files are shards of one run: test cases are merged and de-duplicated by id, the
-worst outcome winning. Ids are ``classname::name`` (or ``file::name``, or ``name``):
-stable for one runner, not necessarily pytest's node ids. JUnit cannot tell an
+worst outcome winning. A case whose classname is a Python module path (pytest's
+``tests.test_x.TestA`` with name ``test_b[1]``) gets pytest's node id
+(``tests/test_x.py::TestA::test_b[1]``), so JUnit and phasectl's managed run name a test
+alike; other cases are ``classname::name`` (or ``file::name``, or ``name``). JUnit cannot tell an
 unexpected pass (pytest's non-strict xpass) from a pass; pytest's xfail is recognised
 from ``<skipped type="pytest.xfail">``.
 """
@@ -57,18 +59,36 @@ def _outcome(case: Element) -> Outcome:
     return outcome
 
 
-def _case_id(case: Element) -> str:
+def _case_id(case: Element, root: Path | None) -> str:
     name = case.get("name", "")
     owner = case.get("classname") or case.get("file") or ""
+    node = _pytest_node(case.get("classname") or "", case.get("file"), root)
+    if node is not None:
+        return f"{node}::{name}"
     return f"{owner}::{name}" if owner else name
 
 
-def _cases(element: Element) -> Iterator[TestCase]:
+def _pytest_node(classname: str, file: str | None, root: Path | None) -> str | None:
+    """``tests/test_x.py::TestA`` for pytest's classname ``tests.test_x.TestA``: the
+    module part is the ``file`` attribute's (xunit1), else the longest dotted prefix that
+    names a ``.py`` file under ``root``; ``None`` when neither applies."""
+    parts = classname.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = "/".join(parts[:cut]) + ".py"
+        if (file is not None and file.replace("\\", "/") == module) or (
+            file is None and root is not None and (root / module).is_file()
+        ):
+            return "::".join([module, *parts[cut:]])
+    return None
+
+
+def _cases(element: Element, root: Path | None) -> Iterator[TestCase]:
     for child in element:
         if child.tag == "testcase":
-            yield TestCase(_case_id(child), _outcome(child), _float(child.get("time")))
+            case_id = _case_id(child, root)
+            yield TestCase(case_id, _outcome(child), _float(child.get("time")))
         elif child.tag == "testsuite":
-            yield from _cases(child)
+            yield from _cases(child, root)
 
 
 def _parse(path: Path) -> Element:
@@ -109,13 +129,14 @@ def _duration(root: Element, cases: Sequence[TestCase]) -> float | None:
     return sum(times) if times else None
 
 
-def read_junit(paths: Sequence[Path]) -> TestResults:
-    """Merged results of one or more JUnit XML files (shards of one run)."""
+def read_junit(paths: Sequence[Path], checkout: Path | None = None) -> TestResults:
+    """Merged results of one or more JUnit XML files (shards of one run); pytest's cases
+    are named by node id, found with the help of the files in ``checkout``."""
     cases: list[TestCase] = []
     durations: list[float] = []
     for path in paths:
         root = _parse(path)
-        found = list(_cases(root))
+        found = list(_cases(root, checkout))
         cases.extend(found)
         duration = _duration(root, found)
         if duration is not None:

@@ -7,6 +7,7 @@ interpreter, or ``python`` from the config), never inside phasectl's process.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import signal
 import tempfile
@@ -58,13 +59,23 @@ def read_artifacts(
     """Figures from files another runner wrote: JUnit XML globs and coverage files."""
     from phasectl.collectors.junit import expand_globs, read_junit
 
-    tests = read_junit(expand_globs(junit, root)) if junit else None
+    tests = read_junit(expand_globs(junit, root), root) if junit else None
     summary = lines = None
     if coverage:
         from phasectl.collectors.coverage_files import read_coverage
 
         summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
     return Measurement(tests, summary, lines)
+
+
+def measured_as(config: Config, junit: Sequence[str] = (), coverage: Sequence[str] = ()) -> str:
+    """How ``measure`` takes the figures, as the report names it: ``work tree`` when tests
+    run there (``test_command``, whose artifacts are then read, or the managed run), else
+    ``artifacts`` when it only reads files named by flags or config."""
+    if config.test_command:
+        return "work tree"
+    named = junit or coverage or config.junit or config.coverage
+    return "artifacts" if named else "work tree"
 
 
 def measure(
@@ -182,6 +193,12 @@ def measure_in_worktree(
 ) -> Measurement | None:
     """Run the tests at ``commit`` in a temporary worktree."""
     echo(f"phasectl: running the tests at {commit[:12]} in a temporary worktree")
+    if config.python and repo.work_tree is not None:
+        # A relative python (".venv/bin/python") names the user's environment, which is
+        # in the user's work tree, not in the temporary one (where it is not checked in).
+        from phasectl.collectors.pytest_run import project_python
+
+        config = dataclasses.replace(config, python=project_python(config, repo.work_tree))
     with temporary_worktree(repo, commit) as path:
         # An editable install of the project points at the user's checkout; put the
         # worktree's own sources first so the base commit's code is what gets tested.

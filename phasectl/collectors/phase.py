@@ -53,10 +53,10 @@ def measure_commit(
     ``started`` is a measurement of the work tree already running (see ``collect``);
     ``tip`` a commit that differs from ``sha`` only in reports (so measures the same).
     """
-    from phasectl.collectors.measurement import measure, measure_in_worktree
+    from phasectl.collectors.measurement import measure, measure_in_worktree, measured_as
 
     root = repo.work_tree
-    how = "artifacts" if (junit or coverage or config.junit) else "work tree"
+    how = measured_as(config, junit, coverage)
     if root is not None and repo.head_sha() in (sha, tip):
         if started is not None:
             return started.result(), how
@@ -68,9 +68,19 @@ def measure_commit(
 
 
 def find_baseline(
-    repo: Repository, config: Config, span: DiffRange, options: CollectOptions, echo: Echo
+    repo: Repository,
+    config: Config,
+    span: DiffRange,
+    options: CollectOptions,
+    echo: Echo,
+    wanted: tuple[str, ...] = (),
 ) -> tuple[Snapshot | None, list[str]]:
-    """The "before" figures, in order: git note, named artifacts, a worktree run, or none."""
+    """The "before" figures, in order: artifacts named on the command line, git note, a
+    worktree run, or none.
+
+    A note that lacks a part in ``wanted`` (``tests``, ``coverage``: what head measured)
+    is no baseline for that part: the base is measured again unless runs are off.
+    """
     from phasectl.collectors.diff import EMPTY_TREE_REF
     from phasectl.collectors.measurement import read_artifacts
     from phasectl.collectors.pytest_run import project_python
@@ -82,19 +92,34 @@ def find_baseline(
     run_base = options.run_base or config.run_base
     stored, problem = load_snapshot(repo, base)
     warnings = [problem] if problem else []
-    if stored is not None and run_base != "always":
-        return stored, warnings
     if options.base_junit or options.base_coverage:
+        # What the user names wins over what is stored; say so, since a note exists.
+        if stored is not None:
+            echo(
+                f"phasectl: before figures from --base-junit/--base-coverage, not the note "
+                f"stored for {base[:12]}"
+            )
         root = repo.work_tree or Path.cwd()
         found = read_artifacts(
             root, options.base_junit, options.base_coverage,
             python=project_python(config, root),
         )  # fmt: skip
         return found.snapshot(base, "artifacts"), warnings
+    lacking = [part for part in wanted if stored is not None and getattr(stored, part) is None]
+    if stored is not None and run_base != "always" and not (lacking and run_base == "auto"):
+        if lacking:
+            warnings.append(
+                f"the note stored for {span.base.ref} ({base[:12]}) has no "
+                f"{' or '.join(lacking)}: run 'phasectl snapshot {_snapshot_ref(span)}' "
+                "to measure it again, or use --run-base auto"
+            )
+        return stored, warnings
+    if lacking:
+        echo(f"phasectl: the note for {base[:12]} has no {' or '.join(lacking)}; measuring it")
     if run_base == "never":
         warnings.append(
             f"no baseline for {span.base.ref} ({base[:12]}): run 'phasectl snapshot "
-            f"{span.base.ref}' to store one, pass --base-junit/--base-coverage, or use "
+            f"{_snapshot_ref(span)}' to store one, pass --base-junit/--base-coverage, or use "
             "--run-base auto"
         )
         return None, warnings
@@ -106,13 +131,19 @@ def find_baseline(
     except PhasectlError as exc:
         # The figures at head are still worth reporting: the base becomes "no baseline".
         warnings.append(f"could not measure the base {span.base.ref} ({base[:12]}): {exc}")
-        return None, warnings
+        return stored, warnings  # a note's parts are still a baseline for what they hold
     if measured is None:
-        return None, warnings
+        return stored, warnings
     warnings.extend(f"at base: {w}" for w in measured.warnings)
     snapshot = measured.snapshot(base, "worktree run")
     store_snapshot(repo, snapshot)
     return snapshot, warnings
+
+
+def _snapshot_ref(span: DiffRange) -> str:
+    """The commit a snapshot must be stored on to serve as this range's base: with
+    --merge-base that is the merge-base commit, not the ref the user named."""
+    return span.base.sha if span.merge_base else span.base.ref
 
 
 def _with_origin(part: dict[str, Any] | None, snapshot: Snapshot) -> dict[str, Any] | None:
@@ -164,9 +195,10 @@ def collect_phase(
     """
     from phasectl.collectors.benchmarks import compare_benchmarks
     from phasectl.collectors.diff import collect_diff, resolve_range
+    from phasectl.model.coverage_change import compare_coverage
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
-    from phasectl.model.results import compare_tests
+    from phasectl.model.results import compare_tests, ids_unrelated
 
     span = resolve_range(
         repo, config, options.base, options.head,
@@ -191,6 +223,10 @@ def collect_phase(
                 span.base.sha, span.head.sha, similarity=config.rename_similarity
             )
         recorded = _recorded_head(repo, span) if options.recorded_head else None
+        if recorded is not None and (options.junit or options.coverage):
+            # What the user names on the command line wins over what the tag recorded.
+            echo("phasectl: head figures from --junit/--coverage, not the tag's snapshot")
+            recorded = None
         after: Measurement | None
         if recorded is not None:
             if started is not None:
@@ -202,7 +238,8 @@ def collect_phase(
                 repo, config, span.head.sha, quiet=options.quiet, echo=echo,
                 junit=options.junit, coverage=options.coverage, started=started, tip=span.tip,
             )  # fmt: skip
-        before, base_warnings = find_baseline(repo, config, span, options, echo)
+        wanted = tuple(k for k in ("tests", "coverage") if getattr(after, k, None) is not None)
+        before, base_warnings = find_baseline(repo, config, span, options, echo, wanted)
         late = [*(after.warnings if after else ()), *base_warnings]
         if after is None:
             late.append(
@@ -223,18 +260,30 @@ def collect_phase(
                     "after": _with_origin(after.tests.to_dict(), head_snapshot),
                     "changes": compare_tests(before_tests, after.tests) if before_tests else None,
                 }
+                if before_tests and ids_unrelated(before_tests, after.tests):
+                    unrelated = (
+                        "the tests before and after share almost no test id (different "
+                        "runners or id forms?): which tests changed is not listed"
+                    )
+                    echo(f"Warning: {unrelated}")
+                    warnings.append(unrelated)
+                    tests["changes"] = None
             if after.coverage is not None:
                 before_cov = before.coverage if before else None
                 if added is None and after.lines is not None:
                     added = repo.added_lines(
                         span.base.sha, span.head.sha, similarity=config.rename_similarity
                     )
+                compared, mixed = compare_coverage(before_cov, after.coverage)
+                if mixed:
+                    echo(f"Warning: {mixed}")
+                    warnings.append(mixed)
                 coverage = {
                     "before": _with_origin(before_cov.to_dict(), before)
                     if before and before_cov
                     else None,
                     "after": _with_origin(after.coverage.to_dict(), head_snapshot),
-                    "change": after.coverage.percent - before_cov.percent if before_cov else None,
+                    **compared,
                     "patch": recorded.patch
                     if recorded is not None
                     else patch_coverage(added, after.lines)

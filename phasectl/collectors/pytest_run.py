@@ -10,7 +10,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from phasectl.collectors.process import Echo, child_env, last_lines, run_streaming
 from phasectl.errors import PhasectlError
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from phasectl.model.results import TestResults
 
 PLUGIN_MODULE = "_phasectl_results"
+EXPORT_MODULE = "_phasectl_coverage"
 _PYTHON_MARKERS = (
     "pyproject.toml",
     "setup.py",
@@ -54,17 +55,20 @@ def project_python(config: Config, root: Path) -> str:
 def _plugin_dir(scratch: Path) -> Path:
     folder = scratch / "plugin"
     folder.mkdir()
-    source = Path(__file__).with_name("_pytest_results.py")
-    shutil.copyfile(source, folder / f"{PLUGIN_MODULE}.py")
+    here = Path(__file__).parent
+    shutil.copyfile(here / "_pytest_results.py", folder / f"{PLUGIN_MODULE}.py")
+    shutil.copyfile(here / "_coverage_export.py", folder / f"{EXPORT_MODULE}.py")
     return folder
 
 
-def _results_from_plugin(path: Path) -> TestResults:
+def _results_from_plugin(path: Path) -> tuple[TestResults, dict[str, Any]]:
+    """pytest's figures, and how the plugin says the run's coverage is to be reported."""
     from phasectl.model.results import TestCase, TestResults
 
     data = json.loads(path.read_text(encoding="utf-8"))
     cases = [TestCase(c["id"], c["outcome"], c.get("duration_s")) for c in data["cases"]]
-    return TestResults.from_counts(data["counts"], data.get("duration_s"), cases)
+    tests = TestResults.from_counts(data["counts"], data.get("duration_s"), cases)
+    return tests, data.get("coverage") or {}
 
 
 def run_pytest(
@@ -110,7 +114,7 @@ def run_pytest(
                 f"the test run ({python} -m coverage run -m pytest) failed with exit status "
                 f"{status} before pytest reported: {last_lines(tail)}"
             )
-        tests = _results_from_plugin(results_file)
+        tests, export = _results_from_plugin(results_file)
         if status == 5:
             warnings.append("pytest collected no tests (exit status 5): recorded as zero tests")
         elif status not in (0, 1):
@@ -118,20 +122,24 @@ def run_pytest(
                 f"pytest stopped with exit status {status} (usage or internal error): "
                 f"{last_lines(tail)}"
             )
-        data_files = sorted(scratch.glob(".coverage*"))
+        if export.get("by") == "pytest-cov":
+            # pytest-cov measured the session (the outer 'coverage run' was paused): its
+            # data file, where it wrote it, holds what 'pytest --cov' printed.
+            # (Not one an earlier run left: pytest-cov writes it as the session ends.)
+            data_file = Path(export["data_file"])
+            fresh = data_file.exists() and data_file.stat().st_mtime >= started - 2  # coarse mtimes
+            data_files = [data_file] if fresh else []
+        else:
+            data_files = sorted(scratch.glob(".coverage*"))
         coverage = lines = None
         if data_files and tests.total:
-            from phasectl.collectors.coverage_files import (
-                NoCoverageData,
-                read_coverage_json,
-                read_coveragepy,
-            )
+            from phasectl.collectors.coverage_files import NoCoverageData, read_coverage_json
 
             try:
-                if data_files == [scratch / ".coverage"] and coverage_json.exists():
-                    coverage, lines = read_coverage_json(coverage_json, root)
-                else:  # subprocess or parallel data to combine first, or no report written
-                    coverage, lines = read_coveragepy(data_files, root, python=python)
+                if not coverage_json.exists() or len(data_files) > 1:
+                    # Subprocess or parallel data to combine, or the plugin wrote no report.
+                    _export_coverage(python, plugin, data_files, coverage_json, root, export)
+                coverage, lines = read_coverage_json(coverage_json, root)
             except NoCoverageData:
                 warnings.append(
                     "coverage not collected: the run measured none of the project's files "
@@ -142,3 +150,23 @@ def run_pytest(
             warnings.append("the test run wrote no coverage data: coverage not collected")
         benchmarks, bench_warnings = read_configured_benchmarks(root, config, started)
     return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
+
+
+def _export_coverage(
+    python: str,
+    plugin: Path,
+    data_files: Sequence[Path],
+    report: Path,
+    root: Path,
+    export: dict[str, Any],
+) -> None:
+    """Combine the run's data files and write ``report``, as the plugin would have.
+
+    Run by the project's interpreter in ``root``, so its coverage.py and configuration
+    apply exactly as in the test process; the plugin's folder is left out of the report.
+    """
+    from phasectl.collectors.coverage_files import run_coverage_export
+
+    options = {k: v for k, v in export.items() if k not in ("by", "data_file")}
+    options.setdefault("omit", str(plugin / "*"))
+    run_coverage_export(python, plugin / f"{EXPORT_MODULE}.py", data_files, report, root, options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,9 @@ class CoverageSummary:
 
     ``percent`` is the tool's own total (for coverage.py with branch coverage on, that
     includes branches, exactly as ``coverage report`` computes it); ``percent_display``
-    is that figure rounded the way the tool prints it.
+    is that figure shown the way the tool prints it (``display_rule``: ``coverage.py``,
+    ``istanbul`` for jest/LCOV/Cobertura, ``go``). ``basis`` says what ``percent`` counts:
+    ``lines`` or ``statements+branches`` (coverage.py with ``branch = true``).
     """
 
     percent: float
@@ -84,10 +87,58 @@ class CoverageSummary:
     branches_covered: int | None = None
     branches_total: int | None = None
     files: tuple[FileCoverage, ...] = ()
+    basis: str = "lines"
+    display_rule: str = "coverage.py"
+
+    @property
+    def precision(self) -> int:
+        """Decimals the tool shows (coverage.py's ``[report] precision``)."""
+        return precision_of(self.percent_display)
+
+    @property
+    def lines_percent(self) -> float:
+        """Statements only, whatever the basis of ``percent`` (coverage.py's
+        ``percent_statements_covered``); the same figure a ``branch = false`` run gives."""
+        return _percent(self.lines_covered, self.lines_total)
+
+    @property
+    def branches_percent(self) -> float | None:
+        """Branches only (``percent_branches_covered``); ``None`` without branch data.
+
+        Counted in branches (arcs), not in partial lines: ``num_partial_branches`` (the
+        report's BrPart column) counts lines with some branch missed, a different unit.
+        """
+        if self.branches_total is None or self.branches_covered is None:
+            return None
+        return _percent(self.branches_covered, self.branches_total)
+
+    def display(self, covered: int, total: int) -> str:
+        """covered/total shown as this summary's tool shows its total."""
+        return show_percent(covered, total, self.display_rule, self.precision)
+
+    def on_basis(self, basis: str) -> tuple[int, int]:
+        """covered and total counted on ``basis`` (``lines`` is always known)."""
+        if basis == "statements+branches":
+            assert self.branches_covered is not None
+            assert self.branches_total is not None
+            return (
+                self.lines_covered + self.branches_covered,
+                self.lines_total + self.branches_total,
+            )
+        return self.lines_covered, self.lines_total
 
     @classmethod
-    def from_lines(cls, data: LineData) -> CoverageSummary:
-        """Totals over line data (Cobertura, LCOV, Go): covered lines / measurable lines."""
+    def from_lines(
+        cls,
+        data: LineData,
+        rule: str = "istanbul",
+        branches: tuple[int, int] | None = None,
+        counted: tuple[int, int] | None = None,
+    ) -> CoverageSummary:
+        """Totals over line data (Cobertura, LCOV, Go): covered lines / measurable lines,
+        shown as ``rule`` shows them. ``branches`` (covered, total) replaces the sum over
+        files when the artifact states its own total (Cobertura's header); ``counted``
+        replaces the line totals when the tool counts in other units (Go's statements)."""
         files = []
         for path in sorted(data):
             lines = data[path]
@@ -98,15 +149,21 @@ class CoverageSummary:
         measured = [v for v in data.values() if v.branches_total is not None]
         branches_total = sum(v.branches_total or 0 for v in measured) if measured else None
         branches_covered = sum(v.branches_covered or 0 for v in measured) if measured else None
-        percent = _percent(lines_covered, lines_total)
+        if branches is not None:
+            branches_covered, branches_total = branches
+        if counted is not None:
+            lines_covered, lines_total = counted
+        precision = 1 if rule == "go" else 2
         return cls(
-            percent=percent,
-            percent_display=f"{percent:.1f}",
+            percent=_percent(lines_covered, lines_total),
+            percent_display=show_percent(lines_covered, lines_total, rule, precision),
             lines_covered=lines_covered,
             lines_total=lines_total,
             branches_covered=branches_covered,
             branches_total=branches_total,
             files=tuple(files),
+            basis="lines" if counted is None else "statements",
+            display_rule=rule,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +175,8 @@ class CoverageSummary:
             "branches_covered": self.branches_covered,
             "branches_total": self.branches_total,
             "files": [f.to_dict() for f in self.files],
+            "basis": self.basis,
+            "display_rule": self.display_rule,
         }
 
     @classmethod
@@ -130,12 +189,71 @@ class CoverageSummary:
             branches_covered=data.get("branches_covered"),
             branches_total=data.get("branches_total"),
             files=tuple(FileCoverage.from_dict(f) for f in data.get("files", ())),
+            basis=data.get("basis") or _inferred_basis(data),
+            display_rule=data.get("display_rule") or "coverage.py",
         )
 
 
+def _inferred_basis(data: Mapping[str, Any]) -> str:
+    """The basis of a summary stored before phasectl recorded it (older notes).
+
+    coverage.py's total includes branches exactly when it differs from lines alone.
+    """
+    covered, total = data.get("branches_covered"), data.get("branches_total")
+    if covered is None or total is None:
+        return "lines"
+    lines = _percent(data["lines_covered"], data["lines_total"])
+    combined = _percent(data["lines_covered"] + covered, data["lines_total"] + total)
+    same = abs(data["percent"] - combined) < 1e-9 and abs(data["percent"] - lines) > 1e-9
+    return "statements+branches" if same else "lines"
+
+
 def _percent(covered: int, total: int) -> float:
-    # An empty measurement is 100%, as coverage.py reports it.
+    # An empty measurement is 100%, as coverage.py reports it. (100.0 * covered) / total
+    # in this order, as coverage.py computes it: the last bit decides round-half cases.
     return 100.0 if total == 0 else 100.0 * covered / total
+
+
+def display_percent(covered: int, total: int, precision: int = 0) -> str:
+    """covered/total as ``coverage report`` prints it at ``[report] precision``.
+
+    coverage.py's ``display_covered``: Python's ``round()`` of the float (half-even on its
+    binary value: 2.675 shows as 2.67), with fixed decimals; but a figure above 0 never
+    shows as 0, nor one below 100 as 100: those show one step, 10**-precision, from the
+    end. With branch coverage, covered and total are lines plus branches. Checked against
+    coverage.py 6.5, 7.0 and 7.17 for every covered <= total <= 1200, precision 0-5.
+    """
+    if precision < 0:
+        raise ValueError(f"precision {precision} is invalid: it must not be negative")
+    pc = _percent(covered, total)
+    step = 1.0 / 10**precision
+    if 0 < pc < step:
+        pc = step
+    elif 100.0 - step < pc < 100:
+        pc = 100.0 - step
+    else:
+        pc = round(pc, precision)
+    return f"{pc:.{precision}f}"
+
+
+def show_percent(covered: int, total: int, rule: str, precision: int) -> str:
+    """covered/total as the tool named by ``rule`` prints it, with ``precision`` decimals.
+
+    ``coverage.py``: see ``display_percent``. ``istanbul`` (jest, and its LCOV and
+    Cobertura): istanbul-lib-coverage's ``Math.floor(1000 * 100 * covered / total / 10) /
+    100``, so 15/23 shows 65.21, not 65.22. ``go``: ``go tool cover -func``'s ``%.1f``.
+    """
+    if rule == "coverage.py":
+        return display_percent(covered, total, precision)
+    if rule == "istanbul":
+        pc = 100.0 if total == 0 else math.floor(1000 * 100 * covered / total / 10) / 100
+        return f"{pc:.{precision}f}"
+    return f"{_percent(covered, total):.{precision}f}"
+
+
+def precision_of(display: str) -> int:
+    """The precision a coverage.py display string was made with: "87.50" -> 2."""
+    return len(display.partition(".")[2])
 
 
 def line_ranges(lines: Iterable[int]) -> list[list[int]]:

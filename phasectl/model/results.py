@@ -158,3 +158,12 @@ def compare_tests(before: TestResults, after: TestResults) -> dict[str, list[str
             i for i, o in new.items() if o == "skipped" and i in old and old[i] != "skipped"
         ),
     }
+
+
+def ids_unrelated(before: TestResults, after: TestResults) -> bool:
+    """True when the two runs share almost no test id (under a fifth of the smaller
+    run, of five tests or more): they name tests differently, and listing every test as
+    added and removed would say nothing true."""
+    old, new = {c.id for c in before.cases}, {c.id for c in after.cases}
+    smaller = min(len(old), len(new))
+    return smaller >= 5 and len(old & new) * 5 < smaller

@@ -156,13 +156,14 @@ def _tests_text(tests: Mapping[str, Any] | None) -> list[str]:
 def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
     if coverage is None:
         return ["Coverage: not collected"]
-    before, after = coverage["before"], coverage["after"]
-    change = coverage.get("change")
-    delta = f" ({change:+.1f} points)" if change is not None else ""
+    from phasectl.model.coverage_change import shown_figures
+
+    after, shown = coverage["after"], shown_figures(coverage)
+    delta = f"{shown['change']} points, " if shown["change"] is not None else ""
     lines = [
         "Coverage: "
-        + (f"{before['percent_display']}% -> " if before else "no baseline -> ")
-        + f"{after['percent_display']}%{delta}, "
+        + (f"{shown['before']}% -> " if shown["before"] is not None else "no baseline -> ")
+        + f"{shown['after']}% ({delta}{shown['basis']}), "
         f"{after['lines_covered']}/{after['lines_total']} lines"
     ]
     patch = coverage.get("patch")

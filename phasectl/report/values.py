@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phasectl.collectors.diff import EMPTY_TREE_REF
+from phasectl.model.coverage_change import shown_figures
 from phasectl.model.diff import FileChange
 from phasectl.model.phase import PhaseMetrics
 from phasectl.patterns import Glob, matches_any
@@ -65,10 +66,6 @@ def _passing(part: Mapping[str, Any]) -> str:
     return f"{part['passed']}/{part['total']}"
 
 
-def _percent(part: Mapping[str, Any]) -> str:
-    return f"{part['percent_display']}%"
-
-
 def _arrow(before: str, after: str) -> str:
     return f"{before} {ARROW} {after}"
 
@@ -89,10 +86,11 @@ def _headline(metrics: PhaseMetrics) -> dict[str, str]:
             noun = "passing test" if abs(gained) == 1 else "passing tests"
             gains.append(f"{_signed(gained)} {noun}")
     if coverage is not None:
-        after.append(f"{_percent(coverage['after'])} coverage")
-        if coverage["before"] is not None:
-            before.append(f"{_percent(coverage['before'])} coverage")
-            gains.append(f"{_signed(coverage['change'], 1)} points coverage")
+        shown = shown_figures(coverage)
+        after.append(f"{shown['after']}% coverage")
+        if shown["before"] is not None:
+            before.append(f"{shown['before']}% coverage")
+            gains.append(f"{shown['change']} points coverage ({shown['basis']})")
     return {
         "before": ", ".join(before) or NO_BASELINE,
         "after": ", ".join(after),
@@ -130,10 +128,11 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
     if coverage is None:
         add("Coverage", NOT_COLLECTED)
     else:
-        old = _percent(coverage["before"]) if coverage["before"] else NO_BASELINE
-        change = coverage["change"]
-        delta = f" ({_signed(change, 1)} points)" if change is not None else ""
-        add("Coverage", _arrow(old, _percent(coverage["after"])) + delta)
+        # Both sides and the change on one basis, with the same decimals (the head tool's).
+        shown = shown_figures(coverage)
+        old = f"{shown['before']}%" if shown["before"] is not None else NO_BASELINE
+        change = f"{shown['change']} points, " if shown["change"] is not None else ""
+        add("Coverage", _arrow(old, f"{shown['after']}%") + f" ({change}{shown['basis']})")
         patch = coverage["patch"]
         if patch is not None:
             add(

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.config import CheckSettings
+from phasectl.model.coverage_change import shown_figures
 from phasectl.model.phase import PhaseMetrics
 
 Verdict = Literal["pass", "fail", "unmeasured"]
@@ -40,6 +41,9 @@ def fails_under(coverage: Mapping[str, Any], fail_under: float) -> bool:
     total = float(coverage["percent"])
     if fail_under == 100.0:
         return total < 100.0
+    if coverage.get("display_rule", "coverage.py") != "coverage.py":
+        # jest's coverageThreshold and Go compare what they show.
+        return float(coverage["percent_display"]) < fail_under
     return round(total, _precision(str(coverage["percent_display"]))) < fail_under
 
 
@@ -78,13 +82,18 @@ def judge(metrics: PhaseMetrics, settings: CheckSettings) -> list[Gate]:
             gates.append(Gate(name, f"{after['percent_display']}%", "fail" if failed else "pass"))
     if settings.max_coverage_drop is not None:
         name = f"coverage drop <= {settings.max_coverage_drop:g} points"
-        change = coverage["change"] if coverage is not None else None
-        if change is None:
+        shown = shown_figures(coverage) if coverage is not None else None
+        if shown is None or shown["change"] is None:
             figure = no_coverage or "no baseline coverage to compare with"
             gates.append(Gate(name, figure, "unmeasured"))
         else:
+            # Judged on the change as shown (as coverage.py judges fail_under on its
+            # rounded total), so the figure and the verdict never disagree.
+            change = 0.0 if shown["change"] == "±0" else float(shown["change"])
             dropped = -change > settings.max_coverage_drop
-            gates.append(Gate(name, f"{change:+.1f} points", "fail" if dropped else "pass"))
+            figure = f"{shown['change']} points ({shown['before']}% -> {shown['after']}%, "
+            figure += f"{shown['basis']})"
+            gates.append(Gate(name, figure, "fail" if dropped else "pass"))
     if settings.min_patch_coverage is not None:
         name = f"patch coverage >= {settings.min_patch_coverage:g}%"
         patch = coverage["patch"] if coverage is not None else None

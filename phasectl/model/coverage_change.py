@@ -1,0 +1,69 @@
+"""The coverage change of a phase: both sides on one basis, shown with one precision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from phasectl.model.coverage_data import CoverageSummary, show_percent
+
+
+def compare_coverage(
+    before: CoverageSummary | None, after: CoverageSummary
+) -> tuple[dict[str, Any], str | None]:
+    """``basis``, ``change`` and ``shown`` for the coverage part, and a warning if any.
+
+    Both figures are counted on one basis: the tools' own when they agree, else lines
+    (every summary knows its lines). ``shown`` holds both sides and the change as text
+    with the same decimals, made by the head's tool rules (coverage.py's ``precision``,
+    istanbul's 2 truncated, Go's 1); the change shown is the difference of the two shown
+    figures, so the line reads right. ``change`` is the exact difference on the basis.
+    """
+    if before is None:
+        return {
+            "basis": after.basis,
+            "change": None,
+            "shown": {"before": None, "after": after.percent_display, "change": None},
+        }, None
+    warning = None
+    basis = after.basis
+    if before.basis != after.basis:
+        basis = "lines"
+        warning = (
+            f"coverage before counts {before.basis} and after counts {after.basis}: "
+            "both are compared on lines only"
+        )
+    old, new = before.on_basis(basis), after.on_basis(basis)
+    rule, precision = after.display_rule, after.precision
+    shown_before = show_percent(*old, rule, precision)
+    shown_after = show_percent(*new, rule, precision)
+    exact = 100.0 * new[0] / new[1] if new[1] else 100.0
+    exact -= 100.0 * old[0] / old[1] if old[1] else 100.0
+    return {
+        "basis": basis,
+        "change": exact,
+        "shown": {
+            "before": shown_before,
+            "after": shown_after,
+            "change": signed(float(shown_after) - float(shown_before), precision),
+        },
+    }, warning
+
+
+def signed(value: float, precision: int) -> str:
+    """``+1.25`` / ``-0.50`` with ``precision`` decimals; ``±0`` when it shows as zero."""
+    text = f"{value:+.{precision}f}"
+    return "±0" if float(text) == 0 else text
+
+
+def shown_figures(coverage: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``shown`` texts of a coverage part (before, after, change) and its basis;
+    made from the stored figures for a part collected before they were recorded."""
+    shown = coverage.get("shown")
+    if shown is not None:
+        return {**shown, "basis": coverage.get("basis") or coverage["after"].get("basis")}
+    before, after = coverage["before"], coverage["after"]
+    summaries = [CoverageSummary.from_dict(x) if x else None for x in (before, after)]
+    assert summaries[1] is not None
+    part, _ = compare_coverage(summaries[0], summaries[1])
+    return {**part["shown"], "basis": part["basis"]}
