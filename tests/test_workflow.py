@@ -386,3 +386,21 @@ def test_an_ignored_report_folder_is_a_clear_error(git_repo: Path) -> None:
     assert "ignored by one of your .gitignore files" in last
     assert "hint:" not in last
     assert state(git_repo) == before
+
+
+def test_untracked_files_are_not_dirt(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    commit(git_repo, {"more.py": "M = 1\n"})
+    venv = git_repo / ".venv" / "lib"
+    venv.mkdir(parents=True)
+    for i in range(5):
+        (venv / f"mod{i}.py").write_text("X = 1\n")
+    (git_repo / "calc.egg-info").mkdir()
+    (git_repo / "calc.egg-info" / "PKG-INFO").write_text("Name: calc\n")
+    (git_repo / ".phasectl.toml").write_text('report_dir = "docs/phases"\n')
+    _, err = cli(git_repo, "tag", "2", "-q")
+    assert "uncommitted" not in err
+    assert "egg-info" not in err
+    # Only the tracked work is tagged; the untracked files stay untracked.
+    assert git(git_repo, "ls-tree", "-r", "--name-only", "phase/2", "--", ".venv") == ""
+    assert "?? .phasectl.toml" in git(git_repo, "status", "--porcelain")
