@@ -404,3 +404,92 @@ def test_untracked_files_are_not_dirt(git_repo: Path) -> None:
     # Only the tracked work is tagged; the untracked files stay untracked.
     assert git(git_repo, "ls-tree", "-r", "--name-only", "phase/2", "--", ".venv") == ""
     assert "?? .phasectl.toml" in git(git_repo, "status", "--porcelain")
+
+
+def release(repo: Path, monkeypatch: pytest.MonkeyPatch, when: str, tests: str, tag: str) -> str:
+    """Commit a release of the calculator dated ``when`` and tag it ``tag``."""
+    monkeypatch.setenv("GIT_AUTHOR_DATE", when)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", when)
+    sha = python_project(repo, {"test_calc.py": tests})
+    git(repo, "tag", tag)
+    return sha
+
+
+def test_tag_at_adopts_past_releases_in_any_order(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shas = {
+        "1": release(git_repo, monkeypatch, "2024-01-10T10:00:00+00:00", TESTS_1, "v1"),
+        "2": release(git_repo, monkeypatch, "2024-06-10T10:00:00+00:00", TESTS_2, "v2"),
+        "3": release(git_repo, monkeypatch, "2025-02-10T10:00:00+00:00", TESTS_2 + "\n", "v3"),
+    }
+    commit(git_repo, {"today.py": "T = 1\n"}, "today's work")
+    monkeypatch.delenv("GIT_AUTHOR_DATE")
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    main_before = git(git_repo, "rev-parse", "main").strip()
+    # Tagged out of order, all from today's checkout, which is never switched.
+    for name in ("1", "3", "2"):
+        out, _ = cli(git_repo, "tag", name, "--at", f"v{name}", "-q")
+        assert out.startswith(f"Tagged phase/{name} at {shas[name][:12]}")
+        assert git(git_repo, "rev-parse", f"phase/{name}^{{commit}}").strip() == shas[name]
+        assert git(git_repo, "symbolic-ref", "--short", "HEAD") == "main\n"
+        assert note(git_repo, f"phase/{name}")["commit"] == shas[name]
+    assert git(git_repo, "status", "--porcelain") == ""
+    # The reports are committed on today's branch, one commit each, on top of its work.
+    log = git(git_repo, "log", "--format=%s", f"{main_before}..main").splitlines()
+    assert log == [f"phasectl: report of phase {n}" for n in ("2", "3", "1")]
+    report = git(git_repo, "show", "main:docs/phases/2.md")
+    assert report.startswith("# Phase: 2\n")
+    assert "Tests Passing: 1/1 → 2/2\n" in report
+
+    # The figures of phase 2 are pytest's own at v2 (measured in a worktree, not here).
+    checkout = tmp_path / "v2"
+    git(git_repo, "worktree", "add", "--quiet", "--detach", str(checkout), "v2")
+    summary = pytest_summary(checkout)
+    git(git_repo, "worktree", "remove", "--force", str(checkout))
+    assert note(git_repo, "phase/2")["tests"]["passed"] == summary["passed"] == 2
+
+    rows = json.loads(cli(git_repo, "history", "--format", "json")[0])["phases"]
+    assert [r["tag"] for r in rows] == ["phase/1", "phase/2", "phase/3"]
+    dates = [git(git_repo, "log", "-1", "--format=%cs", f"v{n}").strip() for n in "123"]
+    assert [r["date"] for r in rows] == dates == ["2024-01-10", "2024-06-10", "2025-02-10"]
+    assert [r["measured_commit"] for r in rows] == [shas[n] for n in "123"]
+    # Phase 3 was measured from phase 1 (phase 2 was not tagged yet); history takes its
+    # base from the phase before it, exactly as git counts v2..v3.
+    added, removed = 0, 0
+    for line in git(git_repo, "diff", "--numstat", "-M50%", "v2", "v3").splitlines():
+        plus, minus, _ = line.split("\t", 2)
+        added, removed = added + int(plus), removed + int(minus)
+    assert (rows[2]["lines_added"], rows[2]["lines_removed"]) == (added, removed)
+
+    # The pre-push gate at an adopted tag finds its report on today's branch.
+    out, _ = cli(git_repo, "check", "-q", "--head", "phase/2")
+    assert re.search(r"PASS  report current +.*2\.md", out)
+
+
+def test_tag_judges_the_gates_before_making_anything(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    python_project(git_repo, {"test_calc.py": TESTS_3})  # test_add now fails
+    before = state(git_repo)
+    notes_before = git(git_repo, "notes", "--ref=phasectl", "list")
+    _, err = cli(git_repo, "tag", "2", "-q", code=1)
+    assert "FAIL  no new failing tests  1 newly failing: tests/test_calc.py::test_add" in err
+    assert err.strip().splitlines()[-1].startswith("Error: a release gate failed")
+    assert state(git_repo) == before
+    assert git(git_repo, "notes", "--ref=phasectl", "list") == notes_before
+    assert not (git_repo / "docs" / "phases" / "2.md").exists()
+    out, _ = cli(git_repo, "tag", "2", "-q", "--no-verify")
+    assert out.startswith("Tagged phase/2 at ")
+
+
+def test_tag_refuses_coverage_under_the_configured_gate(git_repo: Path) -> None:
+    python_project(
+        git_repo, {"test_calc.py": TESTS_1}, **{".phasectl.toml": "[check]\nfail_under = 90\n"}
+    )
+    total, _, _ = coverage_report_total(git_repo)
+    assert float(total) < 90
+    _, err = cli(git_repo, "tag", "1", "-q", code=1)
+    assert re.search(rf"^FAIL  coverage >= 90% +{total}%$", err, re.MULTILINE)
+    assert git(git_repo, "tag", "-l") == ""
+    cli(git_repo, "tag", "1", "-q", "--no-verify")
+    assert git(git_repo, "tag", "-l") == "phase/1\n"

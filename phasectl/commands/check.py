@@ -18,8 +18,6 @@ from phasectl.commands.report import regenerate_command, render_phase_report, re
 from phasectl.context import AppContext
 from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
 
-_LABELS = {"pass": "PASS", "fail": "FAIL", "unmeasured": "N/A "}
-
 
 @click.command()
 @range_options
@@ -70,7 +68,8 @@ def check(
     exits 1 if any gate fails, 2 if a gate could not be measured. At a tag made by
     `phasectl tag`, the figures it recorded for the phase are judged (no test run).
     """
-    from phasectl.workflow.gates import Gate, judge
+    from phasectl.workflow.gates import Gate, gate_lines, judge
+    from phasectl.workflow.tag import report_commit_of
 
     flags: dict[str, Any] = {
         "report_current": report_current,
@@ -95,7 +94,9 @@ def check(
         repo = app.repository
         tip = repo.resolve_commit(metrics.head.ref)
         # A tag being pushed from elsewhere: judge the report as committed there.
-        committed_at = tip if tip != repo.head_sha() else None
+        # A phase tagged with --at has its report committed on a later commit.
+        reported = report_commit_of(repo, tip) or tip
+        committed_at = reported if reported != repo.head_sha() else None
         rendered = render_phase_report(app, metrics, output, name, committed_at=committed_at)
         if rendered.current:
             gates.append(Gate("report current", str(rendered.path), "pass"))
@@ -106,9 +107,8 @@ def check(
     gates.extend(judge(metrics, settings))
     if not gates:
         click.echo("No gates are switched on: set them in [tool.phasectl.check].")
-    width = max((len(g.name) for g in gates), default=0)
-    for gate in gates:
-        click.echo(f"{_LABELS[gate.verdict]}  {gate.name:<{width}}  {gate.figure}")
+    for line in gate_lines(gates):
+        click.echo(line)
     verdicts = {g.verdict for g in gates}
     if "fail" in verdicts:
         raise SystemExit(EXIT_CHECK_FAILED)

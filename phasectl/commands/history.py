@@ -29,10 +29,11 @@ from phasectl.context import AppContext
 def history(app: AppContext, fmt: str, chart: Path | None) -> None:
     """List the phases, oldest first: one row per phase tag.
 
-    Each row shows the tagged commit and its date, the tests passing, coverage and patch
-    coverage from the snapshot stored on it ("no snapshot" when there is none), and the
-    lines added and removed and files changed since the previous phase tag. Phases are
-    ordered by the committer date of the tagged commit, then by tag name.
+    Each row shows the tagged commit, the date of the work it measured, the tests passing,
+    coverage and patch coverage from the snapshot stored on it ("no snapshot" when there is
+    none), and the lines added and removed and files changed since the phase before it.
+    Phases are ordered by the measured work's place in history (ancestors first, else by
+    committer date), then by tag name.
     """
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json

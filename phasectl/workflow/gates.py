@@ -30,6 +30,15 @@ class Gate:
         return {"name": self.name, "figure": self.figure, "verdict": self.verdict}
 
 
+_LABELS = {"pass": "PASS", "fail": "FAIL", "unmeasured": "N/A "}
+
+
+def gate_lines(gates: list[Gate]) -> list[str]:
+    """One aligned line per gate: verdict, name, figure (as ``check`` prints them)."""
+    width = max((len(g.name) for g in gates), default=0)
+    return [f"{_LABELS[g.verdict]}  {g.name:<{width}}  {g.figure}" for g in gates]
+
+
 def _precision(display: str) -> int:
     return len(display.partition(".")[2])
 
