@@ -493,3 +493,31 @@ def test_tag_refuses_coverage_under_the_configured_gate(git_repo: Path) -> None:
     assert git(git_repo, "tag", "-l") == ""
     cli(git_repo, "tag", "1", "-q", "--no-verify")
     assert git(git_repo, "tag", "-l") == "phase/1\n"
+
+
+def test_report_without_tests_at_a_tag_uses_its_note(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    path = git_repo / "docs" / "phases" / "1.md"
+    tagged = path.read_bytes()
+    out, err = cli(git_repo, "report", "--no-tests", "--check")
+    assert out == f"{path}: current\n"
+    assert "from the snapshot its tag stored" in err
+    out, _ = cli(git_repo, "report", "--no-tests", "--stdout", "--format", "json")
+    rows = {m["label"]: m["value"] for m in json.loads(out)["metrics"]["measurements"]}
+    stored = note(git_repo, "phase/1")["tests"]
+    assert rows["Tests Passing"] == f"no baseline → {stored['passed']}/{stored['total']}"
+    cli(git_repo, "report", "--no-tests")
+    assert path.read_bytes() == tagged
+    # Away from a tag, --no-tests still runs and reads nothing.
+    commit(git_repo, {"more.py": "M = 1\n"})
+    data = json.loads(cli(git_repo, "collect", "--no-tests", "--format", "json")[0])
+    assert data["tests"] is None
+    assert data["coverage"] is None
+
+
+def test_report_json_format_needs_stdout(git_repo: Path) -> None:
+    commit(git_repo, {"a.py": "A = 1\n"})
+    _, err = cli(git_repo, "report", "--no-tests", "--format", "json", code=2)
+    assert err.startswith("Error: --format json prints the values")
+    assert err.count("\n") == 1
+    assert not (git_repo / "docs").exists()

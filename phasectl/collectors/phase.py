@@ -40,6 +40,9 @@ class CollectOptions:
     recorded_head: bool = False
     """Take head's figures from the snapshot ``phasectl tag`` stored for this very range,
     when there is one, instead of running the tests (check)."""
+    recorded_only: bool = False
+    """With ``recorded_head``: collect tests only from that snapshot, never run them
+    (``--no-tests`` at a tag phasectl made)."""
 
 
 def measure_commit(
@@ -183,14 +186,14 @@ def collect_phase(
     for message in warnings:
         echo(f"Warning: {message}")
     tests = coverage = benchmarks = None
-    if options.tests:
+    recorded = _recorded_head(repo, span) if options.tests and options.recorded_head else None
+    if options.tests and (recorded is not None or not options.recorded_only):
         added = None
         if started is not None:
             # The tests are running: find the changed lines now, while waiting costs nothing.
             added = repo.added_lines(
                 span.base.sha, span.head.sha, similarity=config.rename_similarity
             )
-        recorded = _recorded_head(repo, span) if options.recorded_head else None
         after: Measurement | None
         if recorded is not None:
             if started is not None:

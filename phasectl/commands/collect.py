@@ -137,17 +137,24 @@ def collect_options(params: dict[str, Any], **settings: Any) -> CollectOptions:
     (popped from ``params``; those a command lacks keep their defaults), plus ``settings``."""
     from phasectl.collectors.phase import CollectOptions
 
+    no_tests = params.pop("no_tests")
+    run_base = params.pop("run_base", None)
+    if no_tests and settings.get("skip_reports"):
+        # A report's figures at a tag phasectl made are the ones it recorded: --no-tests
+        # means "run nothing", not "forget them" (else the committed report goes stale).
+        settings = {**settings, "recorded_head": True, "recorded_only": True}
+        run_base = "never"
     return CollectOptions(
         base=params.pop("base", None),
         head=params.pop("head", None),
         merge_base=params.pop("merge_base", False),
-        tests=not params.pop("no_tests"),
+        tests=not no_tests or bool(settings.get("recorded_only")),
         quiet=params.pop("quiet"),
         junit=absolute_globs(params.pop("junit")),
         coverage=absolute_globs(params.pop("coverage")),
         base_junit=absolute_globs(params.pop("base_junit", ())),
         base_coverage=absolute_globs(params.pop("base_coverage", ())),
-        run_base=params.pop("run_base", None),
+        run_base=run_base,
         **settings,
     )
 

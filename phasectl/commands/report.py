@@ -106,10 +106,16 @@ def report(
     `<!-- phasectl:end NAME -->`) replaced; one written before phasectl gets them inserted
     under its matching headings. Every byte outside the regions stays as it is.
     """
+    from phasectl.errors import PhasectlError
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json
     from phasectl.report.writer import step_summary
 
+    if fmt == "json" and not to_stdout:
+        raise PhasectlError(
+            "--format json prints the values the templates receive and needs --stdout; "
+            "the report file itself is always Markdown"
+        )
     args = [
         *regenerate_args(params),
         *(["--name", name] if name else []),
