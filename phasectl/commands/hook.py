@@ -67,3 +67,32 @@ def uninstall(app: AppContext, hook_type: str) -> None:
         click.echo(f"Restored the earlier hook {done.restored}")
     if done.removed is None and done.restored is None:
         click.echo(f"No phasectl {hook_type} hook is installed; nothing to remove", err=True)
+
+
+@hook.command("check-push")
+@click.pass_context
+def check_push(ctx: click.Context) -> None:
+    """For the pre-commit framework's pre-push stage: run 'phasectl check' on the phase or
+    release tag being pushed; branches and other tags pass untouched, as with the git hook.
+
+    \b
+    In .pre-commit-config.yaml:
+      - repo: https://github.com/<you>/phasectl
+        rev: v0.1.0
+        hooks:
+          - id: phasectl-check
+    """
+    import os
+
+    from phasectl.commands.check import check
+    from phasectl.workflow.hooks import pushed_release_tag
+
+    app = ctx.ensure_object(AppContext)
+    found = pushed_release_tag(app.config, os.environ)
+    if found is None:
+        ref = os.environ.get("PRE_COMMIT_REMOTE_BRANCH", "")
+        click.echo(f"phasectl: {ref} is not a phase or release tag; nothing to check", err=True)
+        return
+    tag, head = found
+    click.echo(f"phasectl hook: checking release tag {tag}", err=True)
+    ctx.invoke(check, head=head)
