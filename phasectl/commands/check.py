@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from phasectl.commands.collect import (
+    STDOUT,
     collect_options,
     range_options,
     regenerate_args,
@@ -16,7 +17,7 @@ from phasectl.commands.collect import (
 )
 from phasectl.commands.report import regenerate_command, render_phase_report, report_options
 from phasectl.context import AppContext
-from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
+from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, PhasectlError
 
 
 @click.command()
@@ -25,7 +26,8 @@ from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
 @click.option(
     "--report-current/--no-report-current",
     default=None,
-    help="Require the report's regions to equal a fresh render [config: report_current].",
+    show_default="config report_current, else yes",
+    help="Require the report's regions to equal a fresh render.",
 )
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Minimum coverage, percent.")
 @click.option(
@@ -39,12 +41,14 @@ from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
 @click.option(
     "--allow-new-failures/--no-allow-new-failures",
     default=None,
-    help="Accept tests that newly fail [config: allow_new_failures, default no].",
+    show_default="config allow_new_failures, else no",
+    help="Accept tests that newly fail.",
 )
 @click.option(
     "--allow-removed-tests/--no-allow-removed-tests",
     default=None,
-    help="Accept tests that were removed [config: allow_removed_tests, default yes].",
+    show_default="config allow_removed_tests, else yes",
+    help="Accept tests that were removed.",
 )
 @click.pass_obj
 def check(
@@ -67,6 +71,12 @@ def check(
     allow_removed_tests. Options override the config. Prints each gate with its figure;
     exits 1 if any gate fails, 2 if a gate could not be measured. At a tag made by
     `phasectl tag`, the figures it recorded for the phase are judged (no test run).
+
+    \b
+    Examples:
+      phasectl check                          # gates from [tool.phasectl.check]
+      phasectl check --fail-under 80 --min-patch-coverage 70
+      phasectl check --head phase/3-auth      # judge a tag before pushing it
     """
     from phasectl.workflow.gates import Gate, gate_lines, judge
     from phasectl.workflow.tag import report_commit_of
@@ -87,6 +97,8 @@ def check(
         *(["--name", name] if name else []),
         *(["--output", str(output)] if output else []),
     ]
+    if output == STDOUT:
+        raise PhasectlError("check judges a report file; '-o -' names none (pass its path)")
     options = collect_options(params, skip_reports=True, recorded_head=True)
     metrics = run_collect(app, options)
     gates: list[Gate] = []

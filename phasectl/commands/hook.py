@@ -22,7 +22,13 @@ _TYPE_OPTION = click.option(
 
 @click.group()
 def hook() -> None:
-    """Install or remove the git hook that runs 'phasectl check' before release tags are pushed."""
+    """Install or remove the git hook that runs 'phasectl check' before release tags are pushed.
+
+    \b
+    Examples:
+      phasectl hook install
+      phasectl hook uninstall
+    """
 
 
 @hook.command()
@@ -39,6 +45,11 @@ def install(app: AppContext, hook_type: str, chain: bool) -> None:
 
     Run it again after changing tag_prefix or release_tags: it replaces its own hook,
     but never a hook another tool wrote (see --chain).
+
+    \b
+    Examples:
+      phasectl hook install             # .git/hooks/pre-push (or core.hooksPath)
+      phasectl hook install --chain     # keep the hook another tool wrote, run it first
     """
     from phasectl.workflow.hooks import install_hook
 
@@ -57,7 +68,12 @@ def install(app: AppContext, hook_type: str, chain: bool) -> None:
 @_TYPE_OPTION
 @click.pass_obj
 def uninstall(app: AppContext, hook_type: str) -> None:
-    """Remove phasectl's hook, putting back a hook it chained. Other tools' hooks stay."""
+    """Remove phasectl's hook, putting back a hook it chained. Other tools' hooks stay.
+
+    \b
+    Example:
+      phasectl hook uninstall
+    """
     from phasectl.workflow.hooks import uninstall_hook
 
     done = uninstall_hook(app.repository, hook_type)
@@ -76,11 +92,8 @@ def check_push(ctx: click.Context) -> None:
     release tag being pushed; branches and other tags pass untouched, as with the git hook.
 
     \b
-    In .pre-commit-config.yaml:
-      - repo: https://github.com/<you>/phasectl
-        rev: v0.1.0
-        hooks:
-          - id: phasectl-check
+    Example:
+      phasectl hook check-push   # pre-commit's phasectl-check hook runs this on push
     """
     import os
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from phasectl.commands.collect import (
+    STDOUT,
     F,
     collect_options,
     echo_err,
@@ -53,14 +54,15 @@ def report_options(command: F) -> F:
     """``--output`` and ``--name``: which report (report, check, tag)."""
     command = click.option(
         "--name",
-        help="Phase name, for the title and the default file name [default: the head's "
-        "phase tag without its prefix, else its branch].",
+        show_default="the head's phase tag without its prefix, else its branch",
+        help="Phase name, for the title and the default file name.",
     )(command)
     return click.option(
         "--output",
         "-o",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The report file [default: <report_dir>/<name>.md in the repository].",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        show_default="<report_dir>/<name>.md in the repository",
+        help="The report file; '-' prints it to standard output (as --stdout).",
     )(command)
 
 
@@ -105,12 +107,21 @@ def report(
     generated regions (between `<!-- phasectl:begin NAME -->` and
     `<!-- phasectl:end NAME -->`) replaced; one written before phasectl gets them inserted
     under its matching headings. Every byte outside the regions stays as it is.
+
+    \b
+    Examples:
+      phasectl report                    # write or refresh <report_dir>/<name>.md
+      phasectl report --check            # exit 1 with a diff when it is stale
+      phasectl report -o -               # print it instead of writing it
+      phasectl report --pr-comment -o comment.md
     """
     from phasectl.errors import PhasectlError
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json
     from phasectl.report.writer import step_summary
 
+    if output == STDOUT:
+        to_stdout, output = True, None
     if fmt == "json" and not to_stdout:
         raise PhasectlError(
             "--format json prints the values the templates receive and needs --stdout; "

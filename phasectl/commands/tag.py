@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("name")
-@click.option("-m", "--message", help='First line of the tag message [default: "Phase NAME"].')
+@click.option("-m", "--message", show_default="Phase NAME", help="First line of the tag message.")
 @click.option(
     "--report",
     "report_option",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The report file [default: <report_dir>/NAME.md].",
+    show_default="<report_dir>/NAME.md",
+    help="The report file.",
 )
 @click.option("--no-commit", is_flag=True, help="Write the report but do not commit it.")
 @click.option("--push", is_flag=True, help="Push the tag and the snapshots (refs/notes/phasectl).")
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     "at",
     metavar="REF",
     help="Tag an older commit (a past release): measure it in a temporary worktree, store "
-    "its note and tag it there, and write the report into today's tree [default: HEAD].",
+    "its note and tag it there, and write the report into today's tree.",
+    show_default="HEAD",
 )
 @click.option(
     "--no-verify",
