@@ -124,3 +124,92 @@ def test_debug_still_works_before_the_command(git_repo: Path) -> None:
     result = run_cli("--debug", "--repo", str(git_repo / "nowhere"), "collect")
     assert result.exit_code == 2
     assert os.fspath(git_repo / "nowhere") in result.stderr
+
+
+SLOW_TESTS = "".join(
+    f"import time\n\n\ndef test_slow_{n}():\n    time.sleep(0.15)\n\n\n" if n == 0 else
+    f"def test_slow_{n}():\n    time.sleep(0.15)\n\n\n"
+    for n in range(8)
+)  # fmt: skip
+
+
+def test_progress_names_the_run_and_counts_finished_tests(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phasectl.collectors import process
+
+    from projects import pytest_summary, python_project
+
+    python_project(git_repo, {"test_slow.py": SLOW_TESTS})
+    git(git_repo, "tag", "phase/1")  # no note: the base runs in a worktree
+    python_project(git_repo, {"test_slow.py": SLOW_TESTS + "def test_more():\n    pass\n"})
+    monkeypatch.setattr(process, "_PROGRESS_EVERY_S", 0.4)
+    result = run_cli("--repo", str(git_repo), "collect", "-q", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    pattern = re.compile(
+        r"^phasectl: (head|base) run still running: (\d+) tests? finished \(\d+ s\)$"
+    )
+    seen: dict[str, list[int]] = {"head": [], "base": []}
+    for line in result.stderr.splitlines():
+        match = pattern.match(line)
+        if match:
+            seen[match.group(1)].append(int(match.group(2)))
+    data = json.loads(result.stdout)
+    for run, total in (("head", data["tests"]["after"]["total"]),
+                       ("base", data["tests"]["before"]["total"])):  # fmt: skip
+        counts = seen[run]
+        assert counts, result.stderr
+        assert counts == sorted(counts)
+        assert max(counts) > 0
+        assert max(counts) <= total
+    assert data["tests"]["after"]["total"] == pytest_summary(git_repo)["passed"] == 9
+    assert "phasectl: base run: the tests at " in result.stderr
+
+
+def _stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> bytes:
+    """Run phasectl with its standard error on a pseudo-terminal; what it wrote there."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "phasectl", *args],
+        stdout=subprocess.DEVNULL, stderr=follower, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal's other side has closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0, b"".join(chunks)
+    return b"".join(chunks)
+
+
+def test_pytest_keeps_its_colours_on_a_terminal_unless_no_color(git_repo: Path) -> None:
+    import subprocess
+    import sys
+
+    from projects import python_project
+
+    python_project(git_repo, {"test_one.py": "def test_one():\n    pass\n"})
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "PY_COLORS", "FORCE_COLOR")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    args = ["--repo", str(git_repo), "collect", "--base", "HEAD", "--format", "json"]
+    coloured = _stderr_on_a_terminal(args, env)
+    assert b"\x1b[" in coloured
+    assert b"1 passed" in re.sub(rb"\x1b\[[0-9;]*m", b"", coloured)
+    plain = _stderr_on_a_terminal(args, {**env, "NO_COLOR": "1"})
+    assert b"1 passed" in plain
+    assert b"\x1b[" not in plain
+    piped = subprocess.run(
+        [sys.executable, "-m", "phasectl", *args], env=env, capture_output=True, check=True
+    )
+    assert b"1 passed" in piped.stderr
+    assert b"\x1b[" not in piped.stderr

@@ -105,7 +105,9 @@ def find_baseline(
     from phasectl.errors import PhasectlError
 
     try:
-        measured = measure_in_worktree(repo, base, config, quiet=options.quiet, echo=echo)
+        measured = measure_in_worktree(
+            repo, base, config, quiet=options.quiet, echo=echo, run="base"
+        )
     except PhasectlError as exc:
         # The figures at head are still worth reporting: the base becomes "no baseline".
         warnings.append(f"could not measure the base {span.base.ref} ({base[:12]}): {exc}")
