@@ -86,7 +86,23 @@ def report_options(command: F) -> F:
 @click.option(
     "--summary",
     is_flag=True,
-    help="Also append the Metrics and Test Results sections to $GITHUB_STEP_SUMMARY.",
+    help="Also append a heading naming the phase, and the Metrics and Test Results sections, "
+    "to $GITHUB_STEP_SUMMARY (GitHub Actions).",
+)
+@click.option(
+    "--pr-comment",
+    "pr_comment_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="Also write a compact Markdown comment for a pull request to FILE ('-': standard "
+    "output): the headline figures, uncovered changed lines and newly failing tests.",
+)
+@click.option(
+    "--annotations",
+    "annotate",
+    is_flag=True,
+    help="Also print GitHub annotations (::warning file=...,line=...::) for uncovered "
+    "changed lines and newly failing tests.",
 )
 @click.pass_obj
 def report(
@@ -98,6 +114,8 @@ def report(
     fmt: str,
     check: bool,
     summary: bool,
+    pr_comment_path: Path | None,
+    annotate: bool,
     **params: Any,
 ) -> None:
     """Render the phase report: fill its Metrics, Code Changes, Testing Impact, Test
@@ -119,6 +137,7 @@ def report(
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json
     from phasectl.report.writer import step_summary
+    from phasectl.workflow.github import github_annotations, pr_comment, step_summary_text
 
     if output == STDOUT:
         to_stdout, output = True, None
@@ -135,16 +154,27 @@ def report(
     metrics = run_collect(app, collect_options(params, skip_reports=True))
     rendered = render_phase_report(app, metrics, output, name)
     path = rendered.path
+    phase = rendered.context["name"]
     if summary:
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
             try:
                 with Path(target).open("a", encoding="utf-8", errors="surrogateescape") as handle:
-                    handle.write(step_summary(rendered.regions))
+                    sections = step_summary(rendered.regions)
+                    handle.write(step_summary_text(phase, metrics, sections))
             except OSError as exc:
                 echo_err(f"Warning: cannot append to $GITHUB_STEP_SUMMARY ({exc}); skipped")
         else:
             echo_err("Warning: --summary given but GITHUB_STEP_SUMMARY is not set; skipped")
+    if pr_comment_path is not None:
+        comment = pr_comment(phase, metrics, rendered.context, app.config.max_files_listed)
+        if pr_comment_path == STDOUT:
+            click.echo(comment, nl=False)
+        else:
+            write_atomic(pr_comment_path, comment.encode("utf-8", "surrogateescape"))
+    if annotate:
+        for line in github_annotations(app.repository, metrics):
+            click.echo(line)
     if to_stdout:
         data = to_json(rendered.context) if fmt == "json" else rendered.new
         click.echo(data, nl=False)
