@@ -508,6 +508,8 @@ def test_report_without_tests_at_a_tag_uses_its_note(git_repo: Path) -> None:
     assert rows["Tests Passing"] == f"no baseline → {stored['passed']}/{stored['total']}"
     cli(git_repo, "report", "--no-tests")
     assert path.read_bytes() == tagged
+    out, _ = cli(git_repo, "check", "--no-tests")
+    assert [line.split()[0] for line in out.splitlines()] == ["PASS", "PASS"]
     # Away from a tag, --no-tests still runs and reads nothing.
     commit(git_repo, {"more.py": "M = 1\n"})
     data = json.loads(cli(git_repo, "collect", "--no-tests", "--format", "json")[0])
