@@ -97,7 +97,7 @@ def test_the_workflow_steps_run_on_a_pull_request(
 
     report = results["Phase report"]
     assert report.returncode == 0, report.stderr
-    assert "running the tests at" not in report.stderr  # the base came from the note
+    assert "base run" not in report.stderr  # the base came from the note
     # What coverage.py itself says is missing, among the lines the pull request added.
     data = tmp_path / "cov"
     subprocess.run(
