@@ -449,8 +449,11 @@ def test_tag_at_adopts_past_releases_in_any_order(
     git(git_repo, "worktree", "remove", "--force", str(checkout))
     assert note(git_repo, "phase/2")["tests"]["passed"] == summary["passed"] == 2
 
-    rows = json.loads(cli(git_repo, "history", "--format", "json")[0])["phases"]
+    out, err = cli(git_repo, "history", "--format", "json")
+    rows = json.loads(out)["phases"]
     assert [r["tag"] for r in rows] == ["phase/1", "phase/2", "phase/3"]
+    assert f"phase/3 was measured from {shas['1'][:12]}, not from the phase before it" in err
+    assert rows[2]["patch_percent"] is None
     dates = [git(git_repo, "log", "-1", "--format=%cs", f"v{n}").strip() for n in "123"]
     assert [r["date"] for r in rows] == dates == ["2024-01-10", "2024-06-10", "2025-02-10"]
     assert [r["measured_commit"] for r in rows] == [shas[n] for n in "123"]
@@ -523,3 +526,34 @@ def test_report_json_format_needs_stdout(git_repo: Path) -> None:
     assert err.startswith("Error: --format json prints the values")
     assert err.count("\n") == 1
     assert not (git_repo / "docs").exists()
+
+
+def test_history_of_phases_tagged_on_checked_out_releases(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before --at, old releases were tagged by checking them out: each tag then sits on a
+    report commit that no branch contains, dated today. history still orders and dates the
+    phases by the releases, and counts each from the release before it."""
+    release(git_repo, monkeypatch, "2024-01-10T10:00:00+00:00", TESTS_1, "v1")
+    release(git_repo, monkeypatch, "2024-06-10T10:00:00+00:00", TESTS_2, "v2")
+    release(git_repo, monkeypatch, "2025-02-10T10:00:00+00:00", TESTS_2 + "\n", "v3")
+    monkeypatch.delenv("GIT_AUTHOR_DATE")
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    for name in ("2", "3", "1"):
+        git(git_repo, "checkout", "--quiet", "--detach", f"v{name}")
+        cli(git_repo, "tag", name, "-q")
+        git(git_repo, "checkout", "--quiet", "main")
+    for name in "123":  # each tag is on a report commit on top of its release
+        assert (
+            git(git_repo, "rev-parse", f"phase/{name}^{{commit}}^").strip()
+            == git(git_repo, "rev-parse", f"v{name}").strip()
+        )
+    rows = json.loads(cli(git_repo, "history", "--format", "json")[0])["phases"]
+    assert [r["tag"] for r in rows] == ["phase/1", "phase/2", "phase/3"]
+    assert [r["date"] for r in rows] == [
+        git(git_repo, "log", "-1", "--format=%cs", f"v{n}").strip() for n in "123"
+    ]
+    for row, base, head in zip(rows[1:], ("v1", "v2"), ("v2", "v3"), strict=True):
+        numstat = git(git_repo, "diff", "--numstat", "-M50%", base, head).splitlines()
+        added = sum(int(line.split("\t")[0]) for line in numstat)
+        assert (row["lines_added"], row["files_changed"]) == (added, len(numstat))
