@@ -140,3 +140,17 @@ def test_the_workflow_steps_run_on_a_pull_request(
         "FAIL  no new failing tests  1 newly failing: tests/test_calc.py::test_add" in gate.stdout
     )
     assert "report current" not in gate.stdout
+
+
+def test_pr_comment_says_what_was_not_collected(git_repo: Path) -> None:
+    from conftest import commit
+
+    commit(git_repo, {"a.py": "A = 1\n"})
+    result = run_cli("--repo", str(git_repo), "report", "--no-tests", "--stdout",
+                     "--pr-comment", "-", "--annotations")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    comment = result.stdout.split("# Phase: main\n")[0]
+    assert "**Uncovered changed lines**: not collected\n" in comment
+    assert "**Newly failing tests**: not collected\n" in comment
+    assert "- **Tests Passing**: not collected\n" in comment
+    assert "::warning" not in result.stdout

@@ -70,11 +70,17 @@ def pr_comment(name: str, metrics: PhaseMetrics, context: Mapping[str, Any], lim
             for item in row["items"]
         )
     uncovered = uncovered_lines(metrics)
-    lines += ["", "**Uncovered changed lines**" + ("" if uncovered else ": none"), ""]
-    listed = [f"- {code_span(path)}: {format_ranges(ranges)}" for path, ranges in uncovered]
-    lines += _limited(listed, len(listed), limit)
+    # A part that was not measured says so, never "none".
+    if metrics.coverage is None or metrics.coverage.get("patch") is None:
+        lines += ["", "**Uncovered changed lines**: not collected"]
+    else:
+        lines += ["", "**Uncovered changed lines**" + ("" if uncovered else ": none"), ""]
+        listed = [f"- {code_span(path)}: {format_ranges(ranges)}" for path, ranges in uncovered]
+        lines += _limited(listed, len(listed), limit)
     failing = newly_failing(metrics)
-    if metrics.tests is not None and metrics.tests.get("changes") is None:
+    if metrics.tests is None:
+        lines += ["", "**Newly failing tests**: not collected"]
+    elif metrics.tests.get("changes") is None:
         lines += ["", "**Newly failing tests**: no baseline to compare with"]
     else:
         lines += ["", "**Newly failing tests**" + ("" if failing else ": none"), ""]
