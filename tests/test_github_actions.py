@@ -45,6 +45,27 @@ def run_step(
     )  # fmt: skip
 
 
+def run_steps(checkout: Path, env: dict[str, str]) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Run the workflow's steps in ``checkout``, in order, as GitHub would; all but those
+    that need the network or GitHub's API (checked by name, so a new step is noticed)."""
+    results = {}
+    skipped = []
+    for step in steps():
+        if "run" not in step:
+            continue
+        if "pip install" in step["run"] or "gh pr comment" in step["run"]:
+            skipped.append(step["name"])
+            continue
+        results[step["name"]] = run_step(step, checkout, env)
+    assert skipped == ["Install the project and phasectl", "Comment on the pull request"]
+    assert list(results) == [
+        "Fetch phasectl's snapshots",
+        "Report current at a phase tag",
+        "Phase report and gates",
+    ]
+    return results
+
+
 def test_workflow_shape() -> None:
     data = yaml.safe_load(WORKFLOW.read_text())
     assert set(data[True if True in data else "on"]) == {"push", "pull_request"}
@@ -55,7 +76,8 @@ def test_workflow_shape() -> None:
     runs = "\n".join(s.get("run", "") for s in found)
     assert "refs/notes/phasectl:refs/notes/phasectl" in runs
     assert "phasectl report --summary" in runs
-    assert re.search(r"^\s*phasectl check\b", runs, re.MULTILINE)
+    assert "--gates" in runs  # the gate, on the report's own measurement
+    assert re.search(r"\bphasectl check\b", runs)
 
 
 def test_the_workflow_steps_run_on_a_pull_request(
@@ -80,23 +102,19 @@ def test_the_workflow_steps_run_on_a_pull_request(
         "GITHUB_REF": "refs/pull/7/merge",
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    results = {}
-    skipped = []
-    for step in steps():
-        if "run" not in step:
-            continue
-        if "pip install" in step["run"] or "gh pr comment" in step["run"]:
-            skipped.append(step["name"])  # network and GitHub's API: not here
-            continue
-        results[step["name"]] = run_step(step, runner, env)
-    assert skipped == ["Install the project and phasectl", "Comment on the pull request"]
-    assert list(results) == ["Fetch phasectl's snapshots", "Phase report", "Gate"]
+    results = run_steps(runner, env)
     fetched = results["Fetch phasectl's snapshots"]
     assert fetched.returncode == 0, fetched.stderr
     assert git(runner, "notes", "--ref=phasectl", "list", "phase/1^{commit}").strip()
 
-    report = results["Phase report"]
-    assert report.returncode == 0, report.stderr
+    assert results["Report current at a phase tag"].returncode == 0
+    report = results["Phase report and gates"]
+    # The gate fails (a test newly fails), after everything was written.
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert (
+        "FAIL  no new failing tests  1 newly failing: tests/test_calc.py::test_add" in report.stdout
+    )
+    assert "report current" not in report.stdout
     assert "base run" not in report.stderr  # the base came from the note
     # What coverage.py itself says is missing, among the lines the pull request added.
     data = tmp_path / "cov"
@@ -134,12 +152,7 @@ def test_the_workflow_steps_run_on_a_pull_request(
     assert "\n## Metrics\n" in written
     assert "\n### Test Results\n" in written
 
-    gate = results["Gate"]
-    assert gate.returncode == 1, gate.stdout + gate.stderr
-    assert (
-        "FAIL  no new failing tests  1 newly failing: tests/test_calc.py::test_add" in gate.stdout
-    )
-    assert "report current" not in gate.stdout
+    assert (runner / "docs" / "phases" / "feature.md").is_file()
 
 
 def test_pr_comment_says_what_was_not_collected(git_repo: Path) -> None:
@@ -154,3 +167,38 @@ def test_pr_comment_says_what_was_not_collected(git_repo: Path) -> None:
     assert "**Newly failing tests**: not collected\n" in comment
     assert "- **Tests Passing**: not collected\n" in comment
     assert "::warning" not in result.stdout
+
+
+def test_the_workflow_steps_run_on_a_phase_tag_push(
+    git_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    python_project(git_repo, {"test_calc.py": TESTS})
+    assert run_cli("--repo", str(git_repo), "tag", "1", "-q").exit_code == 0
+    git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
+    runner = tmp_path / "runner"
+    git(tmp_path, "clone", "--quiet", "--branch", "phase/1", str(remote), str(runner))
+    summary = tmp_path / "step-summary.md"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_REF": "refs/tags/phase/1",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    results = run_steps(runner, env)
+    current = results["Report current at a phase tag"]
+    assert current.returncode == 0, current.stdout + current.stderr
+    assert re.search(r"^PASS  report current +.*1\.md$", current.stdout, re.MULTILINE)
+    report = results["Phase report and gates"]
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert summary.read_text().startswith("## Phase `1`: `(empty tree)` → `HEAD` (")
+    # A stale committed report fails the tag's check.
+    committed = runner / "docs" / "phases" / "1.md"
+    committed.write_text(committed.read_text().replace("1/1", "9/9"))
+    git(runner, "commit", "--quiet", "-am", "edit the figures by hand")
+    git(runner, "tag", "-f", "phase/1")
+    stale = run_step(
+        next(s for s in steps() if s.get("name") == "Report current at a phase tag"), runner, env
+    )
+    assert stale.returncode == 1
+    assert "FAIL  report current" in stale.stdout

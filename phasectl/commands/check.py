@@ -17,7 +17,7 @@ from phasectl.commands.collect import (
 )
 from phasectl.commands.report import regenerate_command, render_phase_report, report_options
 from phasectl.context import AppContext
-from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, PhasectlError
+from phasectl.errors import EXIT_BAD_INPUT, PhasectlError
 
 
 @click.command()
@@ -78,7 +78,7 @@ def check(
       phasectl check --fail-under 80 --min-patch-coverage 70
       phasectl check --head phase/3-auth      # judge a tag before pushing it
     """
-    from phasectl.workflow.gates import Gate, gate_lines, judge
+    from phasectl.workflow.gates import Gate, exit_status, gate_lines, judge
     from phasectl.workflow.tag import report_commit_of
 
     flags: dict[str, Any] = {
@@ -121,9 +121,8 @@ def check(
         click.echo("No gates are switched on: set them in [tool.phasectl.check].")
     for line in gate_lines(gates):
         click.echo(line)
-    verdicts = {g.verdict for g in gates}
-    if "fail" in verdicts:
-        raise SystemExit(EXIT_CHECK_FAILED)
-    if "unmeasured" in verdicts:
+    status = exit_status(gates)
+    if status == EXIT_BAD_INPUT:
         click.echo("Error: some gates could not be measured (N/A above)", err=True)
-        raise SystemExit(EXIT_BAD_INPUT)
+    if status:
+        raise SystemExit(status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from pathlib import Path
@@ -19,7 +20,7 @@ from phasectl.commands.collect import (
     run_collect,
 )
 from phasectl.context import AppContext
-from phasectl.errors import EXIT_CHECK_FAILED
+from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     from phasectl.model.phase import PhaseMetrics
@@ -104,6 +105,13 @@ def report_options(command: F) -> F:
     help="Also print GitHub annotations (::warning file=...,line=...::) for uncovered "
     "changed lines and newly failing tests.",
 )
+@click.option(
+    "--gates",
+    "with_gates",
+    is_flag=True,
+    help="Also judge the release gates of [tool.phasectl.check] but report_current (as "
+    "check does, without measuring again): exit 1 if one fails, 2 if one is unmeasured.",
+)
 @click.pass_obj
 def report(
     app: AppContext,
@@ -116,6 +124,7 @@ def report(
     summary: bool,
     pr_comment_path: Path | None,
     annotate: bool,
+    with_gates: bool,
     **params: Any,
 ) -> None:
     """Render the phase report: fill its Metrics, Code Changes, Testing Impact, Test
@@ -131,13 +140,11 @@ def report(
       phasectl report                    # write or refresh <report_dir>/<name>.md
       phasectl report --check            # exit 1 with a diff when it is stale
       phasectl report -o -               # print it instead of writing it
-      phasectl report --pr-comment -o comment.md
+      phasectl report --summary --pr-comment comment.md --annotations --gates   # in CI
     """
     from phasectl.errors import PhasectlError
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json
-    from phasectl.report.writer import step_summary
-    from phasectl.workflow.github import github_annotations, pr_comment, step_summary_text
 
     if output == STDOUT:
         to_stdout, output = True, None
@@ -153,7 +160,51 @@ def report(
     ]
     metrics = run_collect(app, collect_options(params, skip_reports=True))
     rendered = render_phase_report(app, metrics, output, name)
-    path = rendered.path
+    github_outputs(app, metrics, rendered, summary, pr_comment_path, annotate)
+    status = EXIT_OK
+    if to_stdout:
+        data = to_json(rendered.context) if fmt == "json" else rendered.new
+        click.echo(data, nl=False)
+    elif check:
+        if rendered.current:
+            click.echo(f"{rendered.path}: current")
+        else:
+            state = "does not exist" if rendered.old is None else "is stale"
+            click.echo(rendered.diff(), nl=False)
+            fix = regenerate_command(app, args)
+            click.echo(f"{rendered.path} {state}; regenerate it with: {fix}", err=True)
+            status = EXIT_CHECK_FAILED
+    elif rendered.current:
+        click.echo(f"{rendered.path}: already current")
+    else:
+        write_atomic(rendered.path, rendered.new, make_parents=True)
+        click.echo(f"{rendered.path}: {'created' if rendered.old is None else 'updated'}")
+    if with_gates:
+        from phasectl.workflow.gates import exit_status, gate_lines, judge
+
+        gates = judge(metrics, dataclasses.replace(app.config.check, report_current=False))
+        for line in gate_lines(gates):
+            click.echo(line, err=to_stdout)
+        status = max(status, exit_status(gates))
+        if exit_status(gates) == EXIT_BAD_INPUT:
+            echo_err("Error: some gates could not be measured (N/A above)")
+    if status:
+        raise SystemExit(status)
+
+
+def github_outputs(
+    app: AppContext,
+    metrics: PhaseMetrics,
+    rendered: RenderedReport,
+    summary: bool,
+    pr_comment_path: Path | None,
+    annotate: bool,
+) -> None:
+    """What ``--summary``, ``--pr-comment`` and ``--annotations`` ask for."""
+    from phasectl.fileio import write_atomic
+    from phasectl.report.writer import step_summary
+    from phasectl.workflow.github import github_annotations, pr_comment, step_summary_text
+
     phase = rendered.context["name"]
     if summary:
         target = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -175,20 +226,3 @@ def report(
     if annotate:
         for line in github_annotations(app.repository, metrics):
             click.echo(line)
-    if to_stdout:
-        data = to_json(rendered.context) if fmt == "json" else rendered.new
-        click.echo(data, nl=False)
-        return
-    if check:
-        if rendered.current:
-            click.echo(f"{path}: current")
-            return
-        state = "does not exist" if rendered.old is None else "is stale"
-        click.echo(rendered.diff(), nl=False)
-        click.echo(f"{path} {state}; regenerate it with: {regenerate_command(app, args)}", err=True)
-        raise SystemExit(EXIT_CHECK_FAILED)
-    if rendered.current:
-        click.echo(f"{path}: already current")
-        return
-    write_atomic(path, rendered.new, make_parents=True)
-    click.echo(f"{path}: {'created' if rendered.old is None else 'updated'}")
