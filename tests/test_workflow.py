@@ -557,3 +557,21 @@ def test_history_of_phases_tagged_on_checked_out_releases(
         numstat = git(git_repo, "diff", "--numstat", "-M50%", base, head).splitlines()
         added = sum(int(line.split("\t")[0]) for line in numstat)
         assert (row["lines_added"], row["files_changed"]) == (added, len(numstat))
+
+
+def test_tag_at_in_a_dirty_checkout_and_with_bad_refs(git_repo: Path) -> None:
+    old = python_project(git_repo, {"test_calc.py": TESTS_1})
+    python_project(git_repo, {"test_calc.py": TESTS_2})
+    (git_repo / "calc.py").write_text("broken(\n")  # today's work, not committed
+    _, err = cli(git_repo, "tag", "1", "--at", "nope", "-q", code=2)
+    assert err.startswith("Error: unknown revision 'nope'")
+    # At HEAD the checkout itself would be measured: a dirty tree is refused as ever.
+    _, err = cli(git_repo, "tag", "1", "--at", "HEAD", "-q", code=2)
+    assert "uncommitted changes (calc.py)" in err
+    # A past commit runs in a worktree: today's changes neither block nor spoil it.
+    before = (git_repo / "calc.py").read_bytes()
+    cli(git_repo, "tag", "1", "--at", old[:12], "-q", "--no-commit")
+    assert note(git_repo, "phase/1")["tests"]["passed"] == 1
+    assert git(git_repo, "rev-parse", "phase/1^{commit}").strip() == old
+    assert (git_repo / "calc.py").read_bytes() == before
+    assert git(git_repo, "status", "--porcelain") == " M calc.py\n?? docs/\n"
