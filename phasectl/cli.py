@@ -5,7 +5,9 @@ Only this layer turns ``PhasectlError`` into ``Error: ...`` and an exit code.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,84 @@ COMMANDS = {
 }
 
 
+def _set_repo(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(AppContext).repo_path = value
+
+
+def _set_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        # Relative to the folder phasectl started in, whatever -C does later.
+        ctx.ensure_object(AppContext).config_path = value.absolute()
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(AppContext).debug = True
+
+
+def _change_dir(ctx: click.Context, param: click.Parameter, value: Sequence[Path]) -> None:
+    # As git -C: each one is relative to the one before; paths given later (--repo,
+    # --output, globs) are then relative to the last.
+    for folder in value:
+        try:
+            os.chdir(folder)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot change to {folder}: {exc.strerror}") from None
+
+
+def global_options() -> list[click.Option]:
+    """``--repo``, ``-C``, ``--config`` and ``--debug``: accepted before the command name and
+    after it (``phasectl report --repo ../x``), as uv accepts its global options."""
+    return [
+        click.Option(
+            ["--repo", "repo_path"],
+            metavar="PATH",
+            type=click.Path(file_okay=False, path_type=Path),
+            expose_value=False,
+            callback=_set_repo,
+            show_default="the repository containing the current folder",
+            help="Repository to measure.",
+        ),
+        click.Option(
+            ["-C", "change_dir"],
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            multiple=True,
+            metavar="DIR",
+            expose_value=False,
+            callback=_change_dir,
+            is_eager=True,
+            help="Run as if phasectl was started in DIR (as git -C).",
+        ),
+        click.Option(
+            ["--config", "config_path"],
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            expose_value=False,
+            callback=_set_config,
+            metavar="FILE",
+            show_default="the repository's .phasectl.toml, else [tool.phasectl] in pyproject.toml",
+            help="Read the settings from FILE (top-level keys, or a [tool.phasectl] table).",
+        ),
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_debug,
+            help="Show tracebacks for errors.",
+        ),
+    ]
+
+
+def _with_global_options(command: click.Command) -> click.Command:
+    names = {name for param in command.params for name in param.opts}
+    if "--repo" not in names:
+        command.params.extend(global_options())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_global_options(sub)
+    return command
+
+
 class PhasectlGroup(click.Group):
     """A group that loads its commands lazily and shows ``PhasectlError`` as one line, with
     a traceback only under ``--debug``."""
@@ -42,7 +122,16 @@ class PhasectlGroup(click.Group):
         import importlib
 
         command: click.Command = getattr(importlib.import_module(module), cmd_name)
-        return command
+        return _with_global_options(command)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        start = Path.cwd()
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            # -C changes the folder for this run only (it matters when phasectl is called
+            # in-process, as by tests or a wrapper).
+            os.chdir(start)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -58,20 +147,22 @@ class PhasectlGroup(click.Group):
 
 
 @click.group(cls=PhasectlGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--repo",
-    "repo_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default="the repository containing the current folder",
-    help="Repository to measure.",
-)
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="phasectl", prog_name="phasectl")
 @click.pass_context
-def cli(ctx: click.Context, repo_path: Path, debug: bool) -> None:
-    """Measure a development phase from the repository and keep its report current."""
-    ctx.obj = AppContext(repo_path=repo_path, debug=debug)
+def cli(ctx: click.Context) -> None:
+    """Measure a development phase from the repository and keep its report current.
+
+    \b
+    Examples:
+      phasectl report                  # write or refresh docs/phases/<name>.md
+      phasectl -C ../api check         # the release gates of another checkout
+      phasectl tag 3-auth --push       # close the phase, push its tag and note
+      phasectl tag 2.0 --at v2.0.0     # adopt a past release as a phase
+    """
+    ctx.ensure_object(AppContext)
+
+
+cli.params[:0] = global_options()
 
 
 def main() -> None:

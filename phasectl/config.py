@@ -277,4 +277,17 @@ def load_config(root: Path | None) -> Config:
     return Config()
 
 
+def load_config_file(path: Path) -> Config:
+    """Load settings from the file the user named (``--config``): its ``[tool.phasectl]``
+    table when it has one (a ``pyproject.toml``), else its top-level keys."""
+    data = _read_toml(path)
+    tool = data.get("tool")
+    table = tool.get("phasectl") if isinstance(tool, dict) else None
+    if table is None:
+        return parse_config(data, str(path))
+    if not isinstance(table, dict):
+        raise ConfigError(f"[tool.phasectl] in {path} must be a table")
+    return parse_config(table, f"[tool.phasectl] in {path}")
+
+
 CONFIG_FIELDS = tuple(f.name for f in fields(Config) if f.name != "source")

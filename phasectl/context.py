@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 class AppContext:
     """Created by the CLI group; commands open the repository only when they need it."""
 
-    repo_path: Path
+    repo_path: Path = field(default_factory=Path)
     debug: bool = False
+    config_path: Path | None = None
+    """``--config FILE``: the settings file to read instead of the repository's."""
     warnings: list[str] = field(default_factory=list)
 
     @cached_property
@@ -28,6 +30,13 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        from phasectl.config import load_config
+        return self.config_for(self.repository.work_tree)
 
-        return load_config(self.repository.work_tree)
+    def config_for(self, root: Path | None) -> Config:
+        """The settings for the work tree at ``root``: ``--config FILE`` if given, else the
+        repository's own (``.phasectl.toml`` or ``[tool.phasectl]``)."""
+        from phasectl.config import load_config, load_config_file
+
+        if self.config_path is not None:
+            return load_config_file(self.config_path)
+        return load_config(root)

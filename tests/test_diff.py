@@ -387,9 +387,13 @@ def test_dirty_work_tree_is_named_in_a_warning(git_repo: Path) -> None:
     commit(git_repo, {"a.py": "1\n", "b.py": "2\n"})
     (git_repo / "a.py").write_text("changed\n")
     (git_repo / "untracked.py").write_text("new\n")
+    (git_repo / "pkg.egg-info").mkdir()
+    (git_repo / "pkg.egg-info" / "PKG-INFO").write_text("Name: pkg\n")
     result = run_cli("--repo", str(git_repo), "collect", "--format", "json")
     assert result.exit_code == 0
-    assert "Warning: 2 files have uncommitted changes" in result.stderr
+    # Untracked files are not dirt (as for 'git describe --dirty'): only a.py counts.
+    assert "Warning: 1 file has uncommitted changes" in result.stderr
+    assert git(git_repo, "status", "--porcelain", "--untracked-files=no").count("\n") == 1
     other = run_cli("--repo", str(git_repo), "collect", "--head", "HEAD~0", "--format", "json")
     assert "uncommitted" in other.stderr  # HEAD~0 is still the checked-out commit
 

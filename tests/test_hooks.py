@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,53 @@ def test_the_command_offers_the_hooks_the_core_installs() -> None:
     from phasectl.workflow.hooks import HOOK_TYPES
 
     assert HOOK_CHOICES == HOOK_TYPES
+
+
+def test_the_pre_commit_framework_hook_checks_only_release_tags(
+    git_repo: Path, remote: Path
+) -> None:
+    """The real pre-commit runs the hook this repository ships (its entry and stages), with
+    its language switched to the environment phasectl is installed in."""
+    import yaml
+
+    shipped = Path(__file__).parent.parent / ".pre-commit-hooks.yaml"
+    (hook,) = yaml.safe_load(shipped.read_text())
+    local = {**hook, "language": "system"}
+    config = {"repos": [{"repo": "local", "hooks": [local]}]}
+    python_project(
+        git_repo,
+        {"test_calc.py": TEST_ADD},
+        **{
+            ".phasectl.toml": 'release_tags = ["v[0-9]*"]\n' + CHECK_FAILS,
+            ".pre-commit-config.yaml": yaml.safe_dump(config),
+        },
+    )
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install", "--hook-type", "pre-push"],
+        cwd=git_repo, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+    def pre_commit_push(*refs: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "push", "origin", *refs],
+            cwd=git_repo, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    # A branch (with no report, and a gate that would fail) passes without a check.
+    done = pre_commit_push("main")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "phasectl check....." in done.stdout  # ran, and passed without checking
+    git(git_repo, "tag", "notes-2026")
+    assert pre_commit_push("notes-2026").returncode == 0
+    # A phase tag and a release tag run the check, whose failing gate stops the push.
+    # (pre-commit runs no hook at all for a tag whose commit the remote already has.)
+    for tag in ("phase/x", "v1.0"):
+        commit(git_repo, {f"{tag}.txt": "new\n"})
+        git(git_repo, "tag", tag)
+        done = pre_commit_push(tag)
+        output = done.stdout + done.stderr
+        assert done.returncode != 0, output
+        assert f"checking release tag {tag}" in output
+        assert "FAIL  coverage >= 100%" in output
+    assert remote_refs(remote) == {"refs/heads/main", "refs/tags/notes-2026"}

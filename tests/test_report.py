@@ -325,7 +325,12 @@ def test_summary_appends_to_the_github_step_summary(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     report(git_repo, "--no-tests", "--summary")
     text = summary.read_text()
-    assert text.startswith("earlier step\n## Metrics\n\n- **Before**: not collected\n")
+    # A heading names the phase and its range, then come the sections.
+    assert re.match(
+        r"earlier step\n## Phase `main`: `phase/1` → `HEAD` \([0-9a-f]{12}\)\n\n"
+        r"## Metrics\n\n- \*\*Before\*\*: not collected\n",
+        text,
+    ), text
     assert "\n### Test Results\n\n```\nBefore: not collected\n" in text
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     _, err = report(git_repo, "--no-tests", "--summary", "--stdout")

@@ -61,4 +61,4 @@ def test_demo_runs_phasectl_on_the_sample(tmp_path: Path) -> None:
     assert "- Tests Passing: 2/2 → 5/5\n" in done.stdout
     assert "baseline: tests run in a temporary worktree at" in done.stdout
     # collect ran the base's tests once; report read them back from the note.
-    assert done.stderr.count("running the tests at") == 1
+    assert done.stderr.count("phasectl: base run: the tests at") == 1

@@ -389,3 +389,192 @@ def test_an_ignored_report_folder_is_a_clear_error(git_repo: Path) -> None:
     assert "ignored by one of your .gitignore files" in last
     assert "hint:" not in last
     assert state(git_repo) == before
+
+
+def test_untracked_files_are_not_dirt(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    commit(git_repo, {"more.py": "M = 1\n"})
+    venv = git_repo / ".venv" / "lib"
+    venv.mkdir(parents=True)
+    for i in range(5):
+        (venv / f"mod{i}.py").write_text("X = 1\n")
+    (git_repo / "calc.egg-info").mkdir()
+    (git_repo / "calc.egg-info" / "PKG-INFO").write_text("Name: calc\n")
+    (git_repo / ".phasectl.toml").write_text('report_dir = "docs/phases"\n')
+    _, err = cli(git_repo, "tag", "2", "-q")
+    assert "uncommitted" not in err
+    assert "egg-info" not in err
+    # Only the tracked work is tagged; the untracked files stay untracked.
+    assert git(git_repo, "ls-tree", "-r", "--name-only", "phase/2", "--", ".venv") == ""
+    assert "?? .phasectl.toml" in git(git_repo, "status", "--porcelain")
+
+
+def release(repo: Path, monkeypatch: pytest.MonkeyPatch, when: str, tests: str, tag: str) -> str:
+    """Commit a release of the calculator dated ``when`` and tag it ``tag``."""
+    monkeypatch.setenv("GIT_AUTHOR_DATE", when)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", when)
+    sha = python_project(repo, {"test_calc.py": tests})
+    git(repo, "tag", tag)
+    return sha
+
+
+def test_tag_at_adopts_past_releases_in_any_order(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shas = {
+        "1": release(git_repo, monkeypatch, "2024-01-10T10:00:00+00:00", TESTS_1, "v1"),
+        "2": release(git_repo, monkeypatch, "2024-06-10T10:00:00+00:00", TESTS_2, "v2"),
+        "3": release(git_repo, monkeypatch, "2025-02-10T10:00:00+00:00", TESTS_2 + "\n", "v3"),
+    }
+    commit(git_repo, {"today.py": "T = 1\n"}, "today's work")
+    monkeypatch.delenv("GIT_AUTHOR_DATE")
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    main_before = git(git_repo, "rev-parse", "main").strip()
+    # Tagged out of order, all from today's checkout, which is never switched.
+    for name in ("1", "3", "2"):
+        out, _ = cli(git_repo, "tag", name, "--at", f"v{name}", "-q")
+        assert out.startswith(f"Tagged phase/{name} at {shas[name][:12]}")
+        assert git(git_repo, "rev-parse", f"phase/{name}^{{commit}}").strip() == shas[name]
+        assert git(git_repo, "symbolic-ref", "--short", "HEAD") == "main\n"
+        assert note(git_repo, f"phase/{name}")["commit"] == shas[name]
+    assert git(git_repo, "status", "--porcelain") == ""
+    # The reports are committed on today's branch, one commit each, on top of its work.
+    log = git(git_repo, "log", "--format=%s", f"{main_before}..main").splitlines()
+    assert log == [f"phasectl: report of phase {n}" for n in ("2", "3", "1")]
+    report = git(git_repo, "show", "main:docs/phases/2.md")
+    assert report.startswith("# Phase: 2\n")
+    assert "Tests Passing: 1/1 → 2/2\n" in report
+
+    # The figures of phase 2 are pytest's own at v2 (measured in a worktree, not here).
+    checkout = tmp_path / "v2"
+    git(git_repo, "worktree", "add", "--quiet", "--detach", str(checkout), "v2")
+    summary = pytest_summary(checkout)
+    git(git_repo, "worktree", "remove", "--force", str(checkout))
+    assert note(git_repo, "phase/2")["tests"]["passed"] == summary["passed"] == 2
+
+    out, err = cli(git_repo, "history", "--format", "json")
+    rows = json.loads(out)["phases"]
+    assert [r["tag"] for r in rows] == ["phase/1", "phase/2", "phase/3"]
+    assert f"phase/3 was measured from {shas['1'][:12]}, not from the phase before it" in err
+    assert rows[2]["patch_percent"] is None
+    dates = [git(git_repo, "log", "-1", "--format=%cs", f"v{n}").strip() for n in "123"]
+    assert [r["date"] for r in rows] == dates == ["2024-01-10", "2024-06-10", "2025-02-10"]
+    assert [r["measured_commit"] for r in rows] == [shas[n] for n in "123"]
+    # Phase 3 was measured from phase 1 (phase 2 was not tagged yet); history takes its
+    # base from the phase before it, exactly as git counts v2..v3.
+    added, removed = 0, 0
+    for line in git(git_repo, "diff", "--numstat", "-M50%", "v2", "v3").splitlines():
+        plus, minus, _ = line.split("\t", 2)
+        added, removed = added + int(plus), removed + int(minus)
+    assert (rows[2]["lines_added"], rows[2]["lines_removed"]) == (added, removed)
+
+    # The pre-push gate at an adopted tag finds its report on today's branch.
+    out, _ = cli(git_repo, "check", "-q", "--head", "phase/2")
+    assert re.search(r"PASS  report current +.*2\.md", out)
+
+
+def test_tag_judges_the_gates_before_making_anything(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    python_project(git_repo, {"test_calc.py": TESTS_3})  # test_add now fails
+    before = state(git_repo)
+    notes_before = git(git_repo, "notes", "--ref=phasectl", "list")
+    _, err = cli(git_repo, "tag", "2", "-q", code=1)
+    assert "FAIL  no new failing tests  1 newly failing: tests/test_calc.py::test_add" in err
+    assert err.strip().splitlines()[-1].startswith("Error: a release gate failed")
+    assert state(git_repo) == before
+    assert git(git_repo, "notes", "--ref=phasectl", "list") == notes_before
+    assert not (git_repo / "docs" / "phases" / "2.md").exists()
+    out, _ = cli(git_repo, "tag", "2", "-q", "--no-verify")
+    assert out.startswith("Tagged phase/2 at ")
+
+
+def test_tag_refuses_coverage_under_the_configured_gate(git_repo: Path) -> None:
+    python_project(
+        git_repo, {"test_calc.py": TESTS_1}, **{".phasectl.toml": "[check]\nfail_under = 90\n"}
+    )
+    total, _, _ = coverage_report_total(git_repo)
+    assert float(total) < 90
+    _, err = cli(git_repo, "tag", "1", "-q", code=1)
+    assert re.search(rf"^FAIL  coverage >= 90% +{total}%$", err, re.MULTILINE)
+    assert git(git_repo, "tag", "-l") == ""
+    cli(git_repo, "tag", "1", "-q", "--no-verify")
+    assert git(git_repo, "tag", "-l") == "phase/1\n"
+
+
+def test_report_without_tests_at_a_tag_uses_its_note(git_repo: Path) -> None:
+    project_with_phase(git_repo)
+    path = git_repo / "docs" / "phases" / "1.md"
+    tagged = path.read_bytes()
+    out, err = cli(git_repo, "report", "--no-tests", "--check")
+    assert out == f"{path}: current\n"
+    assert "from the snapshot its tag stored" in err
+    out, _ = cli(git_repo, "report", "--no-tests", "--stdout", "--format", "json")
+    rows = {m["label"]: m["value"] for m in json.loads(out)["metrics"]["measurements"]}
+    stored = note(git_repo, "phase/1")["tests"]
+    assert rows["Tests Passing"] == f"no baseline → {stored['passed']}/{stored['total']}"
+    cli(git_repo, "report", "--no-tests")
+    assert path.read_bytes() == tagged
+    out, _ = cli(git_repo, "check", "--no-tests")
+    assert [line.split()[0] for line in out.splitlines()] == ["PASS", "PASS"]
+    # Away from a tag, --no-tests still runs and reads nothing.
+    commit(git_repo, {"more.py": "M = 1\n"})
+    data = json.loads(cli(git_repo, "collect", "--no-tests", "--format", "json")[0])
+    assert data["tests"] is None
+    assert data["coverage"] is None
+
+
+def test_report_json_format_needs_stdout(git_repo: Path) -> None:
+    commit(git_repo, {"a.py": "A = 1\n"})
+    _, err = cli(git_repo, "report", "--no-tests", "--format", "json", code=2)
+    assert err.startswith("Error: --format json prints the values")
+    assert err.count("\n") == 1
+    assert not (git_repo / "docs").exists()
+
+
+def test_history_of_phases_tagged_on_checked_out_releases(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before --at, old releases were tagged by checking them out: each tag then sits on a
+    report commit that no branch contains, dated today. history still orders and dates the
+    phases by the releases, and counts each from the release before it."""
+    release(git_repo, monkeypatch, "2024-01-10T10:00:00+00:00", TESTS_1, "v1")
+    release(git_repo, monkeypatch, "2024-06-10T10:00:00+00:00", TESTS_2, "v2")
+    release(git_repo, monkeypatch, "2025-02-10T10:00:00+00:00", TESTS_2 + "\n", "v3")
+    monkeypatch.delenv("GIT_AUTHOR_DATE")
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    for name in ("2", "3", "1"):
+        git(git_repo, "checkout", "--quiet", "--detach", f"v{name}")
+        cli(git_repo, "tag", name, "-q")
+        git(git_repo, "checkout", "--quiet", "main")
+    for name in "123":  # each tag is on a report commit on top of its release
+        assert (
+            git(git_repo, "rev-parse", f"phase/{name}^{{commit}}^").strip()
+            == git(git_repo, "rev-parse", f"v{name}").strip()
+        )
+    rows = json.loads(cli(git_repo, "history", "--format", "json")[0])["phases"]
+    assert [r["tag"] for r in rows] == ["phase/1", "phase/2", "phase/3"]
+    assert [r["date"] for r in rows] == [
+        git(git_repo, "log", "-1", "--format=%cs", f"v{n}").strip() for n in "123"
+    ]
+    for row, base, head in zip(rows[1:], ("v1", "v2"), ("v2", "v3"), strict=True):
+        numstat = git(git_repo, "diff", "--numstat", "-M50%", base, head).splitlines()
+        added = sum(int(line.split("\t")[0]) for line in numstat)
+        assert (row["lines_added"], row["files_changed"]) == (added, len(numstat))
+
+
+def test_tag_at_in_a_dirty_checkout_and_with_bad_refs(git_repo: Path) -> None:
+    old = python_project(git_repo, {"test_calc.py": TESTS_1})
+    python_project(git_repo, {"test_calc.py": TESTS_2})
+    (git_repo / "calc.py").write_text("broken(\n")  # today's work, not committed
+    _, err = cli(git_repo, "tag", "1", "--at", "nope", "-q", code=2)
+    assert err.startswith("Error: unknown revision 'nope'")
+    # At HEAD the checkout itself would be measured: a dirty tree is refused as ever.
+    _, err = cli(git_repo, "tag", "1", "--at", "HEAD", "-q", code=2)
+    assert "uncommitted changes (calc.py)" in err
+    # A past commit runs in a worktree: today's changes neither block nor spoil it.
+    before = (git_repo / "calc.py").read_bytes()
+    cli(git_repo, "tag", "1", "--at", old[:12], "-q", "--no-commit")
+    assert note(git_repo, "phase/1")["tests"]["passed"] == 1
+    assert git(git_repo, "rev-parse", "phase/1^{commit}").strip() == old
+    assert (git_repo / "calc.py").read_bytes() == before
+    assert git(git_repo, "status", "--porcelain") == " M calc.py\n?? docs/\n"

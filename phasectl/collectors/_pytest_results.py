@@ -23,6 +23,8 @@ import pytest
 _OUTPUT_ENV = "PHASECTL_RESULTS_FILE"
 _COVERAGE_DATA_ENV = "PHASECTL_COVERAGE_DATA"
 _COVERAGE_JSON_ENV = "PHASECTL_COVERAGE_JSON"
+_PROGRESS_ENV = "PHASECTL_PROGRESS_FILE"
+_PROGRESS_EVERY_S = 0.5
 _KEYS = {
     "passed": "passed",
     "failed": "failed",
@@ -32,11 +34,30 @@ _KEYS = {
     "xpassed": "xpassed",
 }
 _started = time.perf_counter()
+_finished = 0
+_progress_written = 0.0
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _started
     _started = time.perf_counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count finished tests for phasectl's progress line; a worker's count reaches the
+    xdist controller as its reports do, so only the controller writes."""
+    global _finished, _progress_written
+    target = os.environ.get(_PROGRESS_ENV)
+    if report.when != "teardown" or not target or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    _finished += 1
+    now = time.perf_counter()
+    if now - _progress_written >= _PROGRESS_EVERY_S:
+        _progress_written = now
+        partial = f"{target}.tmp"
+        with contextlib.suppress(OSError):
+            Path(partial).write_text(str(_finished), encoding="ascii")
+            Path(partial).replace(target)
 
 
 @pytest.hookimpl(trylast=True)

@@ -87,6 +87,7 @@ def measure(
     junit: Sequence[str] = (),
     coverage: Sequence[str] = (),
     extra_paths: Sequence[Path] = (),
+    run: str = "head",
 ) -> Measurement | None:
     """Measure the checkout at ``root`` the configured way; ``None`` if nothing applies.
 
@@ -104,7 +105,9 @@ def measure(
     if config.test_command:
         env = child_env()
         started = time.time()
-        status, tail = run_streaming(config.test_command, root, env, quiet=quiet, echo=echo)
+        status, tail = run_streaming(
+            config.test_command, root, env, quiet=quiet, echo=echo, run=run
+        )
         warnings = []
         if status != 0:
             warnings.append(f"test_command exited with status {status}: {last_lines(tail, 3)}")
@@ -121,7 +124,7 @@ def measure(
     if junit or coverage:
         return read_artifacts(root, junit, coverage, python=python)
     if is_python_project(root):
-        return run_pytest(root, config, quiet=quiet, echo=echo, extra_paths=extra_paths)
+        return run_pytest(root, config, quiet=quiet, echo=echo, extra_paths=extra_paths, run=run)
     return None
 
 
@@ -189,10 +192,10 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
 
 
 def measure_in_worktree(
-    repo: Repository, commit: str, config: Config, *, quiet: bool, echo: Echo
+    repo: Repository, commit: str, config: Config, *, quiet: bool, echo: Echo, run: str = "head"
 ) -> Measurement | None:
-    """Run the tests at ``commit`` in a temporary worktree."""
-    echo(f"phasectl: running the tests at {commit[:12]} in a temporary worktree")
+    """Run the tests at ``commit`` in a temporary worktree (``run``: "head" or "base")."""
+    echo(f"phasectl: {run} run: the tests at {commit[:12]} in a temporary worktree")
     if config.python and repo.work_tree is not None:
         # A relative python (".venv/bin/python") names the user's environment, which is
         # in the user's work tree, not in the temporary one (where it is not checked in).
@@ -203,4 +206,4 @@ def measure_in_worktree(
         # An editable install of the project points at the user's checkout; put the
         # worktree's own sources first so the base commit's code is what gets tested.
         extra = [p for p in (path / "src", path) if p.is_dir()]
-        return measure(path, config, quiet=quiet, echo=echo, extra_paths=extra)
+        return measure(path, config, quiet=quiet, echo=echo, extra_paths=extra, run=run)

@@ -40,6 +40,9 @@ class CollectOptions:
     recorded_head: bool = False
     """Take head's figures from the snapshot ``phasectl tag`` stored for this very range,
     when there is one, instead of running the tests (check)."""
+    recorded_only: bool = False
+    """With ``recorded_head``: collect tests only from that snapshot, never run them
+    (``--no-tests`` at a tag phasectl made)."""
 
 
 def measure_commit(
@@ -127,7 +130,9 @@ def find_baseline(
     from phasectl.errors import PhasectlError
 
     try:
-        measured = measure_in_worktree(repo, base, config, quiet=options.quiet, echo=echo)
+        measured = measure_in_worktree(
+            repo, base, config, quiet=options.quiet, echo=echo, run="base"
+        )
     except PhasectlError as exc:
         # The figures at head are still worth reporting: the base becomes "no baseline".
         warnings.append(f"could not measure the base {span.base.ref} ({base[:12]}): {exc}")
@@ -215,14 +220,14 @@ def collect_phase(
     for message in warnings:
         echo(f"Warning: {message}")
     tests = coverage = benchmarks = None
-    if options.tests:
+    recorded = _recorded_head(repo, span) if options.tests and options.recorded_head else None
+    if options.tests and (recorded is not None or not options.recorded_only):
         added = None
         if started is not None:
             # The tests are running: find the changed lines now, while waiting costs nothing.
             added = repo.added_lines(
                 span.base.sha, span.head.sha, similarity=config.rename_similarity
             )
-        recorded = _recorded_head(repo, span) if options.recorded_head else None
         if recorded is not None and (options.junit or options.coverage):
             # What the user names on the command line wins over what the tag recorded.
             echo("phasectl: head figures from --junit/--coverage, not the tag's snapshot")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -34,10 +35,20 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in _PYTEST_INTERNAL_ENV}
 
 
+# Colour codes, kept on the terminal but not in the lines quoted in error messages.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def wants_colour(quiet: bool) -> bool:
+    """Whether the test run's streamed output should keep its colours: standard error is a
+    terminal, the output is shown, and ``NO_COLOR`` (https://no-color.org) is not set."""
+    return not quiet and not os.environ.get("NO_COLOR") and sys.stderr.isatty()
+
+
 def _stream(pipe: IO[bytes], tail: collections.deque[str], quiet: bool) -> None:
     out = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
     for raw in iter(pipe.readline, b""):
-        tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        tail.append(_ANSI.sub("", raw.decode("utf-8", "replace").rstrip("\n")))
         if not quiet:
             if out is not None:
                 out.write(raw)
@@ -47,9 +58,13 @@ def _stream(pipe: IO[bytes], tail: collections.deque[str], quiet: bool) -> None:
 
 
 def run_streaming(
-    command: Sequence[str], cwd: Path, env: dict[str, str], *, quiet: bool, echo: Echo
-) -> tuple[int, list[str]]:
+    command: Sequence[str], cwd: Path, env: dict[str, str], *, quiet: bool, echo: Echo,
+    run: str = "head", progress: Path | None = None,
+) -> tuple[int, list[str]]:  # fmt: skip
     """Run ``command``; stream its output to stderr (or show progress if quiet).
+
+    The progress line names the ``run`` ("head" or "base") and, when the run writes the
+    count of finished tests to ``progress`` (phasectl's pytest plugin does), that count.
 
     Returns the exit status and the last lines of output. On Ctrl-C the child is
     stopped too and ``KeyboardInterrupt`` propagates, so callers' cleanup runs.
@@ -71,7 +86,7 @@ def run_streaming(
     reader.start()
     done = threading.Event()
     if quiet:
-        threading.Thread(target=_progress, args=(done, echo), daemon=True).start()
+        threading.Thread(target=_progress, args=(done, echo, run, progress), daemon=True).start()
     _RUNNING.add(proc)
     try:
         # A blocking wait: Popen.wait(timeout) polls with sleeps and would add latency.
@@ -87,10 +102,26 @@ def run_streaming(
     return status, list(tail)
 
 
-def _progress(done: threading.Event, echo: Echo) -> None:
+def finished_tests(progress: Path | None) -> int | None:
+    """The count of finished tests the run last wrote to ``progress`` (``None``: unknown)."""
+    if progress is None:
+        return None
+    try:
+        return int(progress.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return 0 if progress.parent.is_dir() else None
+
+
+def progress_line(run: str, seconds: float, finished: int | None) -> str:
+    """``phasectl: head run still running: 42 tests finished (15 s)``."""
+    count = "" if finished is None else f": {finished} test{'s' * (finished != 1)} finished"
+    return f"phasectl: {run} run still running{count} ({seconds:.0f} s)"
+
+
+def _progress(done: threading.Event, echo: Echo, run: str, progress: Path | None) -> None:
     started = time.monotonic()
     while not done.wait(_PROGRESS_EVERY_S):
-        echo(f"phasectl: tests still running ({time.monotonic() - started:.0f} s)")
+        echo(progress_line(run, time.monotonic() - started, finished_tests(progress)))
 
 
 # Test processes now running, so the main thread can stop them on Ctrl-C even when a

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phasectl.collectors.process import Echo, child_env, last_lines, run_streaming
+from phasectl.collectors.process import Echo, child_env, last_lines, run_streaming, wants_colour
 from phasectl.errors import PhasectlError
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def run_pytest(
     quiet: bool,
     echo: Echo,
     extra_paths: Sequence[Path] = (),
+    run: str = "head",
 ) -> Measurement:
     """The managed run: ``python -m coverage run -m pytest`` in ``root``.
 
@@ -99,6 +100,11 @@ def run_pytest(
             paths.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(paths)
         env["PHASECTL_RESULTS_FILE"] = str(results_file)
+        progress = scratch / "progress"
+        env["PHASECTL_PROGRESS_FILE"] = str(progress)
+        if wants_colour(quiet):
+            # pytest writes into a pipe here, so it would drop its colours: keep them.
+            env["PY_COLORS"] = "1"
         # The plugin writes coverage.py's JSON report as the run ends (see _pytest_results).
         coverage_json = scratch / "coverage.json"
         env["PHASECTL_COVERAGE_DATA"] = str(scratch / ".coverage")
@@ -108,7 +114,9 @@ def run_pytest(
             "-m", "pytest", "-p", PLUGIN_MODULE, *config.pytest_args,
         ]  # fmt: skip
         started = time.time()
-        status, tail = run_streaming(command, root, env, quiet=quiet, echo=echo)
+        status, tail = run_streaming(
+            command, root, env, quiet=quiet, echo=echo, run=run, progress=progress
+        )
         if not results_file.exists():
             raise PhasectlError(
                 f"the test run ({python} -m coverage run -m pytest) failed with exit status "

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from phasectl.commands.collect import (
+    STDOUT,
     collect_options,
     range_options,
     regenerate_args,
@@ -16,9 +17,7 @@ from phasectl.commands.collect import (
 )
 from phasectl.commands.report import regenerate_command, render_phase_report, report_options
 from phasectl.context import AppContext
-from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
-
-_LABELS = {"pass": "PASS", "fail": "FAIL", "unmeasured": "N/A "}
+from phasectl.errors import EXIT_BAD_INPUT, PhasectlError
 
 
 @click.command()
@@ -27,7 +26,8 @@ _LABELS = {"pass": "PASS", "fail": "FAIL", "unmeasured": "N/A "}
 @click.option(
     "--report-current/--no-report-current",
     default=None,
-    help="Require the report's regions to equal a fresh render [config: report_current].",
+    show_default="config report_current, else yes",
+    help="Require the report's regions to equal a fresh render.",
 )
 @click.option("--fail-under", type=click.FloatRange(0, 100), help="Minimum coverage, percent.")
 @click.option(
@@ -41,12 +41,14 @@ _LABELS = {"pass": "PASS", "fail": "FAIL", "unmeasured": "N/A "}
 @click.option(
     "--allow-new-failures/--no-allow-new-failures",
     default=None,
-    help="Accept tests that newly fail [config: allow_new_failures, default no].",
+    show_default="config allow_new_failures, else no",
+    help="Accept tests that newly fail.",
 )
 @click.option(
     "--allow-removed-tests/--no-allow-removed-tests",
     default=None,
-    help="Accept tests that were removed [config: allow_removed_tests, default yes].",
+    show_default="config allow_removed_tests, else yes",
+    help="Accept tests that were removed.",
 )
 @click.pass_obj
 def check(
@@ -69,8 +71,15 @@ def check(
     allow_removed_tests. Options override the config. Prints each gate with its figure;
     exits 1 if any gate fails, 2 if a gate could not be measured. At a tag made by
     `phasectl tag`, the figures it recorded for the phase are judged (no test run).
+
+    \b
+    Examples:
+      phasectl check                          # gates from [tool.phasectl.check]
+      phasectl check --fail-under 80 --min-patch-coverage 70
+      phasectl check --head phase/3-auth      # judge a tag before pushing it
     """
-    from phasectl.workflow.gates import Gate, judge
+    from phasectl.workflow.gates import Gate, exit_status, gate_lines, judge
+    from phasectl.workflow.tag import report_commit_of
 
     flags: dict[str, Any] = {
         "report_current": report_current,
@@ -88,6 +97,8 @@ def check(
         *(["--name", name] if name else []),
         *(["--output", str(output)] if output else []),
     ]
+    if output == STDOUT:
+        raise PhasectlError("check judges a report file; '-o -' names none (pass its path)")
     options = collect_options(params, skip_reports=True, recorded_head=True)
     metrics = run_collect(app, options)
     gates: list[Gate] = []
@@ -95,7 +106,9 @@ def check(
         repo = app.repository
         tip = repo.resolve_commit(metrics.head.ref)
         # A tag being pushed from elsewhere: judge the report as committed there.
-        committed_at = tip if tip != repo.head_sha() else None
+        # A phase tagged with --at has its report committed on a later commit.
+        reported = report_commit_of(repo, tip) or tip
+        committed_at = reported if reported != repo.head_sha() else None
         rendered = render_phase_report(app, metrics, output, name, committed_at=committed_at)
         if rendered.current:
             gates.append(Gate("report current", str(rendered.path), "pass"))
@@ -106,12 +119,10 @@ def check(
     gates.extend(judge(metrics, settings))
     if not gates:
         click.echo("No gates are switched on: set them in [tool.phasectl.check].")
-    width = max((len(g.name) for g in gates), default=0)
-    for gate in gates:
-        click.echo(f"{_LABELS[gate.verdict]}  {gate.name:<{width}}  {gate.figure}")
-    verdicts = {g.verdict for g in gates}
-    if "fail" in verdicts:
-        raise SystemExit(EXIT_CHECK_FAILED)
-    if "unmeasured" in verdicts:
+    for line in gate_lines(gates):
+        click.echo(line)
+    status = exit_status(gates)
+    if status == EXIT_BAD_INPUT:
         click.echo("Error: some gates could not be measured (N/A above)", err=True)
-        raise SystemExit(EXIT_BAD_INPUT)
+    if status:
+        raise SystemExit(status)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from phasectl.repo.diff import PendingDiff
 
 F = TypeVar("F", bound=Callable[..., Any])
+STDOUT = Path("-")
+"""``-o -``: standard output, as for most command-line tools."""
 
 
 def absolute_globs(patterns: tuple[str, ...]) -> tuple[str, ...]:
@@ -30,14 +32,13 @@ def start_early_diff(app: AppContext, base: str | None, head: str | None) -> Pen
     still checked before its output is used."""
     if base is None or head is None:
         return None
-    from phasectl.config import load_config
     from phasectl.repo.base import find_work_tree
     from phasectl.repo.diff import DiffSettings, start_diff
 
     root = find_work_tree(app.repo_path)
     if root is None:
         return None
-    config = load_config(root)
+    config = app.config_for(root)
     settings = DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
     return start_diff(root, base, head, settings)
 
@@ -49,13 +50,12 @@ def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMea
     if not options.tests:
         return None
     from phasectl.collectors.measurement import BackgroundMeasurement, measure
-    from phasectl.config import load_config
     from phasectl.repo.base import find_work_tree
 
     root = find_work_tree(app.repo_path)
     if root is None:
         return None
-    config = load_config(root)
+    config = app.config_for(root)
     return BackgroundMeasurement(
         lambda: measure(
             root,
@@ -102,9 +102,12 @@ def range_options(command: F) -> F:
     for decorator in reversed(
         [
             click.option(
-                "--base", metavar="REF", help="Start of the range [default: the previous tag]."
+                "--base",
+                metavar="REF",
+                show_default="the previous tag",
+                help="Start of the range.",
             ),
-            click.option("--head", metavar="REF", help="End of the range [default: HEAD]."),
+            click.option("--head", metavar="REF", show_default="HEAD", help="End of the range."),
             click.option(
                 "--merge-base",
                 is_flag=True,
@@ -124,7 +127,8 @@ def range_options(command: F) -> F:
                 "--run-base",
                 type=click.Choice(["auto", "always", "never"]),
                 help="Run the tests at the base in a temporary worktree: auto = only when no "
-                "snapshot is stored [default: config run_base, else auto].",
+                "snapshot is stored.",
+                show_default="config run_base, else auto",
             ),
         ]
     ):
@@ -137,17 +141,24 @@ def collect_options(params: dict[str, Any], **settings: Any) -> CollectOptions:
     (popped from ``params``; those a command lacks keep their defaults), plus ``settings``."""
     from phasectl.collectors.phase import CollectOptions
 
+    no_tests = params.pop("no_tests")
+    run_base = params.pop("run_base", None)
+    if no_tests and settings.get("skip_reports"):
+        # A report's figures at a tag phasectl made are the ones it recorded: --no-tests
+        # means "run nothing", not "forget them" (else the committed report goes stale).
+        settings = {**settings, "recorded_head": True, "recorded_only": True}
+        run_base = "never"
     return CollectOptions(
         base=params.pop("base", None),
         head=params.pop("head", None),
         merge_base=params.pop("merge_base", False),
-        tests=not params.pop("no_tests"),
+        tests=not no_tests or bool(settings.get("recorded_only")),
         quiet=params.pop("quiet"),
         junit=absolute_globs(params.pop("junit")),
         coverage=absolute_globs(params.pop("coverage")),
         base_junit=absolute_globs(params.pop("base_junit", ())),
         base_coverage=absolute_globs(params.pop("base_coverage", ())),
-        run_base=params.pop("run_base", None),
+        run_base=run_base,
         **settings,
     )
 
@@ -192,8 +203,8 @@ def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to FILE (atomically) instead of standard output.",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    help="Write to FILE (atomically) instead of standard output ('-': standard output).",
 )
 @click.pass_obj
 def collect(app: AppContext, /, fmt: str, output: Path | None, **params: Any) -> None:
@@ -204,13 +215,19 @@ def collect(app: AppContext, /, fmt: str, output: Path | None, **params: Any) ->
     and at BASE ("before": a stored snapshot, --base-* artifacts, or a run in a
     temporary worktree), patch coverage, and which tests were added, removed, fixed or
     broke. Test output goes to standard error; the figures to standard output.
+
+    \b
+    Examples:
+      phasectl collect                            # previous phase tag .. HEAD, as text
+      phasectl collect --format json -o phase.json
+      phasectl collect --base v1.0 --no-tests     # the diff only
     """
     from phasectl.fileio import write_atomic
     from phasectl.report.output import format_text, to_json
 
     metrics = run_collect(app, collect_options(params, skip_reports=False))
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()
-    if output is not None:
+    if output is not None and output != STDOUT:
         write_atomic(output, data)
     else:
         click.echo(data, nl=False)

@@ -29,10 +29,17 @@ from phasectl.context import AppContext
 def history(app: AppContext, fmt: str, chart: Path | None) -> None:
     """List the phases, oldest first: one row per phase tag.
 
-    Each row shows the tagged commit and its date, the tests passing, coverage and patch
-    coverage from the snapshot stored on it ("no snapshot" when there is none), and the
-    lines added and removed and files changed since the previous phase tag. Phases are
-    ordered by the committer date of the tagged commit, then by tag name.
+    Each row shows the tagged commit, the date of the work it measured, the tests passing,
+    coverage and patch coverage from the snapshot stored on it ("no snapshot" when there is
+    none), and the lines added and removed and files changed since the phase before it.
+    Phases are ordered by the measured work's place in history (ancestors first, else by
+    committer date), then by tag name.
+
+    \b
+    Examples:
+      phasectl history                          # a table in the terminal
+      phasectl history --format markdown        # a table for a report or a PR
+      phasectl history --chart docs/history.svg
     """
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json
@@ -40,6 +47,13 @@ def history(app: AppContext, fmt: str, chart: Path | None) -> None:
     from phasectl.workflow.history_chart import render_chart
     from phasectl.workflow.history_formats import format_csv, format_markdown, format_table
 
+    if chart is not None and chart.suffix.lower() != ".svg":
+        from phasectl.errors import PhasectlError
+
+        raise PhasectlError(
+            f"phasectl draws the chart as SVG only, so {chart} would not be what its name "
+            "says; name it FILE.svg (convert it with e.g. 'rsvg-convert -o x.png x.svg')"
+        )
     repo, config = app.repository, app.config
     result = collect_history(repo, config)
     for message in result.warnings:

@@ -22,7 +22,13 @@ _TYPE_OPTION = click.option(
 
 @click.group()
 def hook() -> None:
-    """Install or remove the git hook that runs 'phasectl check' before release tags are pushed."""
+    """Install or remove the git hook that runs 'phasectl check' before release tags are pushed.
+
+    \b
+    Examples:
+      phasectl hook install
+      phasectl hook uninstall
+    """
 
 
 @hook.command()
@@ -39,6 +45,11 @@ def install(app: AppContext, hook_type: str, chain: bool) -> None:
 
     Run it again after changing tag_prefix or release_tags: it replaces its own hook,
     but never a hook another tool wrote (see --chain).
+
+    \b
+    Examples:
+      phasectl hook install             # .git/hooks/pre-push (or core.hooksPath)
+      phasectl hook install --chain     # keep the hook another tool wrote, run it first
     """
     from phasectl.workflow.hooks import install_hook
 
@@ -57,7 +68,12 @@ def install(app: AppContext, hook_type: str, chain: bool) -> None:
 @_TYPE_OPTION
 @click.pass_obj
 def uninstall(app: AppContext, hook_type: str) -> None:
-    """Remove phasectl's hook, putting back a hook it chained. Other tools' hooks stay."""
+    """Remove phasectl's hook, putting back a hook it chained. Other tools' hooks stay.
+
+    \b
+    Example:
+      phasectl hook uninstall
+    """
     from phasectl.workflow.hooks import uninstall_hook
 
     done = uninstall_hook(app.repository, hook_type)
@@ -67,3 +83,29 @@ def uninstall(app: AppContext, hook_type: str) -> None:
         click.echo(f"Restored the earlier hook {done.restored}")
     if done.removed is None and done.restored is None:
         click.echo(f"No phasectl {hook_type} hook is installed; nothing to remove", err=True)
+
+
+@hook.command("check-push")
+@click.pass_context
+def check_push(ctx: click.Context) -> None:
+    """For the pre-commit framework's pre-push stage: run 'phasectl check' on the phase or
+    release tag being pushed; branches and other tags pass untouched, as with the git hook.
+
+    \b
+    Example:
+      phasectl hook check-push   # pre-commit's phasectl-check hook runs this on push
+    """
+    import os
+
+    from phasectl.commands.check import check
+    from phasectl.workflow.hooks import pushed_release_tag
+
+    app = ctx.ensure_object(AppContext)
+    found = pushed_release_tag(app.config, os.environ)
+    if found is None:
+        ref = os.environ.get("PRE_COMMIT_REMOTE_BRANCH", "")
+        click.echo(f"phasectl: {ref} is not a phase or release tag; nothing to check", err=True)
+        return
+    tag, head = found
+    click.echo(f"phasectl hook: checking release tag {tag}", err=True)
+    ctx.invoke(check, head=head)

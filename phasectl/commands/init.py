@@ -23,8 +23,8 @@ FILE_CHOICES = ("pyproject", "phasectl")
     "file",
     type=click.Choice(FILE_CHOICES),
     default=None,
-    help="Where the settings go: [tool.phasectl] in pyproject.toml (the default when it "
-    "exists) or .phasectl.toml.",
+    show_default="pyproject.toml when it exists, else .phasectl.toml",
+    help="Where the settings go: [tool.phasectl] in pyproject.toml, or .phasectl.toml.",
 )
 @click.option(
     "--notes",
@@ -38,6 +38,11 @@ def init(app: AppContext, file: ConfigFile | None, notes: bool) -> None:
     Makefile targets that run phasectl (on standard output; messages go to standard error).
 
     Existing settings are never changed.
+
+    \b
+    Examples:
+      phasectl init >> Makefile     # settings into pyproject.toml, targets into the Makefile
+      phasectl init --notes         # also fetch the remote's snapshots with 'git fetch'
     """
     from phasectl.errors import PhasectlError
     from phasectl.workflow.init import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from phasectl.commands.collect import (
+    STDOUT,
     F,
     collect_options,
     echo_err,
@@ -18,7 +20,7 @@ from phasectl.commands.collect import (
     run_collect,
 )
 from phasectl.context import AppContext
-from phasectl.errors import EXIT_CHECK_FAILED
+from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
     from phasectl.model.phase import PhaseMetrics
@@ -53,14 +55,15 @@ def report_options(command: F) -> F:
     """``--output`` and ``--name``: which report (report, check, tag)."""
     command = click.option(
         "--name",
-        help="Phase name, for the title and the default file name [default: the head's "
-        "phase tag without its prefix, else its branch].",
+        show_default="the head's phase tag without its prefix, else its branch",
+        help="Phase name, for the title and the default file name.",
     )(command)
     return click.option(
         "--output",
         "-o",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The report file [default: <report_dir>/<name>.md in the repository].",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        show_default="<report_dir>/<name>.md in the repository",
+        help="The report file; '-' prints it to standard output (as --stdout).",
     )(command)
 
 
@@ -84,7 +87,30 @@ def report_options(command: F) -> F:
 @click.option(
     "--summary",
     is_flag=True,
-    help="Also append the Metrics and Test Results sections to $GITHUB_STEP_SUMMARY.",
+    help="Also append a heading naming the phase, and the Metrics and Test Results sections, "
+    "to $GITHUB_STEP_SUMMARY (GitHub Actions).",
+)
+@click.option(
+    "--pr-comment",
+    "pr_comment_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="Also write a compact Markdown comment for a pull request to FILE ('-': standard "
+    "output): the headline figures, uncovered changed lines and newly failing tests.",
+)
+@click.option(
+    "--annotations",
+    "annotate",
+    is_flag=True,
+    help="Also print GitHub annotations (::warning file=...,line=...::) for uncovered "
+    "changed lines and newly failing tests.",
+)
+@click.option(
+    "--gates",
+    "with_gates",
+    is_flag=True,
+    help="Also judge the release gates of [tool.phasectl.check] but report_current (as "
+    "check does, without measuring again): exit 1 if one fails, 2 if one is unmeasured.",
 )
 @click.pass_obj
 def report(
@@ -96,6 +122,9 @@ def report(
     fmt: str,
     check: bool,
     summary: bool,
+    pr_comment_path: Path | None,
+    annotate: bool,
+    with_gates: bool,
     **params: Any,
 ) -> None:
     """Render the phase report: fill its Metrics, Code Changes, Testing Impact, Test
@@ -105,11 +134,25 @@ def report(
     generated regions (between `<!-- phasectl:begin NAME -->` and
     `<!-- phasectl:end NAME -->`) replaced; one written before phasectl gets them inserted
     under its matching headings. Every byte outside the regions stays as it is.
+
+    \b
+    Examples:
+      phasectl report                    # write or refresh <report_dir>/<name>.md
+      phasectl report --check            # exit 1 with a diff when it is stale
+      phasectl report -o -               # print it instead of writing it
+      phasectl report --summary --pr-comment comment.md --annotations --gates   # in CI
     """
+    from phasectl.errors import PhasectlError
     from phasectl.fileio import write_atomic
     from phasectl.report.output import to_json
-    from phasectl.report.writer import step_summary
 
+    if output == STDOUT:
+        to_stdout, output = True, None
+    if fmt == "json" and not to_stdout:
+        raise PhasectlError(
+            "--format json prints the values the templates receive and needs --stdout; "
+            "the report file itself is always Markdown"
+        )
     args = [
         *regenerate_args(params),
         *(["--name", name] if name else []),
@@ -117,31 +160,69 @@ def report(
     ]
     metrics = run_collect(app, collect_options(params, skip_reports=True))
     rendered = render_phase_report(app, metrics, output, name)
-    path = rendered.path
+    github_outputs(app, metrics, rendered, summary, pr_comment_path, annotate)
+    status = EXIT_OK
+    if to_stdout:
+        data = to_json(rendered.context) if fmt == "json" else rendered.new
+        click.echo(data, nl=False)
+    elif check:
+        if rendered.current:
+            click.echo(f"{rendered.path}: current")
+        else:
+            state = "does not exist" if rendered.old is None else "is stale"
+            click.echo(rendered.diff(), nl=False)
+            fix = regenerate_command(app, args)
+            click.echo(f"{rendered.path} {state}; regenerate it with: {fix}", err=True)
+            status = EXIT_CHECK_FAILED
+    elif rendered.current:
+        click.echo(f"{rendered.path}: already current")
+    else:
+        write_atomic(rendered.path, rendered.new, make_parents=True)
+        click.echo(f"{rendered.path}: {'created' if rendered.old is None else 'updated'}")
+    if with_gates:
+        from phasectl.workflow.gates import exit_status, gate_lines, judge
+
+        gates = judge(metrics, dataclasses.replace(app.config.check, report_current=False))
+        for line in gate_lines(gates):
+            click.echo(line, err=to_stdout)
+        status = max(status, exit_status(gates))
+        if exit_status(gates) == EXIT_BAD_INPUT:
+            echo_err("Error: some gates could not be measured (N/A above)")
+    if status:
+        raise SystemExit(status)
+
+
+def github_outputs(
+    app: AppContext,
+    metrics: PhaseMetrics,
+    rendered: RenderedReport,
+    summary: bool,
+    pr_comment_path: Path | None,
+    annotate: bool,
+) -> None:
+    """What ``--summary``, ``--pr-comment`` and ``--annotations`` ask for."""
+    from phasectl.fileio import write_atomic
+    from phasectl.report.writer import step_summary
+    from phasectl.workflow.github import github_annotations, pr_comment, step_summary_text
+
+    phase = rendered.context["name"]
     if summary:
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
             try:
                 with Path(target).open("a", encoding="utf-8", errors="surrogateescape") as handle:
-                    handle.write(step_summary(rendered.regions))
+                    sections = step_summary(rendered.regions)
+                    handle.write(step_summary_text(phase, metrics, sections))
             except OSError as exc:
                 echo_err(f"Warning: cannot append to $GITHUB_STEP_SUMMARY ({exc}); skipped")
         else:
             echo_err("Warning: --summary given but GITHUB_STEP_SUMMARY is not set; skipped")
-    if to_stdout:
-        data = to_json(rendered.context) if fmt == "json" else rendered.new
-        click.echo(data, nl=False)
-        return
-    if check:
-        if rendered.current:
-            click.echo(f"{path}: current")
-            return
-        state = "does not exist" if rendered.old is None else "is stale"
-        click.echo(rendered.diff(), nl=False)
-        click.echo(f"{path} {state}; regenerate it with: {regenerate_command(app, args)}", err=True)
-        raise SystemExit(EXIT_CHECK_FAILED)
-    if rendered.current:
-        click.echo(f"{path}: already current")
-        return
-    write_atomic(path, rendered.new, make_parents=True)
-    click.echo(f"{path}: {'created' if rendered.old is None else 'updated'}")
+    if pr_comment_path is not None:
+        comment = pr_comment(phase, metrics, rendered.context, app.config.max_files_listed)
+        if pr_comment_path == STDOUT:
+            click.echo(comment, nl=False)
+        else:
+            write_atomic(pr_comment_path, comment.encode("utf-8", "surrogateescape"))
+    if annotate:
+        for line in github_annotations(app.repository, metrics):
+            click.echo(line)

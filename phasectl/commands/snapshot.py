@@ -9,7 +9,7 @@ from phasectl.context import AppContext
 
 
 @click.command()
-@click.argument("ref", default="HEAD")
+@click.argument("ref", default="HEAD", required=False)
 @test_options
 @click.pass_obj
 def snapshot(
@@ -24,6 +24,11 @@ def snapshot(
 
     Later phases then read their "before" from the note instead of running the tests
     again. Share the notes with `git push origin refs/notes/phasectl`.
+
+    \b
+    Examples:
+      phasectl snapshot             # the checked-out commit (a clean work tree)
+      phasectl snapshot v2.0.0      # a past release, in a temporary worktree
     """
     from phasectl.collectors.phase import measure_commit
     from phasectl.errors import PhasectlError

@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from phasectl.commands.collect import collect_options, echo_err, run_collect, test_options
 from phasectl.commands.report import render_phase_report
 from phasectl.context import AppContext
-from phasectl.errors import PhasectlError
+from phasectl.errors import EXIT_CHECK_FAILED, PhasectlError
+
+if TYPE_CHECKING:
+    from phasectl.config import CheckSettings
+    from phasectl.model.phase import PhaseMetrics
 
 
 @click.command()
 @click.argument("name")
-@click.option("-m", "--message", help='First line of the tag message [default: "Phase NAME"].')
+@click.option("-m", "--message", show_default="Phase NAME", help="First line of the tag message.")
 @click.option(
     "--report",
     "report_option",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The report file [default: <report_dir>/NAME.md].",
+    show_default="<report_dir>/NAME.md",
+    help="The report file.",
 )
 @click.option("--no-commit", is_flag=True, help="Write the report but do not commit it.")
 @click.option("--push", is_flag=True, help="Push the tag and the snapshots (refs/notes/phasectl).")
 @click.option("--allow-dirty", is_flag=True, help="Tag even with uncommitted changes.")
+@click.option(
+    "--at",
+    "at",
+    metavar="REF",
+    help="Tag an older commit (a past release): measure it in a temporary worktree, store "
+    "its note and tag it there, and write the report into today's tree.",
+    show_default="HEAD",
+)
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Tag even when a release gate of [tool.phasectl.check] fails.",
+)
 @test_options
 @click.pass_obj
 def tag(
@@ -37,13 +56,23 @@ def tag(
     no_commit: bool,
     push: bool,
     allow_dirty: bool,
+    at: str | None,
+    no_verify: bool,
     **params: Any,
 ) -> None:
     """Close the phase NAME: measure it, write its report, commit the report, store the
     figures as a git note, and create the annotated tag <tag_prefix>NAME on that commit.
 
-    The phase runs from the previous phase tag to HEAD. The tag's message carries the
-    headline figures. If a step fails, the steps before it are undone.
+    The phase runs from the previous phase tag to HEAD (or to --at REF). The release gates
+    of [tool.phasectl.check] are judged first: if one fails, nothing is made and the exit
+    status is 1 (--no-verify tags anyway). The tag's message carries the headline figures.
+    If a step fails, the steps before it are undone.
+
+    \b
+    Examples:
+      phasectl tag 3-auth -m "Auth rewrite"    # tag HEAD as phase/3-auth
+      phasectl tag 2.0.0 --at v2.0.0           # adopt a past release as a phase
+      phasectl tag 3-auth --push               # then push the tag and its note
     """
     from phasectl.report.writer import report_file, report_path
     from phasectl.workflow.tag import close_phase, head_snapshot
@@ -62,7 +91,9 @@ def tag(
             "pass --no-commit, or a --report path inside the repository"
         )
     reports = (root / config.report_dir).resolve()
-    if not allow_dirty:
+    at_sha = repo.resolve_commit(at, tag_prefix=config.tag_prefix) if at is not None else None
+    # Only a measurement of the checkout itself can be spoilt by uncommitted changes.
+    if not allow_dirty and at_sha in (None, repo.head_sha()):
         # phasectl's own reports (the one being tagged may hold the story people wrote) are
         # committed by the tag or left alone; anything else would not be in the tagged commit.
         dirty = [
@@ -77,9 +108,14 @@ def tag(
                 f"the work tree has uncommitted changes ({shown}), so the tests would not "
                 "describe the tagged commit; commit or stash them, or pass --allow-dirty"
             )
-    metrics = run_collect(app, collect_options(params, skip_reports=True))
+    options = collect_options(params, skip_reports=True)
+    if at is not None:
+        options = dataclasses.replace(options, head=at)
+    metrics = run_collect(app, options)
+    if not no_verify:
+        verify_gates(metrics, config.check)
     start_from = None
-    if not path.exists():
+    if at is None and not path.exists():
         # The report 'phasectl report' wrote while the phase was open (named after the
         # branch) holds the story people wrote: carry it over.
         draft, _ = report_file(repo, config, metrics, None, None)
@@ -96,6 +132,7 @@ def tag(
         metrics=metrics,
         measured=head_snapshot(metrics),
         commit=not no_commit,
+        at=at_sha,
     )
     click.echo(f"Tagged {tag_name} at {target[:12]}; report: {path}")
     from phasectl.store.snapshots import NOTES_REF
@@ -113,3 +150,26 @@ def tag(
     except PhasectlError as exc:
         raise PhasectlError(f"{exc}; the tag is made here, push it later with: {share}") from None
     click.echo(f"Pushed {tag_name} and {NOTES_REF} to {remote}")
+
+
+def verify_gates(metrics: PhaseMetrics, settings: CheckSettings) -> None:
+    """Judge the release gates (all but report_current: tag writes the report) before
+    anything is made; raise with exit status 1 when one fails, warn when one is unmeasured."""
+    from phasectl.workflow.gates import gate_lines, judge
+
+    gates = judge(metrics, settings)
+    for line in gate_lines(gates):
+        echo_err(line)
+    verdicts = {gate.verdict for gate in gates}
+    if "fail" in verdicts:
+        raise PhasectlError(
+            "a release gate failed (FAIL above), so nothing was tagged; fix it, or pass "
+            "--no-verify to tag anyway",
+            exit_code=EXIT_CHECK_FAILED,
+        )
+    if "unmeasured" in verdicts:
+        # Not a failure: the user may have chosen --no-tests. But 'check' will say so too.
+        echo_err(
+            "Warning: a release gate could not be measured (N/A above); "
+            "'phasectl check' at this tag will stop there too"
+        )

@@ -152,6 +152,18 @@ class Refs(GitBase):
             times[sha] = (int(seconds), day)
         return times
 
+    def history_order(self, shas: list[str]) -> list[str]:
+        """``shas`` (distinct commits) as they sit in history, oldest first: every ancestor
+        before its descendants, otherwise by committer time (``rev-list --date-order``)."""
+        if len(shas) < 2:
+            return list(shas)
+        wanted = set(shas)
+        out = self._run_with_input(
+            ["rev-list", "--date-order", "--reverse", "--stdin"],
+            "".join(f"{sha}\n" for sha in shas).encode("ascii"),
+        )
+        return [sha for sha in out.decode("ascii").split() if sha in wanted]
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
         status, _, _ = self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False)

@@ -13,8 +13,10 @@ class Worktrees(GitBase):
     detached worktrees for measuring other commits."""
 
     def dirty_files(self) -> list[str]:
-        """The paths that differ from HEAD in the index or work tree, untracked included.
+        """The tracked paths that differ from HEAD in the index or work tree.
 
+        Untracked files (a ``.venv/``, an ``*.egg-info``) are not dirt, as for
+        ``git describe --dirty``: they are not part of any commit phasectl measures.
         ``--no-optional-locks`` keeps ``git status`` from refreshing (writing) the index.
         """
         if self.work_tree is None:
@@ -25,7 +27,7 @@ class Worktrees(GitBase):
             "--porcelain=v1",
             "-z",
             "--no-renames",
-            "--untracked-files=all",
+            "--untracked-files=no",
             "--ignore-submodules=none",
         )[1]
         # Each record is "XY path" (renames are off, so there is never a second path).

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.config import CheckSettings
+from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from phasectl.model.coverage_change import shown_figures
 from phasectl.model.phase import PhaseMetrics
 
@@ -29,6 +30,23 @@ class Gate:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "figure": self.figure, "verdict": self.verdict}
+
+
+_LABELS = {"pass": "PASS", "fail": "FAIL", "unmeasured": "N/A "}
+
+
+def gate_lines(gates: list[Gate]) -> list[str]:
+    """One aligned line per gate: verdict, name, figure (as ``check`` prints them)."""
+    width = max((len(g.name) for g in gates), default=0)
+    return [f"{_LABELS[g.verdict]}  {g.name:<{width}}  {g.figure}" for g in gates]
+
+
+def exit_status(gates: list[Gate]) -> int:
+    """1 when a gate failed, else 2 when one could not be measured, else 0."""
+    verdicts = {g.verdict for g in gates}
+    if "fail" in verdicts:
+        return EXIT_CHECK_FAILED
+    return EXIT_BAD_INPUT if "unmeasured" in verdicts else EXIT_OK
 
 
 def _precision(display: str) -> int:

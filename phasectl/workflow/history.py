@@ -1,10 +1,13 @@
-"""Phase history: one row per phase tag, oldest first, from the notes and git itself.
+"""Phase history: one row per phase tag, in the order of the work in history.
 
-Each row describes the commit a phase tag points at: its tests and coverage from the
-snapshot stored on it (``refs/notes/phasectl``), its patch coverage and diff totals from
-the ``phase`` part of that snapshot (written by ``phasectl tag``). When a snapshot has no
-diff totals, they are computed with git between the previous phase tag (or the empty
-tree) and this one, exactly as ``git diff --numstat -M50%`` counts them.
+Each row describes the work a phase tag measured (the commit its note records: the tagged
+commit for ``tag --at``, the one before the report's commit otherwise), dated by that
+commit: its tests and coverage from the snapshot stored on the tag's commit
+(``refs/notes/phasectl``), its patch coverage and diff totals from the ``phase`` part of
+that snapshot (written by ``phasectl tag``). Each phase starts where the phase before it
+in history ends; when a snapshot has no diff totals, or was measured from another base,
+they are computed with git from there (or the empty tree), exactly as
+``git diff --numstat -M50%`` counts them.
 
 A tag whose commit has no snapshot has no test or coverage figures: they are ``None``
 (shown as "no snapshot"), never zero.
@@ -13,6 +16,7 @@ A tag whose commit has no snapshot has no test or coverage figures: they are ``N
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,9 +34,6 @@ HISTORY_SCHEMA = "phasectl-history/1"
 CHART_TEMPLATE = "history.svg.j2"
 NO_SNAPSHOT = "no snapshot"
 NOT_MEASURED = "n/a"
-# Ties in committer time are ordered by ancestry; beyond this many distinct commits in one
-# second (a scripted import), comparing every pair costs too many git calls: name order.
-_MAX_TIE_GROUP = 20
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,6 @@ class PhaseTag:
     tag: str
     name: str
     commit: str
-    time: int
-    date: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,9 @@ class PhaseRow:
     tag: str
     name: str
     commit: str
+    measured: str
+    """The commit whose work the phase describes: the tag's own commit for a phase tagged
+    with ``--at``, the one before the report's commit for a phase ``tag`` closed at HEAD."""
     date: str
     snapshot: bool
     tests_passed: int | None
@@ -74,6 +76,7 @@ class PhaseRow:
             "tag": self.tag,
             "name": self.name,
             "commit": self.commit,
+            "measured_commit": self.measured,
             "date": self.date,
             "tests": tests,
             "coverage_percent": self.coverage_percent,
@@ -101,59 +104,42 @@ class History:
 
 
 def find_phase_tags(repo: Repository, prefix: str) -> tuple[list[PhaseTag], list[str]]:
-    """The tags named ``prefix*`` that point at commits, oldest first; and warnings.
-
-    Order: the committer date of the tagged commit (``for-each-ref --sort=creatordate``
-    would use a lightweight tag's commit but an annotated tag's own date, which is when
-    someone tagged, not where the phase sits in history). Commits with the same committer
-    second come ancestor first; then tag names break ties (several tags on one commit).
-    """
+    """The tags named ``prefix*`` that point at commits, in name order; and warnings."""
     warnings: list[str] = []
-    targets: list[tuple[str, str]] = []
+    tags: list[PhaseTag] = []
     for tag, oid, kind in repo.tag_targets(prefix):
         if kind == "commit":
-            targets.append((tag, oid))
+            tags.append(PhaseTag(tag, tag[len(prefix) :] or tag, oid))
         elif kind == "missing":
             warnings.append(
                 f"tag {display_path(tag)} points at an object missing from this clone; skipped"
             )
         else:
             warnings.append(f"tag {display_path(tag)} points at a {kind}, not a commit; skipped")
-    times = repo.commit_times(sorted({sha for _, sha in targets}))
-    tags = [
-        PhaseTag(tag, tag[len(prefix) :] or tag, sha, *times[sha])
-        for tag, sha in targets
-        if sha in times
-    ]
-    tags.sort(key=lambda t: (t.time, t.tag))
-    ordered: list[PhaseTag] = []
-    start = 0
-    while start < len(tags):
-        end = start
-        while end < len(tags) and tags[end].time == tags[start].time:
-            end += 1
-        ordered.extend(_ancestors_first(repo, tags[start:end]))
-        start = end
-    return ordered, warnings
+    tags.sort(key=lambda t: t.tag)
+    return tags, warnings
 
 
-def _ancestors_first(repo: Repository, group: list[PhaseTag]) -> list[PhaseTag]:
-    """``group`` (same committer second, in name order) with every ancestor before its
-    descendants; otherwise the name order is kept."""
-    shas = sorted({t.commit for t in group})
-    if len(shas) < 2 or len(shas) > _MAX_TIE_GROUP:
-        return group
-    before = {(a, b) for a in shas for b in shas if a != b and repo.is_ancestor(a, b)}
-    remaining, ordered = list(group), []
-    while remaining:
-        # Ancestry has no cycles, so some remaining tag has no remaining ancestor.
-        pick = next(
-            i
-            for i, t in enumerate(remaining)
-            if not any((o.commit, t.commit) in before for o in remaining)
-        )
-        ordered.append(remaining.pop(pick))
-    return ordered
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _recorded_sha(phase: Mapping[str, Any] | None, key: str) -> str | None:
+    """The ``sha`` of the phase part's ``base`` or ``head``, if it is a well-formed id."""
+    part = phase.get(key) if phase is not None else None
+    sha = part.get("sha") if isinstance(part, Mapping) else None
+    return sha if isinstance(sha, str) and _OBJECT_ID.fullmatch(sha) else None
+
+
+def _measured_commit(
+    repo: Repository, config: Config, phase: Mapping[str, Any] | None, tag: PhaseTag
+) -> str:
+    """The commit a phase's figures describe: the head its note recorded (when it is the
+    tagged commit or one of its ancestors), else the tagged commit before any commits that
+    only change reports, as ``phasectl tag`` measures a phase."""
+    recorded = _recorded_sha(phase, "head")
+    if recorded is not None and repo.is_ancestor(recorded, tag.commit):
+        return recorded
+    return repo.last_change_outside(tag.commit, config.report_dir)
 
 
 def _phase_part(snapshot: Snapshot | None, tag: PhaseTag) -> Mapping[str, Any] | None:
@@ -218,28 +204,64 @@ def diff_totals(
     return diff.totals, [f"{base[:12]}..{head[:12]}: {warning}" for warning in warnings]
 
 
-def collect_history(repo: Repository, config: Config) -> History:
-    """Every phase tag as a row, oldest first, with the figures described in this module."""
-    tags, warnings = find_phase_tags(repo, config.tag_prefix)
-    rows: list[PhaseRow] = []
-    previous: str | None = None
+@dataclass(frozen=True)
+class _Phase:
+    tag: PhaseTag
+    snapshot: Snapshot | None
+    part: Mapping[str, Any] | None
+    measured: str
+
+
+def _ordered_phases(
+    repo: Repository, config: Config, tags: list[PhaseTag], warnings: list[str]
+) -> list[_Phase]:
+    """The phases in the order of the work they measured in history (ancestors first, else
+    by committer time), then by tag name; with their snapshots."""
+    phases = []
     for tag in tags:
         snapshot, problem = load_snapshot(repo, tag.commit)
         if problem is not None:
             warnings.append(problem)
-        phase = _phase_part(snapshot, tag)
+        part = _phase_part(snapshot, tag)
+        phases.append(_Phase(tag, snapshot, part, _measured_commit(repo, config, part, tag)))
+    order = repo.history_order(sorted({p.measured for p in phases}))
+    position = {sha: i for i, sha in enumerate(order)}
+    phases.sort(key=lambda p: (position[p.measured], p.tag.tag))
+    return phases
+
+
+def collect_history(repo: Repository, config: Config) -> History:
+    """Every phase tag as a row, oldest first, with the figures described in this module."""
+    tags, warnings = find_phase_tags(repo, config.tag_prefix)
+    phases = _ordered_phases(repo, config, tags, warnings)
+    dates = repo.commit_times(sorted({p.measured for p in phases}))
+    rows: list[PhaseRow] = []
+    previous: _Phase | None = None
+    for phase in phases:
+        tag, snapshot, part = phase.tag, phase.snapshot, phase.part
+        base = _phase_base(repo, previous, phase)
         try:
-            totals = _stored_totals(phase, tag)
+            totals = _stored_totals(part, tag)
         except _BadNote as exc:
             warnings.append(str(exc))
             totals = None
+        patch = _patch_percent(part)
+        recorded_base = _recorded_sha(part, "base")
+        if totals is not None and base is not None and recorded_base not in (None, base):
+            # Measured from another base (phases tagged out of order, or before a phase
+            # was tagged between them): the phase before it in history is the base.
+            warnings.append(
+                f"{display_path(tag.tag)} was measured from {recorded_base[:12]}, not from "
+                f"the phase before it; its lines are counted with git from {base[:12]} and "
+                "its patch coverage is not shown"
+            )
+            totals, patch = None, None
         if totals is None:
-            base = previous if previous is not None else repo.empty_tree()
-            # As 'phasectl tag' measures a phase: up to the work, not its report commit.
-            head = repo.last_change_outside(tag.commit, config.report_dir)
-            totals, diff_warnings = diff_totals(repo, config, base, head)
+            totals, diff_warnings = diff_totals(
+                repo, config, base or repo.empty_tree(), phase.measured
+            )
             warnings.extend(diff_warnings)
-        previous = tag.commit
+        previous = phase
         tests = snapshot.tests if snapshot is not None else None
         coverage = snapshot.coverage if snapshot is not None else None
         rows.append(
@@ -247,19 +269,34 @@ def collect_history(repo: Repository, config: Config) -> History:
                 tag=tag.tag,
                 name=tag.name,
                 commit=tag.commit,
-                date=tag.date,
+                measured=phase.measured,
+                date=dates[phase.measured][1],
                 snapshot=snapshot is not None,
                 tests_passed=tests.passed if tests is not None else None,
                 tests_total=tests.total if tests is not None else None,
                 coverage_percent=float(coverage.percent) if coverage is not None else None,
                 coverage_display=coverage.percent_display if coverage is not None else None,
-                patch_percent=_patch_percent(phase),
+                patch_percent=patch,
                 lines_added=totals.lines_added,
                 lines_removed=totals.lines_removed,
                 files_changed=files_changed(totals),
             )
         )
     return History(tuple(rows), tuple(warnings))
+
+
+def _phase_base(repo: Repository, previous: _Phase | None, phase: _Phase) -> str | None:
+    """Where a phase starts: the phase before it in history (``None`` for the first).
+
+    That is the previous tag's commit, which holds its report, when the work grew from it;
+    else (a phase tagged on a commit of its own, as before ``--at`` existed) the work the
+    previous phase measured, so the previous report does not count as removed.
+    """
+    if previous is None:
+        return None
+    if repo.is_ancestor(previous.tag.commit, phase.measured):
+        return previous.tag.commit
+    return previous.measured
 
 
 def no_tags_hint(prefix: str) -> str:

@@ -11,6 +11,7 @@ import os
 import shlex
 import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,6 +115,40 @@ while read -r local_ref local_sha remote_ref remote_sha; do
 done <"$refs_file"
 exit "$status"
 """
+
+
+def is_release_tag(config: Config, tag: str) -> bool:
+    """Whether pushing ``tag`` is checked: ``<tag_prefix>*`` or a ``release_tags`` glob,
+    matched as the installed hook's shell ``case`` matches them."""
+    import fnmatch
+
+    return tag.startswith(config.tag_prefix) or any(
+        fnmatch.fnmatchcase(tag, pattern) for pattern in config.release_tags
+    )
+
+
+def pushed_release_tag(config: Config, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The release tag the pre-commit framework's pre-push stage is pushing, as (tag name,
+    what to check), or ``None`` for a branch or any other tag.
+
+    pre-commit names the ref in ``PRE_COMMIT_REMOTE_BRANCH`` and the pushed commit in
+    ``PRE_COMMIT_TO_REF``; ``PhasectlError`` when neither is set (not run by pre-commit).
+    """
+    remote_ref = environ.get("PRE_COMMIT_REMOTE_BRANCH")
+    if remote_ref is None:
+        raise PhasectlError(
+            "PRE_COMMIT_REMOTE_BRANCH is not set: 'phasectl hook check-push' is for the "
+            "pre-push stage of the pre-commit framework; run 'phasectl check' directly instead"
+        )
+    if not remote_ref.startswith("refs/tags/"):
+        return None
+    tag = remote_ref.removeprefix("refs/tags/")
+    if not is_release_tag(config, tag):
+        return None
+    local = environ.get("PRE_COMMIT_LOCAL_BRANCH", "")
+    pushed = environ.get("PRE_COMMIT_TO_REF", "")
+    # The tag's own name when the local tag is what is pushed, else the pushed commit.
+    return tag, tag if local == remote_ref or not pushed else pushed
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ its tag, or a stray report commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -73,11 +74,13 @@ def close_phase(
     metrics: PhaseMetrics,
     measured: Snapshot,
     commit: bool,
+    at: str | None = None,
 ) -> str:
     """Write the report, commit it (``commit``), store the snapshot and create ``tag``.
 
-    Returns the tagged commit. On any failure everything done so far is undone and the
-    error is raised again.
+    The tag and the snapshot go on the report's commit, or on ``at`` (a past commit, the
+    report then being committed on today's branch). Returns the tagged commit. On any
+    failure everything done so far is undone and the error is raised again.
     """
     from phasectl.fileio import write_atomic
     from phasectl.store.snapshots import NOTES_REF, store_snapshot
@@ -88,19 +91,26 @@ def close_phase(
         if not rendered.current:
             write_atomic(path, rendered.new, make_parents=True)
             undo.push(lambda: _restore_file(path, rendered.old))
-        target = repo.head_sha()
-        if target is None:
+        head = repo.head_sha()
+        if head is None:
             raise PhasectlError("the repository has no commits yet; commit something first")
-        if commit and _differs_from_commit(repo, path, rendered.new, target):
-            old_head = target
+        report_commit = None if at is not None else head
+        if commit and _differs_from_commit(repo, path, rendered.new, head):
+            old_head = head
             # What the user had staged for the report comes back if anything fails.
             entry = repo.index_entry(path)
             undo.push(lambda: repo.restore_index_entry(path, entry))
-            target = repo.commit_file(path, f"phasectl: report of phase {name}")
-            new_head = target
+            report_commit = repo.commit_file(path, f"phasectl: report of phase {name}")
+            new_head = report_commit
             undo.push(lambda: repo.restore_ref("HEAD", new_head, old_head))
+        elif commit:
+            report_commit = head
+        target = at or report_commit or head
         notes_before = repo.ref_sha(NOTES_REF)
         record = phase_record(name, tag, metrics)
+        if report_commit is not None and report_commit != target:
+            # check at this tag judges the report where it was committed.
+            record["report_commit"] = report_commit
         store_snapshot(repo, replace(measured, commit=target, phase=record))
         notes_after = repo.ref_sha(NOTES_REF)
         if notes_after is not None and notes_after != notes_before:
@@ -114,6 +124,20 @@ def close_phase(
             ) from exc
         raise
     return target
+
+
+def report_commit_of(repo: Repository, tagged: str) -> str | None:
+    """Where the report of the phase tagged at ``tagged`` was committed, when that is not
+    ``tagged`` itself (a phase tagged with ``--at``); else ``None``."""
+    from phasectl.store.snapshots import load_snapshot
+
+    stored, _ = load_snapshot(repo, tagged)
+    phase = stored.phase if stored is not None else None
+    found = phase.get("report_commit") if phase is not None else None
+    # The note is untrusted: only a full object id is looked up.
+    if isinstance(found, str) and re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", found):
+        return repo.ref_sha(f"{found}^{{commit}}")
+    return None
 
 
 def _differs_from_commit(repo: Repository, path: Path, data: bytes, commit: str) -> bool:
