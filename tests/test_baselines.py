@@ -183,7 +183,8 @@ def test_merge_base_hint_names_the_merge_base(git_repo: Path) -> None:
 
 def test_check_at_a_tag_reads_the_named_coverage(git_repo: Path, tmp_path: Path) -> None:
     python_project(git_repo, {"test_calc.py": BASE_TESTS})
-    assert run_cli("--repo", str(git_repo), "tag", "1", "-q").exit_code == 0
+    # BASE_TESTS has a failing test, which tag's own gates refuse; this test is about check.
+    assert run_cli("--repo", str(git_repo), "tag", "1", "-q", "--no-verify").exit_code == 0
     data = tmp_path / "some.coverage"
     subprocess.run(
         [sys.executable, "-m", "coverage", "run", f"--data-file={data}", "-m", "pytest", "-q",
