@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import git, run_cli
-from projects import coverage_report_total, pytest_summary, python_project
+from projects import PYPROJECT, coverage_report_total, pytest_summary, python_project
 
 MIXED = """\
 import pytest
@@ -331,15 +331,8 @@ def test_a_base_that_cannot_run_is_a_warning(git_repo: Path) -> None:
     assert git(git_repo, "worktree", "list").count("\n") == 1
 
 
-NO_COVERAGE_CONFIG = """\
-[project]
-name = "calc"
-version = "0.1"
-
-[tool.pytest.ini_options]
-testpaths = ["tests"]
-addopts = "-p no:cacheprovider"
-"""
+# The same project with no coverage.py settings at all: coverage.py's defaults.
+NO_COVERAGE_CONFIG = PYPROJECT.split("\n[tool.coverage.run]")[0]
 
 
 def test_coverage_without_source_counts_no_phasectl_file(git_repo: Path) -> None:
