@@ -80,14 +80,20 @@ def test_workflow_shape() -> None:
     assert re.search(r"\bphasectl check\b", runs)
 
 
-def test_the_workflow_steps_run_on_a_pull_request(
-    git_repo: Path, remote: Path, tmp_path: Path
-) -> None:
+def _phase_one_on_a_runner(git_repo: Path, remote: Path, tmp_path: Path, checkout: str) -> Path:
+    """Tag phase 1, push it with its note, and clone ``checkout`` as a CI runner would."""
     python_project(git_repo, {"test_calc.py": TESTS})
     assert run_cli("--repo", str(git_repo), "tag", "1", "-q").exit_code == 0
     git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
     runner = tmp_path / "runner"
-    git(tmp_path, "clone", "--quiet", "--branch", "main", str(remote), str(runner))
+    git(tmp_path, "clone", "--quiet", "--branch", checkout, str(remote), str(runner))
+    return runner
+
+
+def test_the_workflow_steps_run_on_a_pull_request(
+    git_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    runner = _phase_one_on_a_runner(git_repo, remote, tmp_path, "main")
     git(runner, "switch", "--quiet", "-c", "feature")
     python_project(runner, {"test_calc.py": PR_TESTS}, **{"calc.py": PR_CALC})
 
@@ -172,11 +178,7 @@ def test_pr_comment_says_what_was_not_collected(git_repo: Path) -> None:
 def test_the_workflow_steps_run_on_a_phase_tag_push(
     git_repo: Path, remote: Path, tmp_path: Path
 ) -> None:
-    python_project(git_repo, {"test_calc.py": TESTS})
-    assert run_cli("--repo", str(git_repo), "tag", "1", "-q").exit_code == 0
-    git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
-    runner = tmp_path / "runner"
-    git(tmp_path, "clone", "--quiet", "--branch", "phase/1", str(remote), str(runner))
+    runner = _phase_one_on_a_runner(git_repo, remote, tmp_path, "phase/1")
     summary = tmp_path / "step-summary.md"
     env = {
         **os.environ,
