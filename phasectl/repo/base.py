@@ -60,7 +60,6 @@ class GitBase:
 
     def __init__(self, repo: git.Repo) -> None:
         self._repo = repo
-        self._fetched_notes: list[str] | None = None  # see Notes
 
     @classmethod
     def open(cls: type[_Opened], path: Path) -> _Opened:

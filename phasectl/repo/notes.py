@@ -11,6 +11,9 @@ from phasectl.repo.base import GitBase, git_reason
 class Notes(GitBase):
     """Read and write notes, safely against concurrent writers."""
 
+    # The fetched notes refs, listed once per Repository (an instance attribute once set).
+    _fetched_notes: list[str] | None = None
+
     def fetched_notes_refs(self, notes_ref: str) -> list[str]:
         """The notes refs ``git fetch`` brought from remotes for ``refs/notes/<name>``
         (``refs/notes/remotes/<remote>/<name>``, as ``phasectl init --notes`` sets up)."""
