@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from phasectl.collectors.attributes import Attributes
 from phasectl.errors import GitCommandError, ShallowCloneError
 from phasectl.model.diff import DiffResult, FileChange, RefInfo, Status
-from phasectl.patterns import Glob, matches_any
+from phasectl.patterns import PathPatterns
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -155,10 +155,10 @@ def resolve_range(
 
 
 def _mark_excluded(
-    changes: list[FileChange], globs: list[Glob], attributes: Attributes
+    changes: list[FileChange], excluded_paths: PathPatterns, attributes: Attributes
 ) -> Iterator[FileChange]:
     for change in changes:
-        excluded = matches_any(change.path, globs) or attributes.state(
+        excluded = excluded_paths.matches(change.path) or attributes.state(
             change.path, "linguist-generated"
         ) in ("set", "true")
         yield replace(change, excluded=excluded) if excluded else change
@@ -179,7 +179,7 @@ def collect_diff(
     """
     # Read .gitattributes first: with a diff already running, this overlaps with git's work.
     attributes = Attributes.at(repo, span.head.sha)
-    globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
+    excluded_paths = PathPatterns(config.excluded_globs)
     if pending is not None and span.tip == span.head.sha:
         output = pending.result()
     else:
@@ -196,5 +196,5 @@ def collect_diff(
             f"creation; {advice} in the phasectl config to detect them"
         )
     changes = parse_raw_numstat(output.data)
-    files = tuple(_mark_excluded(changes, globs, attributes))
+    files = tuple(_mark_excluded(changes, excluded_paths, attributes))
     return DiffResult.of(files, merge_base=span.merge_base), warnings

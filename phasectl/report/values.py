@@ -14,7 +14,7 @@ from typing import Any
 from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.model.diff import FileChange
 from phasectl.model.phase import PhaseMetrics
-from phasectl.patterns import Glob, matches_any
+from phasectl.patterns import PathPatterns
 from phasectl.report.markdown import code_span, escape_text
 from phasectl.report.output import change_counts, duration, tests_line
 
@@ -259,12 +259,12 @@ def _tests_per_file(metrics: PhaseMetrics) -> dict[str, int]:
 
 
 def _testing_impact(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
-    globs = [Glob.compile(g) for g in inputs.test_globs]
+    tests = PathPatterns(inputs.test_globs)
     per_file = _tests_per_file(metrics)
     added: list[dict[str, str]] = []
     modified: list[dict[str, str]] = []
     for change in metrics.diff.files:
-        if change.status == "deleted" or not matches_any(change.path, globs):
+        if change.status == "deleted" or not tests.matches(change.path):
             continue
         count = per_file.get(change.path)
         note = "" if count is None else f"{count} test{'s' if count != 1 else ''}"
@@ -277,11 +277,11 @@ def _testing_impact(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, An
 
 
 def _documentation(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
-    globs = [Glob.compile(g) for g in inputs.doc_globs]
+    docs = PathPatterns(inputs.doc_globs)
     items = [
         _file_item(c, inputs, "documentation")
         for c in metrics.diff.files
-        if c.status in ("created", "copied") and matches_any(c.path, globs)
+        if c.status in ("created", "copied") and docs.matches(c.path)
     ]
     return _listing(items, inputs.max_listed)
 
@@ -341,8 +341,8 @@ def purpose_paths(metrics: PhaseMetrics, inputs: ReportInputs) -> list[str]:
     new = [c.path for c in metrics.diff.files if c.status in ("created", "copied") and not c.binary]
     paths = dict.fromkeys(new[: inputs.max_listed])
     for patterns in (inputs.test_globs, inputs.doc_globs):
-        globs = [Glob.compile(g) for g in patterns]
-        paths.update(dict.fromkeys([p for p in new if matches_any(p, globs)][: inputs.max_listed]))
+        listed = PathPatterns(patterns)
+        paths.update(dict.fromkeys([p for p in new if listed.matches(p)][: inputs.max_listed]))
     return list(paths)
 
 
