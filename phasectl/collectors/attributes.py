@@ -105,7 +105,7 @@ class Attributes:
             text = files[path].decode("utf-8", "surrogateescape")
             self._rules += _rules(text, folder, self._macros)
         self._rules.reverse()  # git looks from the most specific rule back
-        self._by_name: dict[str, list[_Rule]] = {}
+        self._by_name: dict[str, tuple[list[_Rule], re.Pattern[str] | None]] = {}
 
     @classmethod
     def at(cls, repo: Repository, rev: str) -> Attributes:
@@ -118,19 +118,23 @@ class Attributes:
     def state(self, path: str, name: str) -> str:
         """``set``, ``unset``, ``unspecified`` or the value of attribute ``name`` on ``path``,
         exactly as ``git check-attr`` prints it."""
+        rules, any_rule = self._rules_for(name)
+        if any_rule is None or any_rule.fullmatch(path) is None:
+            return UNSPECIFIED  # most paths: one match says no rule applies
         values: dict[str, str] = {}
-        for rule in self._rules_for(name):
+        for rule in rules:
             if rule.regex.fullmatch(path) is not None:
                 self._fill(values, rule.assignments)
                 if name in values:
                     break
         return values.get(name, UNSPECIFIED)
 
-    def _rules_for(self, name: str) -> list[_Rule]:
+    def _rules_for(self, name: str) -> tuple[list[_Rule], re.Pattern[str] | None]:
         """The rules that can decide ``name``: those assigning it or a macro that (at any
-        depth) does. The others cannot change its state, so ``state`` skips them."""
-        rules = self._by_name.get(name)
-        if rules is None:
+        depth) does. The others cannot change its state, so ``state`` skips them. Also
+        one expression that matches where any of them does."""
+        found = self._by_name.get(name)
+        if found is None:
             relevant, grew = {name}, True
             while grew:
                 grew = False
@@ -139,8 +143,10 @@ class Attributes:
                         relevant.add(macro)
                         grew = True
             rules = [r for r in self._rules if any(a in relevant for a, _ in r.assignments)]
-            self._by_name[name] = rules
-        return rules
+            either = "|".join(f"(?:{r.regex.pattern})" for r in rules)
+            found = rules, re.compile(either, re.DOTALL) if rules else None
+            self._by_name[name] = found
+        return found
 
     def _fill(self, values: dict[str, str], assignments: Iterable[tuple[str, str]]) -> None:
         # attr.c's fill_one: the last assignment on a line wins; an attribute already decided

@@ -241,11 +241,13 @@ _GROUPS = (
 def _code_changes(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
     groups = []
     for status, title in _GROUPS:
-        items = [
-            _file_item(c, inputs, "code-changes") for c in metrics.diff.files if c.status == status
-        ]
-        if items or status in ("created", "modified", "deleted"):
-            groups.append({"title": title, **_listing(items, inputs.max_listed)})
+        changes = [c for c in metrics.diff.files if c.status == status]
+        if changes or status in ("created", "modified", "deleted"):
+            # Items only for the files listed: a 5,000-file range shows a few hundred.
+            shown = [_file_item(c, inputs, "code-changes") for c in changes[: inputs.max_listed]]
+            listing = _listing(shown, inputs.max_listed)
+            groups.append({"title": title, **listing, "more": len(changes) - len(shown),
+                           "count": len(changes)})  # fmt: skip
     return {"groups": groups}
 
 
