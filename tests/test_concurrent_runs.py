@@ -106,7 +106,8 @@ def test_concurrent_first_report_equals_sequential(
     together, err_together = first_report(git_repo, stamps, concurrently=True)
     head, base = intervals(stamps)["head"], intervals(stamps)["base"]
     assert max(base[0], head[0]) < min(base[1], head[1]), "the runs did not overlap"
-    assert "alongside head's run" in err_together
+    assert "the base's tests run alongside head's" in err_together
+    assert "[base] phasectl: running the tests at" in err_together
     assert "[base] phasectl: base run done: " in err_together
 
     apart, err_apart = first_report(git_repo, stamps, concurrently=False)

@@ -177,9 +177,8 @@ def find_baseline(
 
     if alongside:
         echo(
-            f"phasectl: running the tests at {span.base.ref} ({base[:12]}) in a temporary "
-            "worktree alongside head's run; its output is held back (run_base_concurrently "
-            "= false runs them one after the other)"
+            "phasectl: the base's tests run alongside head's; their output is held back and "
+            "summed up as they end (run_base_concurrently = false: one after the other)"
         )
         quiet, base_echo = True, _prefixed(echo, "[base] ")
     else:
