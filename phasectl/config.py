@@ -79,6 +79,7 @@ class Config:
     coverage: tuple[str, ...] = ()
     benchmark_json: str | None = None
     run_base: RunBase = "auto"
+    run_base_concurrently: bool = True
     report_dir: str = "docs/phases"
     templates_dir: str = ".phasectl/templates"
     max_files_listed: int = 100
@@ -212,6 +213,7 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "coverage": _globs,
     "benchmark_json": _string,
     "run_base": _run_base,
+    "run_base_concurrently": _boolean,
     "report_dir": _folder,
     "templates_dir": _folder,
     "max_files_listed": _int_range(1, None),

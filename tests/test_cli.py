@@ -147,7 +147,7 @@ def test_progress_names_the_run_and_counts_finished_tests(
     result = run_cli("--repo", str(git_repo), "collect", "-q", "--format", "json")
     assert result.exit_code == 0, result.stderr
     pattern = re.compile(
-        r"^phasectl: (head|base) run still running: (\d+) tests? finished \(\d+ s\)$"
+        r"^(?:\[base\] )?phasectl: (head|base) run still running: (\d+) tests? finished \(\d+ s\)$"
     )
     seen: dict[str, list[int]] = {"head": [], "base": []}
     for line in result.stderr.splitlines():

@@ -492,3 +492,13 @@ def test_output_to_a_pipe_or_symlink_is_written_through(git_repo: Path, tmp_path
     assert result.exit_code == 0
     assert link.is_symlink()
     assert real.read_text().startswith("Range: ")
+
+
+def test_exclude_negation_counts_a_file_again(git_repo: Path) -> None:
+    base = commit(git_repo, {"app.py": "a\n"})
+    commit(git_repo, {"poetry.lock": "x\n" * 4, "web/package-lock.json": "{}\n" * 10})
+    (git_repo / ".phasectl.toml").write_text('extend_exclude = ["!web/package-lock.json"]\n')
+    data = collect_json(git_repo, "--base", base)
+    assert [p for p, f in by_path(data).items() if f["excluded"]] == ["poetry.lock"]
+    added, _ = numstat_totals(git_repo, base, "HEAD")
+    assert data["diff"]["totals"]["authored_lines_added"] == added - 4

@@ -288,3 +288,20 @@ def test_purpose_of_skips_licence_text() -> None:
 
 def test_purpose_of_broken_python_one_line_docstring() -> None:
     assert purpose_of("pkg/broken.py", b'"""Half-written."""\ndef f(:\n') == "Half-written."
+
+
+def test_python_purpose_is_the_docstring_ast_reads() -> None:
+    # Only the leading tokens are read; on real modules that is what ast.get_docstring says.
+    import ast
+    import json as json_module
+    import textwrap as textwrap_module
+    from pathlib import Path
+
+    import phasectl.report.purposes as purposes_module
+
+    for module in (json_module, textwrap_module, purposes_module, ast):
+        source = Path(str(module.__file__)).read_bytes()
+        doc = ast.get_docstring(ast.parse(source))
+        assert doc
+        first = next(line.strip() for line in doc.splitlines() if line.strip())
+        assert purpose_of("m.py", source) == " ".join(first.split())[:MAX_LENGTH]

@@ -1,62 +1,75 @@
-"""Glob matching with gitignore/gitattributes meaning."""
+"""Path patterns with .gitignore meaning, each answer compared with ``git check-ignore``."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from phasectl.patterns import Glob, matches_any
+from phasectl.patterns import PathPatterns
+
+CASES: list[tuple[list[str], list[str]]] = [
+    (["*.lock"], ["poetry.lock", "deep/dir/Cargo.lock", "lock"]),
+    (["package-lock.json"], ["web/app/package-lock.json", "package-lock.jsonx"]),
+    (["docs/*.md"], ["docs/a.md", "docs/sub/a.md", "other/docs/a.md"]),
+    (["/top.txt"], ["top.txt", "sub/top.txt"]),
+    (["**/gen/*.py"], ["a/b/gen/x.py", "gen/x.py", "gen/sub/x.py"]),
+    (["vendor/**"], ["vendor/a/b.c", "vendorx/a.c"]),
+    (["vendor/"], ["vendor/a/b.c", "src/vendor/a.c"]),
+    (["vendor"], ["vendor/a/b.c", "src/vendor"]),
+    (["a/**/z"], ["a/z", "a/b/c/z", "b/a/z"]),
+    (["file?.txt"], ["file1.txt", "file/.txt"]),
+    (["[abc].py"], ["b.py", "d.py"]),
+    (["[!abc].py"], ["b.py", "d.py"]),
+    (["weird\\*.txt"], ["weird*.txt", "weirdX.txt"]),
+    (["*.py"], ["new\nline.py", "x.pyc"]),
+    (["[unclosed"], ["[unclosed"]),
+    (["*.test.[jt]s"], ["web/a.test.ts", "web/a.test.py"]),
+    # negation: the last pattern that matches decides
+    (["*.lock", "!keep.lock"], ["a/keep.lock", "a/x.lock", "keep.lock"]),
+    (["*.lock", "!keep.lock", "a/*.lock"], ["a/keep.lock", "b/keep.lock"]),
+    (["docs/*", "!docs/*.md"], ["docs/a.md", "docs/a.txt"]),
+    (["!*.py"], ["a.py"]),
+]
 
 
-@pytest.mark.parametrize(
-    ("pattern", "path", "expected"),
-    [
-        ("*.lock", "poetry.lock", True),
-        ("*.lock", "deep/dir/Cargo.lock", True),
-        ("*.lock", "lock", False),
-        ("package-lock.json", "web/app/package-lock.json", True),
-        ("docs/*.md", "docs/a.md", True),
-        ("docs/*.md", "docs/sub/a.md", False),
-        ("docs/*.md", "other/docs/a.md", False),
-        ("/top.txt", "top.txt", True),
-        ("/top.txt", "sub/top.txt", False),
-        ("**/gen/*.py", "a/b/gen/x.py", True),
-        ("**/gen/*.py", "gen/x.py", True),
-        ("vendor/**", "vendor/a/b.c", True),
-        ("vendor/", "vendor/a/b.c", True),
-        ("vendor", "vendor/a/b.c", True),
-        ("a/**/z", "a/z", True),
-        ("a/**/z", "a/b/c/z", True),
-        ("file?.txt", "file1.txt", True),
-        ("file?.txt", "file/.txt", False),
-        ("[abc].py", "b.py", True),
-        ("[!abc].py", "b.py", False),
-        ("[!abc].py", "d.py", True),
-        ("weird\\*.txt", "weird*.txt", True),
-        ("weird\\*.txt", "weirdX.txt", False),
-        ("*.py", "new\nline.py", True),
-        ("[unclosed", "[unclosed", True),
-    ],
-)
-def test_glob_matches(pattern: str, path: str, expected: bool) -> None:
-    assert Glob.compile(pattern).matches(path) is expected
+def git_check_ignore(root: Path, patterns: list[str], paths: list[str]) -> list[bool]:
+    """Whether git ignores each path under ``patterns`` (files created in a fresh repository)."""
+    subprocess.run(["git", "init", "--quiet", str(root)], check=True)
+    (root / ".gitignore").write_text("".join(p + "\n" for p in patterns))
+    for path in paths:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("x\n")
+    out = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin"],
+        cwd=root, input="".join(p + "\0" for p in paths),
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    fields = out.split("\0")
+    # records: source, line number, pattern, path; a negated or unmatched path has no match
+    return [
+        fields[i] != "" and not fields[i + 2].startswith("!") for i in range(0, len(paths) * 4, 4)
+    ]
 
 
-def test_patterns_relative_to_a_folder() -> None:
-    glob = Glob.compile("*.gen.py", "pkg", contents=False)
-    assert glob.matches("pkg/a.gen.py")
-    assert glob.matches("pkg/sub/a.gen.py")
-    assert not glob.matches("a.gen.py")
-    anchored = Glob.compile("sub/*.py", "pkg")
-    assert anchored.matches("pkg/sub/a.py")
-    assert not anchored.matches("sub/a.py")
+@pytest.mark.parametrize(("patterns", "paths"), CASES)
+def test_patterns_match_as_git_check_ignore_does(
+    tmp_path: Path, patterns: list[str], paths: list[str]
+) -> None:
+    expected = git_check_ignore(tmp_path, patterns, paths)
+    compiled = PathPatterns(patterns)
+    assert [compiled.matches(p) for p in paths] == expected
 
 
-def test_attributes_meaning_does_not_recurse_into_folders() -> None:
-    assert not Glob.compile("gen", contents=False).matches("gen/a.py")
-    assert Glob.compile("gen").matches("gen/a.py")
+def test_negation_reaches_inside_an_excluded_folder(tmp_path: Path) -> None:
+    # git cannot re-include a file inside an excluded folder (it never reads the folder);
+    # phasectl matches a list of paths, so '!' takes back any path, as the README says.
+    patterns, paths = ["vendor/", "!vendor/ours.c"], ["vendor/ours.c", "vendor/theirs.c"]
+    assert git_check_ignore(tmp_path, patterns, paths) == [True, True]
+    compiled = PathPatterns(patterns)
+    assert [compiled.matches(p) for p in paths] == [False, True]
 
 
-def test_matches_any() -> None:
-    globs = [Glob.compile("*.lock"), Glob.compile("dist/")]
-    assert matches_any("dist/x.whl", globs)
-    assert not matches_any("src/x.py", globs)
+def test_no_patterns_match_nothing() -> None:
+    assert not PathPatterns([]).matches("a.py")

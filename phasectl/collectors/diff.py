@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from phasectl.collectors.attributes import Attributes
 from phasectl.errors import GitCommandError, ShallowCloneError
 from phasectl.model.diff import DiffResult, FileChange, RefInfo, Status
-from phasectl.patterns import Glob, matches_any
+from phasectl.patterns import PathPatterns
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -153,48 +154,13 @@ def resolve_range(
     return DiffRange(base_info, RefInfo(head_ref, head_sha), tip, merge_base, tuple(notes))
 
 
-def _attribute_value(token: str, name: str) -> bool | None:
-    if token in (name, f"{name}=true"):
-        return True
-    if token in (f"-{name}", f"!{name}", f"{name}=false"):
-        return False
-    return None
-
-
-def _generated_rules(repo: Repository, rev: str) -> list[tuple[Glob, bool]]:
-    """``linguist-generated`` rules from every ``.gitattributes`` at ``rev``, in git's order."""
-    files = [
-        p for p in repo.tree_paths(rev) if p == ".gitattributes" or p.endswith("/.gitattributes")
-    ]
-    files.sort(key=lambda p: p.count("/"))  # deeper files override shallower ones
-    rules: list[tuple[Glob, bool]] = []
-    for attr_path in files:
-        folder = attr_path.rpartition("/")[0]
-        text = repo.read_file(rev, attr_path).decode("utf-8", "replace")
-        for line in text.splitlines():
-            parts = line.split()
-            if not parts or parts[0].startswith("#") or parts[0].endswith("/"):
-                continue
-            for token in parts[1:]:
-                value = _attribute_value(token, "linguist-generated")
-                if value is not None:
-                    rules.append((Glob.compile(parts[0], folder, contents=False), value))
-    return rules
-
-
-def _is_generated(path: str, rules: Iterable[tuple[Glob, bool]]) -> bool:
-    marked = False
-    for glob, value in rules:
-        if glob.matches(path):
-            marked = value
-    return marked
-
-
 def _mark_excluded(
-    changes: list[FileChange], globs: list[Glob], rules: list[tuple[Glob, bool]]
+    changes: list[FileChange], excluded_paths: PathPatterns, attributes: Attributes
 ) -> Iterator[FileChange]:
     for change in changes:
-        excluded = matches_any(change.path, globs) or _is_generated(change.path, rules)
+        excluded = excluded_paths.matches(change.path) or attributes.state(
+            change.path, "linguist-generated"
+        ) in ("set", "true")
         yield replace(change, excluded=excluded) if excluded else change
 
 
@@ -212,8 +178,8 @@ def collect_diff(
     ``pending`` is the same diff already started in the background (see ``start_diff``).
     """
     # Read .gitattributes first: with a diff already running, this overlaps with git's work.
-    rules = _generated_rules(repo, span.head.sha)
-    globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
+    attributes = Attributes.at(repo, span.head.sha)
+    excluded_paths = PathPatterns(config.excluded_globs)
     if pending is not None and span.tip == span.head.sha:
         output = pending.result()
     else:
@@ -230,5 +196,5 @@ def collect_diff(
             f"creation; {advice} in the phasectl config to detect them"
         )
     changes = parse_raw_numstat(output.data)
-    files = tuple(_mark_excluded(changes, globs, rules))
+    files = tuple(_mark_excluded(changes, excluded_paths, attributes))
     return DiffResult.of(files, merge_base=span.merge_base), warnings

@@ -155,11 +155,37 @@ class BackgroundMeasurement:
             raise self._error
         return self._result
 
+    def done(self) -> bool:
+        """True once the run has finished (``result`` then returns at once)."""
+        return not self._thread.is_alive()
+
     def cancel(self) -> None:
-        """Stop the run if it is still going (on an error elsewhere, or Ctrl-C)."""
-        if self._thread.is_alive():
+        """Stop the run if it is still going (on an error elsewhere, or Ctrl-C), and wait
+        for its cleanup (a worktree's removal) to finish."""
+        # Stopped again and again: a run still setting up (adding its worktree) starts its
+        # test process only after the first stop, and that process must stop too.
+        deadline = time.monotonic() + 15
+        while self._thread.is_alive() and time.monotonic() < deadline:
             stop_running()
-            self._thread.join(timeout=15)
+            self._thread.join(timeout=0.2)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (CI cancelling a job) raises ``KeyboardInterrupt`` in the
+    main thread, so it gets Ctrl-C's cleanup. Does nothing outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -171,24 +197,15 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
     """
     scratch = Path(tempfile.mkdtemp(prefix="phasectl-base-"))
     path = scratch / "worktree"
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # SIGTERM (CI cancelling a job) gets the same cleanup as Ctrl-C.
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, terminate)
-    try:
-        repo.add_worktree(path, commit)
-        yield path
-    finally:
+    with sigterm_as_interrupt():
         try:
-            repo.remove_worktree(path)
+            repo.add_worktree(path, commit)
+            yield path
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGTERM, previous)
+            try:
+                repo.remove_worktree(path)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 def measure_in_worktree(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,19 +70,91 @@ def measure_commit(
     return measure_in_worktree(repo, sha, config, quiet=quiet, echo=echo), "worktree run"
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class PendingBaseline:
+    """The "before" figures: known at once (a note, artifacts, none), or a run of the base's
+    tests in a temporary worktree, which either is already running alongside the head's run
+    or runs when ``result`` is asked for.
+
+    ``fallback`` is what stands when the run fails (a note's parts still are a baseline for
+    what they hold); ``later``, given the parts head measured, decides whether a note that
+    lacks some of them is measured again (which can only be known once head is measured).
+    """
+
+    def __init__(
+        self,
+        known: Snapshot | None,
+        warnings: list[str],
+        run: Callable[[], Measurement | None] | None = None,
+        finish: Callable[[Measurement], Snapshot] | None = None,
+        *,
+        name: str = "",
+        alongside: bool = False,
+        later: Callable[[tuple[str, ...]], PendingBaseline] | None = None,
+    ) -> None:
+        from phasectl.collectors.measurement import BackgroundMeasurement
+
+        self._known, self._warnings, self._run, self._finish = known, warnings, run, finish
+        self._name, self._later = name, later
+        self._background = BackgroundMeasurement(run) if run and alongside else None
+
+    @property
+    def concurrent(self) -> bool:
+        """True when the base's tests run in the background, alongside the head's run."""
+        return self._background is not None
+
+    def result(self, wanted: tuple[str, ...] = ()) -> tuple[Snapshot | None, list[str]]:
+        """Wait for the run, if any; the snapshot (stored as a note) and warnings.
+
+        ``wanted``: the parts head measured (``tests``, ``coverage``)."""
+        from phasectl.errors import PhasectlError
+
+        if self._later is not None:
+            return self._later(wanted).result()
+        if self._run is None or self._finish is None:
+            return self._known, self._warnings
+        try:
+            measured = self._background.result() if self._background else self._run()
+        except PhasectlError as exc:
+            # The figures at head are still worth reporting: the base becomes "no baseline".
+            failed = f"could not measure the base {self._name}: {exc}"
+            return self._known, [*self._warnings, failed]
+        if measured is None:
+            return self._known, self._warnings
+        late = (f"at base: {w}" for w in measured.warnings)
+        return self._finish(measured), [*self._warnings, *late]
+
+    def cancel(self) -> None:
+        """Stop a background run (on an error elsewhere, or Ctrl-C) and wait for its
+        worktree to be removed."""
+        if self._background is not None:
+            self._background.cancel()
+
+
 def find_baseline(
     repo: Repository,
     config: Config,
     span: DiffRange,
     options: CollectOptions,
     echo: Echo,
-    wanted: tuple[str, ...] = (),
-) -> tuple[Snapshot | None, list[str]]:
+    *,
+    alongside: bool = False,
+) -> PendingBaseline:
     """The "before" figures, in order: artifacts named on the command line, git note, a
     worktree run, or none.
 
-    A note that lacks a part in ``wanted`` (``tests``, ``coverage``: what head measured)
-    is no baseline for that part: the base is measured again unless runs are off.
+    A note that lacks a part head measured (``tests``, ``coverage``) is no baseline for that
+    part: the base is measured again (after head's run) unless runs are off. With
+    ``alongside``, a worktree run starts now in the background: its output is held back,
+    and one line sums it up when it ends (the head's run streams meanwhile).
     """
     from phasectl.collectors.diff import EMPTY_TREE_REF
     from phasectl.collectors.measurement import read_artifacts
@@ -90,7 +162,7 @@ def find_baseline(
     from phasectl.store.snapshots import load_snapshot, store_snapshot
 
     if span.base.ref == EMPTY_TREE_REF:
-        return None, []
+        return PendingBaseline(None, [])
     base = span.base.sha
     run_base = options.run_base or config.run_base
     stored, problem = load_snapshot(repo, base)
@@ -107,48 +179,84 @@ def find_baseline(
             root, options.base_junit, options.base_coverage,
             python=project_python(config, root),
         )  # fmt: skip
-        return found.snapshot(base, "artifacts"), warnings
-    lacking = [part for part in wanted if stored is not None and getattr(stored, part) is None]
-    if stored is not None and run_base != "always" and not (lacking and run_base == "auto"):
-        if lacking:
-            warnings.append(
-                f"the note stored for {span.base.ref} ({base[:12]}) has no "
-                f"{' or '.join(lacking)}: run 'phasectl snapshot {_snapshot_ref(span)}' "
-                "to measure it again, or use --run-base auto"
-            )
-        return stored, warnings
-    if lacking:
-        echo(f"phasectl: the note for {base[:12]} has no {' or '.join(lacking)}; measuring it")
+        return PendingBaseline(found.snapshot(base, "artifacts"), warnings)
+    name = f"{span.base.ref} ({base[:12]})"
+
+    def finish(measured: Measurement) -> Snapshot:
+        snapshot = measured.snapshot(base, "worktree run")
+        store_snapshot(repo, snapshot)
+        return snapshot
+
+    def finish_alongside(measured: Measurement) -> Snapshot:
+        echo(f"[base] phasectl: {_summary(measured)}")
+        return finish(measured)
+
+    def run(quiet: bool, base_echo: Echo) -> Callable[[], Measurement | None]:
+        from phasectl.collectors.measurement import measure_in_worktree
+
+        return lambda: measure_in_worktree(
+            repo, base, config, quiet=quiet, echo=base_echo, run="base"
+        )
+
+    if stored is not None and run_base != "always":
+
+        def later(wanted: tuple[str, ...]) -> PendingBaseline:
+            lacking = [part for part in wanted if getattr(stored, part) is None]
+            if not lacking:
+                return PendingBaseline(stored, warnings)
+            if run_base != "auto":
+                missing = (
+                    f"the note stored for {name} has no {' or '.join(lacking)}: run "
+                    f"'phasectl snapshot {_snapshot_ref(span)}' to measure it again, or use "
+                    "--run-base auto"
+                )
+                return PendingBaseline(stored, [*warnings, missing])
+            echo(f"phasectl: the note for {base[:12]} has no {' or '.join(lacking)}; measuring it")
+            again = run(options.quiet, echo)
+            return PendingBaseline(stored, warnings, again, finish, name=name)
+
+        return PendingBaseline(stored, warnings, later=later)
     if run_base == "never":
         warnings.append(
-            f"no baseline for {span.base.ref} ({base[:12]}): run 'phasectl snapshot "
+            f"no baseline for {name}: run 'phasectl snapshot "
             f"{_snapshot_ref(span)}' to store one, pass --base-junit/--base-coverage, or use "
             "--run-base auto"
         )
-        return None, warnings
-    from phasectl.collectors.measurement import measure_in_worktree
-    from phasectl.errors import PhasectlError
-
-    try:
-        measured = measure_in_worktree(
-            repo, base, config, quiet=options.quiet, echo=echo, run="base"
+        return PendingBaseline(None, warnings)
+    if alongside:
+        echo(
+            "phasectl: the base's tests run alongside head's; their output is held back and "
+            "summed up as they end (run_base_concurrently = false: one after the other)"
         )
-    except PhasectlError as exc:
-        # The figures at head are still worth reporting: the base becomes "no baseline".
-        warnings.append(f"could not measure the base {span.base.ref} ({base[:12]}): {exc}")
-        return stored, warnings  # a note's parts are still a baseline for what they hold
-    if measured is None:
-        return stored, warnings
-    warnings.extend(f"at base: {w}" for w in measured.warnings)
-    snapshot = measured.snapshot(base, "worktree run")
-    store_snapshot(repo, snapshot)
-    return snapshot, warnings
+        runner = run(True, _prefixed(echo, "[base] "))
+        return PendingBaseline(
+            stored, warnings, runner, finish_alongside, name=name, alongside=True
+        )
+    return PendingBaseline(stored, warnings, run(options.quiet, echo), finish, name=name)
 
 
 def _snapshot_ref(span: DiffRange) -> str:
     """The commit a snapshot must be stored on to serve as this range's base: with
     --merge-base that is the merge-base commit, not the ref the user named."""
     return span.base.sha if span.merge_base else span.base.ref
+
+
+def _prefixed(echo: Echo, prefix: str) -> Echo:
+    return lambda message: echo(prefix + message)
+
+
+def _summary(measured: Measurement) -> str:
+    tests = measured.tests
+    parts = [
+        f"{tests.passed} passed, {tests.failed} failed, {tests.skipped} skipped"
+        if tests is not None
+        else "no tests"
+    ]
+    if tests is not None and tests.duration_s is not None:
+        parts.append(f"in {tests.duration_s:.1f} s")
+    if measured.coverage is not None:
+        parts.append(f"coverage {measured.coverage.percent_display}%")
+    return "base run done: " + ", ".join(parts)
 
 
 def _with_origin(part: dict[str, Any] | None, snapshot: Snapshot) -> dict[str, Any] | None:
@@ -198,19 +306,72 @@ def collect_phase(
     ``pending`` is the diff of ``options.base`` and ``options.head``, already started;
     ``started`` the test run of the work tree, already started.
     """
-    from phasectl.collectors.benchmarks import compare_benchmarks
-    from phasectl.collectors.diff import collect_diff, resolve_range
-    from phasectl.model.coverage_change import compare_coverage
-    from phasectl.model.coverage_data import patch_coverage
-    from phasectl.model.phase import PhaseMetrics
-    from phasectl.model.results import compare_tests, ids_unrelated
+    from phasectl.collectors.diff import resolve_range
+    from phasectl.collectors.measurement import sigterm_as_interrupt
 
     span = resolve_range(
         repo, config, options.base, options.head,
         merge_base=options.merge_base, skip_reports=options.skip_reports,
     )  # fmt: skip
-    dirty = len(repo.dirty_files()) if repo.head_sha() in (span.head.sha, span.tip) else 0
-    diff, warnings = collect_diff(repo, config, span, pending)
+    in_place = repo.head_sha() in (span.head.sha, span.tip)
+    if started is not None and not in_place:
+        # Stopped before the base's run starts: stopping a run stops every test process.
+        started.cancel()
+        started = None
+    recorded = _recorded_head(repo, span) if options.tests and options.recorded_head else None
+    if recorded is not None and (options.junit or options.coverage):
+        # What the user names on the command line wins over what the tag recorded.
+        echo("phasectl: head figures from --junit/--coverage, not the tag's snapshot")
+        recorded = None
+    if recorded is not None and started is not None:
+        started.cancel()
+        started = None
+    baseline = None
+    if options.tests and (recorded is not None or not options.recorded_only):
+        # The base's run needs no more than a core of its own (and no test resource its
+        # twin holds: run_base_concurrently = false is for suites that hold one).
+        alongside = recorded is None and config.run_base_concurrently and cores() >= 2
+        baseline = find_baseline(repo, config, span, options, echo, alongside=alongside)
+    try:
+        with sigterm_as_interrupt():
+            return _measured_phase(
+                repo, config, options, echo, span,
+                _Runs(pending, started, recorded, baseline, in_place),
+            )  # fmt: skip
+    finally:
+        if baseline is not None:
+            baseline.cancel()  # nothing left to stop unless an error or Ctrl-C came first
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """What ``collect_phase`` started or found before measuring."""
+
+    pending: PendingDiff | None
+    started: BackgroundMeasurement | None
+    recorded: _Recorded | None
+    baseline: PendingBaseline | None
+    in_place: bool
+
+
+def _measured_phase(
+    repo: Repository,
+    config: Config,
+    options: CollectOptions,
+    echo: Echo,
+    span: DiffRange,
+    runs: _Runs,
+) -> PhaseMetrics:
+    from phasectl.collectors.benchmarks import compare_benchmarks
+    from phasectl.collectors.diff import collect_diff
+    from phasectl.model.coverage_change import compare_coverage
+    from phasectl.model.coverage_data import patch_coverage
+    from phasectl.model.phase import PhaseMetrics
+    from phasectl.model.results import compare_tests, ids_unrelated
+
+    started, recorded = runs.started, runs.recorded
+    dirty = len(repo.dirty_files()) if runs.in_place else 0
+    diff, warnings = collect_diff(repo, config, span, runs.pending)
     if dirty:
         noun = "file has" if dirty == 1 else "files have"
         warnings.append(
@@ -220,22 +381,15 @@ def collect_phase(
     for message in warnings:
         echo(f"Warning: {message}")
     tests = coverage = benchmarks = None
-    recorded = _recorded_head(repo, span) if options.tests and options.recorded_head else None
-    if options.tests and (recorded is not None or not options.recorded_only):
+    if options.tests and runs.baseline is not None:
         added = None
         if started is not None:
             # The tests are running: find the changed lines now, while waiting costs nothing.
             added = repo.added_lines(
                 span.base.sha, span.head.sha, similarity=config.rename_similarity
             )
-        if recorded is not None and (options.junit or options.coverage):
-            # What the user names on the command line wins over what the tag recorded.
-            echo("phasectl: head figures from --junit/--coverage, not the tag's snapshot")
-            recorded = None
         after: Measurement | None
         if recorded is not None:
-            if started is not None:
-                started.cancel()
             after, how = recorded.measurement, "note"
             echo(f"phasectl: figures of {span.head.sha[:12]} from the snapshot its tag stored")
         else:
@@ -244,7 +398,7 @@ def collect_phase(
                 junit=options.junit, coverage=options.coverage, started=started, tip=span.tip,
             )  # fmt: skip
         wanted = tuple(k for k in ("tests", "coverage") if getattr(after, k, None) is not None)
-        before, base_warnings = find_baseline(repo, config, span, options, echo, wanted)
+        before, base_warnings = runs.baseline.result(wanted)
         late = [*(after.warnings if after else ()), *base_warnings]
         if after is None:
             late.append(

@@ -1,20 +1,19 @@
 """The git runner every part of ``Repository`` shares: one pinned way to call git.
 
-git runs through GitPython's command wrapper with argument lists, never a shell string,
-and with the settings that change diff output pinned, so a user's git config cannot
-change the figures.
+git runs as a plain subprocess with argument lists, never a shell string, in the C
+locale, and with the settings that change diff output pinned, so a user's git config
+cannot change the figures. (GitPython served here before; its import alone cost more
+than a ``collect --no-tests`` on a small repository spends on everything else.)
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from phasectl.errors import GitCommandError, RepositoryError
-
-if TYPE_CHECKING:
-    import git
 
 _Opened = TypeVar("_Opened", bound="GitBase")
 
@@ -55,51 +54,80 @@ def find_work_tree(path: Path) -> Path | None:
     return None
 
 
+# git's messages in English, whatever the user's locale: some are matched on.
+GIT_ENV = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+
+
+def _rev_parse(folder: Path, *more: str) -> tuple[int, list[str], str]:
+    """``git rev-parse --is-bare-repository --absolute-git-dir [more]`` in ``folder``:
+    status, output lines, standard error."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir", *more],
+            cwd=folder, env=GIT_ENV, stdin=subprocess.DEVNULL, capture_output=True, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise RepositoryError("git was not found on PATH; install git and retry") from None
+    lines = done.stdout.decode("utf-8", "surrogateescape").splitlines()
+    return done.returncode, lines, done.stderr.decode("utf-8", "replace")
+
+
 class GitBase:
     """A git repository, opened once and passed explicitly to whatever needs it."""
 
-    def __init__(self, repo: git.Repo) -> None:
-        self._repo = repo
+    def __init__(self, work_tree: Path | None, git_dir: Path) -> None:
+        self._work_tree = work_tree
+        self._git_dir = git_dir
 
     @classmethod
     def open(cls: type[_Opened], path: Path) -> _Opened:
         """Open the repository containing ``path``; raise ``RepositoryError`` if there is none."""
-        import git
-
         if not path.exists():
             raise RepositoryError(f"{path} does not exist; pass --repo PATH to a git repository")
-        try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except git.InvalidGitRepositoryError:
+        folder = path if path.is_dir() else path.parent
+        status, out, err = _rev_parse(folder, "--show-toplevel")
+        if status == 0:
+            return cls(Path(out[2]), Path(out[1]))
+        if "not a git repository" in err:
             raise RepositoryError(
                 f"{path} is not inside a git repository; run phasectl in one or pass --repo PATH"
-            ) from None
-        except git.NoSuchPathError:
-            raise RepositoryError(f"{path} does not exist; pass --repo PATH") from None
-        except git.GitCommandNotFound:
-            raise RepositoryError("git was not found on PATH; install git and retry") from None
-        return cls(repo)
+            )
+        # A bare repository, or a folder inside .git: no top level to show.
+        status, out, err = _rev_parse(folder)
+        if status != 0:
+            raise RepositoryError(
+                f"cannot open the repository at {path}: {git_reason(err, status)}"
+            )
+        git_dir = Path(out[1])
+        bare = out[0] == "true"
+        return cls(None if bare or git_dir.name != ".git" else git_dir.parent, git_dir)
 
     @property
     def work_tree(self) -> Path | None:
         """The top folder of the work tree, or ``None`` for a bare repository."""
-        if self._repo.bare or self._repo.working_tree_dir is None:
-            return None
-        return Path(self._repo.working_tree_dir)
+        return self._work_tree
+
+    @property
+    def git_dir(self) -> Path:
+        """The repository's git folder (``.git``, or the bare repository itself)."""
+        return self._git_dir
 
     @property
     def description(self) -> str:
-        return str(self.work_tree or self._repo.git_dir)
+        return str(self.work_tree or self._git_dir)
 
     def run(self, *args: str, check: bool = True) -> tuple[int, bytes, str]:
         """Run ``git <pinned config> args`` and return (status, stdout bytes, stderr text)."""
-        status, out, err = self._repo.git.execute(
+        done = subprocess.run(
             ["git", *PINNED_CONFIG, *args],
-            with_extended_output=True,
-            with_exceptions=False,
-            stdout_as_string=False,
-            strip_newline_in_stdout=False,
+            cwd=self.work_tree or self._git_dir,
+            env=GIT_ENV,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
         )
+        status, out = done.returncode, done.stdout
+        err = done.stderr.decode("utf-8", "replace").rstrip("\n")
         if check and status != 0:
             reason = git_reason(err, status)
             raise GitCommandError(f"git {args[0]} failed in {self.description}: {reason}")
@@ -124,15 +152,10 @@ class GitBase:
 
     def empty_tree(self) -> str:
         """The id of the empty tree in this repository's hash format."""
-        status, out, err = self._repo.git.execute(
-            ["git", "hash-object", "-t", "tree", "--stdin"],
-            istream=subprocess.DEVNULL,
-            with_extended_output=True,
-            with_exceptions=False,
-        )
+        status, out, err = self.run("hash-object", "-t", "tree", "--stdin", check=False)
         if status != 0:
             raise GitCommandError(f"git hash-object failed: {err.strip()}")
-        return out.strip()
+        return out.decode("ascii").strip()
 
     def head_sha(self) -> str | None:
         status, out, _ = self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
@@ -147,7 +170,8 @@ class GitBase:
         """Run ``git <pinned config> args`` with ``data`` on standard input; its stdout."""
         done = subprocess.run(
             ["git", *PINNED_CONFIG, *args],
-            cwd=self.work_tree or self._repo.git_dir,
+            cwd=self.work_tree or self._git_dir,
+            env=GIT_ENV,
             input=data,
             capture_output=True,
             check=False,

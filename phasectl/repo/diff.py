@@ -103,7 +103,7 @@ class Trees(GitBase):
 
     def diff(self, base: str, head: str, settings: DiffSettings) -> DiffOutput:
         """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
-        return start_diff(self.work_tree or Path(self._repo.git_dir), base, head, settings).result()
+        return start_diff(self.work_tree or self.git_dir, base, head, settings).result()
 
     def tree_paths(self, rev: str) -> list[str]:
         """Every file path in ``rev``'s tree."""

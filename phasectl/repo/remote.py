@@ -60,7 +60,7 @@ class Remotes(GitBase):
         try:
             proc = subprocess.Popen(
                 [*args, remote, ref],
-                cwd=self.work_tree or self._repo.git_dir,
+                cwd=self.work_tree or self.git_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -88,7 +88,7 @@ class Remotes(GitBase):
         text = out.decode("utf-8", "surrogateescape").removesuffix("\n")
         # A relative answer is relative to where git ran: the top of the work tree, which
         # is also where git resolves a relative core.hooksPath when it runs hooks.
-        return Path(self._repo.working_dir, text)
+        return Path(self.work_tree or self.git_dir, text)
 
     def config_values(self, key: str) -> list[str]:
         """Every value of the multi-valued setting ``key`` (``git config --get-all``)."""

@@ -26,6 +26,8 @@ def to_json(data: Any) -> bytes:
 
 def display_path(path: str) -> str:
     """A path made safe for one line of terminal text: controls and bad bytes escaped."""
+    if path.isprintable() and "\\" not in path:
+        return path  # nothing to escape: most paths, and a report may name thousands
     text = path.translate(_CONTROL)
     text = "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
     return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in text)

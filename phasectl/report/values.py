@@ -15,7 +15,7 @@ from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.model.coverage_change import shown_figures
 from phasectl.model.diff import FileChange
 from phasectl.model.phase import PhaseMetrics
-from phasectl.patterns import Glob, matches_any
+from phasectl.patterns import PathPatterns
 from phasectl.report.markdown import code_span, escape_text
 from phasectl.report.output import change_counts, duration, tests_line
 
@@ -240,11 +240,13 @@ _GROUPS = (
 def _code_changes(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
     groups = []
     for status, title in _GROUPS:
-        items = [
-            _file_item(c, inputs, "code-changes") for c in metrics.diff.files if c.status == status
-        ]
-        if items or status in ("created", "modified", "deleted"):
-            groups.append({"title": title, **_listing(items, inputs.max_listed)})
+        changes = [c for c in metrics.diff.files if c.status == status]
+        if changes or status in ("created", "modified", "deleted"):
+            # Items only for the files listed: a 5,000-file range shows a few hundred.
+            shown = [_file_item(c, inputs, "code-changes") for c in changes[: inputs.max_listed]]
+            listing = _listing(shown, inputs.max_listed)
+            groups.append({"title": title, **listing, "more": len(changes) - len(shown),
+                           "count": len(changes)})  # fmt: skip
     return {"groups": groups}
 
 
@@ -258,12 +260,12 @@ def _tests_per_file(metrics: PhaseMetrics) -> dict[str, int]:
 
 
 def _testing_impact(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
-    globs = [Glob.compile(g) for g in inputs.test_globs]
+    tests = PathPatterns(inputs.test_globs)
     per_file = _tests_per_file(metrics)
     added: list[dict[str, str]] = []
     modified: list[dict[str, str]] = []
     for change in metrics.diff.files:
-        if change.status == "deleted" or not matches_any(change.path, globs):
+        if change.status == "deleted" or not tests.matches(change.path):
             continue
         count = per_file.get(change.path)
         note = "" if count is None else f"{count} test{'s' if count != 1 else ''}"
@@ -276,11 +278,11 @@ def _testing_impact(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, An
 
 
 def _documentation(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
-    globs = [Glob.compile(g) for g in inputs.doc_globs]
+    docs = PathPatterns(inputs.doc_globs)
     items = [
         _file_item(c, inputs, "documentation")
         for c in metrics.diff.files
-        if c.status in ("created", "copied") and matches_any(c.path, globs)
+        if c.status in ("created", "copied") and docs.matches(c.path)
     ]
     return _listing(items, inputs.max_listed)
 
@@ -340,8 +342,8 @@ def purpose_paths(metrics: PhaseMetrics, inputs: ReportInputs) -> list[str]:
     new = [c.path for c in metrics.diff.files if c.status in ("created", "copied") and not c.binary]
     paths = dict.fromkeys(new[: inputs.max_listed])
     for patterns in (inputs.test_globs, inputs.doc_globs):
-        globs = [Glob.compile(g) for g in patterns]
-        paths.update(dict.fromkeys([p for p in new if matches_any(p, globs)][: inputs.max_listed]))
+        listed = PathPatterns(patterns)
+        paths.update(dict.fromkeys([p for p in new if listed.matches(p)][: inputs.max_listed]))
     return list(paths)
 
 

@@ -45,6 +45,7 @@ _SETTINGS: tuple[_Entry, ...] = (
     ("coverage", "coverage files to read: coverage.py, XML, LCOV, Go", None),
     ("benchmark_json", "unset: none; pytest-benchmark's JSON", ".benchmarks/latest.json"),
     ("run_base", "tests at the base in a worktree: auto|always|never", None),
+    ("run_base_concurrently", "false: suites that cannot run twice at once", None),
     ("report_dir", "where 'phasectl report' writes <name>.md", None),
     ("templates_dir", "your templates, looked up before phasectl's", None),
     ("max_files_listed", "longest list in a report before '... and N more'", None),
