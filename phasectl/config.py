@@ -250,6 +250,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}; fix the file and retry") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path.name} is not UTF-8 text (byte {exc.start}); TOML files are UTF-8: "
+            "re-save it as UTF-8 and retry"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{path.name} nests arrays or tables too deeply; fix the file") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 

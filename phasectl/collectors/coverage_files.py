@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from phasectl.collectors.reading import untrusted
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileCoverage, FileLines, merge_line_data
 
@@ -43,15 +44,35 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
+def _read_head(path: Path) -> bytes:
+    """The file's first bytes, from its first non-blank one on (never the whole file)."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(len(_SQLITE))
+            if first.startswith(_SQLITE):
+                return first
+            head = (first + handle.read(4096)).lstrip()
+            while not head and (chunk := handle.read(1 << 16)):
+                head = chunk.lstrip()
+            return head + handle.read(4096 - len(head)) if head else head
+    except FileNotFoundError:
+        raise PhasectlError(f"coverage file {path} does not exist; run the tests first") from None
+    except OSError as exc:
+        raise PhasectlError(f"cannot read coverage file {path}: {exc.strerror}") from None
+
+
+@untrusted("coverage file")
 def detect_format(path: Path) -> str:
     """``coveragepy``, ``cobertura``, ``lcov`` or ``go``, from the file's content."""
-    data = _read_bytes(path)
+    data = _read_head(path)
+    if not data.strip():
+        raise PhasectlError(f"coverage file {path} is empty; re-run the tests with coverage")
     if data.startswith(_SQLITE):
         return "coveragepy"
     head = data[:4096].decode("utf-8", "replace").lstrip("\ufeff").lstrip()
     if head.startswith("<"):
         return "cobertura"
-    if _GO_MODE.match(head.splitlines()[0]):
+    if _GO_MODE.match(head.splitlines()[0] if head else ""):
         return "go"
     if re.search(r"^(TN|SF):", head, re.MULTILINE):
         return "lcov"
@@ -72,28 +93,25 @@ def _relative(name: str, root: Path) -> str:
     return Path(os.path.normpath(name)).as_posix()
 
 
+@untrusted("coverage file")
 def read_cobertura(path: Path, root: Path) -> dict[str, FileLines]:
-    """Lines from Cobertura XML (``coverage xml``, JaCoCo and others), via defusedxml."""
-    import defusedxml
-    from defusedxml import ElementTree
+    """Lines from Cobertura XML (``coverage xml``, JaCoCo and others), via defusedxml.
 
-    _read_bytes(path)
-    try:
-        tree = ElementTree.parse(path)
-    except defusedxml.DefusedXmlException:
-        raise PhasectlError(
-            f"refused {path}: it declares XML entities or a DTD (possible entity-expansion "
-            "attack); regenerate it with your coverage tool"
-        ) from None
-    except ElementTree.ParseError as exc:
-        raise PhasectlError(f"{path} is not well-formed XML ({exc}); regenerate it") from None
-    top = tree.getroot()
-    if top is None or top.tag != "coverage":
-        tag = "none" if top is None else f"<{top.tag}>"
-        raise PhasectlError(f"{path} is not Cobertura XML (root element {tag})")
-    sources = [Path(s.text.strip()) for s in top.iter("source") if s.text and s.text.strip()]
+    The file is read incrementally, one ``<class>`` at a time (see collectors.reading).
+    """
+    from phasectl.collectors.reading import stream_elements
+
+    sources: list[Path] = []
     shards = []
-    for cls in top.iter("class"):
+    elements = stream_elements(
+        path, ("coverage",), frozenset({"class"}), "Cobertura XML",
+        "regenerate it with your coverage tool",
+    )  # fmt: skip
+    for cls, _ in elements:
+        if cls.tag == "source" and cls.text and cls.text.strip():
+            sources.append(Path(cls.text.strip()))
+        if cls.tag != "class":
+            continue
         filename = cls.get("filename")
         if not filename:
             continue
@@ -129,6 +147,7 @@ def read_cobertura(path: Path, root: Path) -> dict[str, FileLines]:
     return merge_line_data(shards)
 
 
+@untrusted("coverage file")
 def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
     """Lines from an LCOV tracefile (``SF``/``DA``/``BRDA``/``end_of_record``)."""
     text = _read_bytes(path).decode("utf-8", "replace")
@@ -153,7 +172,7 @@ def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
                     raise ValueError("end_of_record without SF")
                 shards.append({name: _lines_from_hits(lines, branches)})
                 name = None
-        except ValueError:
+        except (ValueError, IndexError):
             raise PhasectlError(f"{path}, line {number}: malformed LCOV record {line!r}") from None
     if name is not None:
         raise PhasectlError(f"{path}: the record for {name} has no end_of_record (truncated?)")
@@ -178,6 +197,7 @@ def _go_module(root: Path) -> str | None:
     return found.group(1).strip('"') if found else None
 
 
+@untrusted("coverage file")
 def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> dict[str, FileLines]:
     """Lines from ``go test -coverprofile``; import paths lose the module prefix."""
     text = _read_bytes(path).decode("utf-8", "replace")

@@ -201,6 +201,12 @@ def load_snapshot(repo: Repository, commit: str) -> tuple[Snapshot | None, str |
             break
     else:
         return None, None
+    return parse_note(raw, commit)
+
+
+def parse_note(raw: bytes, commit: str) -> tuple[Snapshot | None, str | None]:
+    """The snapshot a note on ``commit`` holds; or ``None`` and a warning naming the commit
+    when the note does not fit the snapshot schema."""
     try:
         data = json.loads(raw)
         check_snapshot(data)
@@ -210,8 +216,8 @@ def load_snapshot(repo: Repository, commit: str) -> tuple[Snapshot | None, str |
         # is a warning and counts as absent, never a crash.
         reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
         return None, (
-            f"the phasectl note on {commit[:12]} is unreadable ({reason}); treated as absent; "
-            f"run 'phasectl snapshot {commit[:12]}' to replace it"
+            f"the phasectl note on {commit[:12]} is unreadable ({reason[:200]}); treated as "
+            f"absent; run 'phasectl snapshot {commit[:12]}' to replace it"
         )
     return replace(stored, source="note", measured_by=stored.source), None
 
