@@ -4,6 +4,8 @@ note is attacked with real repositories, real processes and real files."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,116 @@ def test_a_bad_note_is_a_warning_naming_the_commit_and_counts_as_absent(
     assert f"note on {head[:12]} is unreadable" in history.stderr
     rows = json.loads(history.stdout)["phases"]
     assert [row["snapshot"] for row in rows] == [False, False]
+
+
+# --- 2. memory is bounded for every input ------------------------------------------------
+
+GIB = 1 << 30
+
+
+def phasectl_limited(repo: Path, *args: str, limit: int = GIB) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a child process whose address space is capped at ``limit`` bytes, so
+    that a reader that outgrows its bound fails this test instead of the machine."""
+    script = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
+        "from phasectl.cli import main\n"
+        "sys.argv = ['phasectl', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, "--repo", str(repo), *args],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+
+
+def go_project(repo: Path, profile: str) -> Path:
+    commit(repo, {"go.mod": "module example.com/m\n", "calc.go": "package m\n\nfunc A() {}\n"})
+    path = repo.parent / "cover.out"
+    path.write_text(f"mode: set\n{profile}\n")
+    return path
+
+
+def test_a_go_range_is_clamped_to_the_lines_its_file_has(git_repo: Path) -> None:
+    """A billion-line range in a two-line profile: 24 GB before, now the file's 3 lines."""
+    profile = go_project(git_repo, "example.com/m/calc.go:1.1,1000000000.2 1 1")
+    done = phasectl_limited(
+        git_repo, "collect", "--format", "json", "--coverage", str(profile), limit=256 << 20
+    )
+    assert done.returncode == 0, done.stderr
+    after = json.loads(done.stdout)["coverage"]["after"]
+    lines = (git_repo / "calc.go").read_text().splitlines()
+    assert (after["lines_total"], after["lines_covered"]) == (len(lines), len(lines))
+
+
+def test_a_go_range_beyond_any_file_is_an_error(git_repo: Path) -> None:
+    profile = go_project(git_repo, "example.com/other/x.go:1.1,1000000000.2 1 1")
+    done = phasectl_limited(git_repo, "collect", "--coverage", str(profile), limit=256 << 20)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"Error: {profile}: the block example.com/other/x.go:1-")
+    assert "Traceback" not in done.stderr
+
+
+def write_cobertura(path: Path, files: int, lines: int) -> None:
+    with path.open("w") as out:
+        out.write('<?xml version="1.0" ?>\n<coverage version="7"><packages><package><classes>\n')
+        for n in range(files):
+            body = "".join(f'<line number="{i}" hits="{i % 2}"/>' for i in range(1, lines + 1))
+            out.write(f'<class filename="m{n}.py"><lines>{body}</lines></class>\n')
+        out.write("</classes></package></packages></coverage>\n")
+
+
+def write_junit(path: Path, suites: int, cases: int) -> None:
+    with path.open("w") as out:
+        out.write("<testsuites>\n")
+        for n in range(suites):
+            body = "".join(
+                f'<testcase classname="pkg.mod{n}" name="test_{i}" time="0.001">'
+                + ("<failure message='x'>assert 1 == 2</failure>" if i % 7 == 0 else "")
+                + "</testcase>"
+                for i in range(cases)
+            )
+            out.write(f'<testsuite name="s{n}">{body}</testsuite>\n')
+        out.write("</testsuites>\n")
+
+
+@pytest.mark.parametrize("kind", ["cobertura", "junit"])
+def test_a_large_xml_file_is_read_in_bounded_memory(git_repo: Path, kind: str) -> None:
+    """25 MB of XML under a 384 MiB address space: the whole-tree parse needed ~420 MB of
+    resident memory for this file alone (1.7 GB for 100 MB); the streaming one ~75 MB."""
+    commit(git_repo, {f"m{n}.py": "x = 1\n" * 2000 for n in range(3)})
+    path = git_repo.parent / f"{kind}.xml"
+    if kind == "cobertura":
+        write_cobertura(path, 430, 2000)
+        option = "--coverage"
+    else:
+        write_junit(path, 400, 800)
+        option = "--junit"
+    assert path.stat().st_size > 25_000_000
+    done = phasectl_limited(
+        git_repo, "collect", "--format", "json", option, str(path), limit=384 << 20
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    if kind == "cobertura":
+        assert data["coverage"]["after"]["lines_total"] == 430 * 2000
+    else:
+        assert data["tests"]["after"]["total"] == 400 * 800
+
+
+def test_template_output_is_bounded(git_repo: Path) -> None:
+    """``{{ 'a' * 10**10 }}`` reached 20 GB; now an error naming the template and its line."""
+    commit(git_repo, {"a.py": "x = 1\n"})
+    sections = git_repo / ".phasectl" / "templates" / "sections"
+    sections.mkdir(parents=True)
+    for expression in (
+        "'a' * 10**10", "'a'|center(10**10)", "'{:>9999999999}'.format(1)",
+        "range(100000)|join('x' * 100000)",
+    ):  # fmt: skip
+        (sections / "metrics.md.j2").write_text(f"line one\n{{{{ {expression} }}}}\n")
+        done = phasectl_limited(git_repo, "report", "--stdout", "--no-tests")
+        assert done.returncode == 2, (expression, done.stderr)
+        error = done.stderr.splitlines()[-1]
+        assert error.startswith("Error: template "), done.stderr
+        assert "metrics.md.j2:2" in error
+        assert "Traceback" not in done.stderr

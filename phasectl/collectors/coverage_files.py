@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from phasectl.collectors.reading import untrusted
+from phasectl.collectors.reading import LineBudget, untrusted
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileCoverage, FileLines, merge_line_data
 
@@ -54,7 +54,7 @@ def _read_head(path: Path) -> bytes:
             head = (first + handle.read(4096)).lstrip()
             while not head and (chunk := handle.read(1 << 16)):
                 head = chunk.lstrip()
-            return head + handle.read(4096 - len(head)) if head else head
+            return head + handle.read(max(0, 4096 - len(head)))
     except FileNotFoundError:
         raise PhasectlError(f"coverage file {path} does not exist; run the tests first") from None
     except OSError as exc:
@@ -205,6 +205,7 @@ def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> d
     prefix = module.rstrip("/") + "/" if module else None
     statements: dict[str, set[int]] = {}
     covered: dict[str, set[int]] = {}
+    budget = LineBudget(path, root)
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or (number == 1 and _GO_MODE.match(line)):
@@ -215,11 +216,11 @@ def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> d
         name, start, end = found.group(1), int(found.group(2)), int(found.group(4))
         if prefix and name.startswith(prefix):
             name = name[len(prefix) :]
-        span = range(start, end + 1)
+        span = budget.span(name, start, end)
         if int(found.group(6)) > 0:
-            statements.setdefault(name, set()).update(span)
+            budget.add(statements.setdefault(name, set()), span)
         if int(found.group(7)) > 0:
-            covered.setdefault(name, set()).update(span)
+            budget.add(covered.setdefault(name, set()), span)
     return {
         name: FileLines(frozenset(lines), frozenset(covered.get(name, set())))
         for name, lines in statements.items()

@@ -95,3 +95,60 @@ def stream_elements(
         ) from None
     except OSError as exc:
         raise PhasectlError(f"cannot read {what} file {path}: {exc.strerror}") from None
+
+
+# Each line range of a coverprofile becomes a set of line numbers, so a two-line profile
+# could ask for a billion entries. A range is clamped to the lines its source file has; a
+# file phasectl cannot see may claim at most _MAX_BLOCK_LINES in one block; and one profile
+# yields at most MAX_LINE_ENTRIES distinct (file, line) entries (a few hundred MB).
+_MAX_BLOCK_LINES = 100_000
+MAX_LINE_ENTRIES = 5_000_000
+_MAX_SOURCE_BYTES = 64 << 20
+
+
+class LineBudget:
+    """The bounds above, for one coverage file that names line ranges."""
+
+    def __init__(self, path: Path, root: Path) -> None:
+        self.path, self.root, self.used = path, root.resolve(), 0
+        self.sizes: dict[str, int | None] = {}
+
+    def _line_count(self, name: str) -> int | None:
+        if name not in self.sizes:
+            self.sizes[name] = None
+            source = (self.root / name).resolve()
+            try:
+                # Only a regular file of this repository: never /dev/zero or a FIFO.
+                if source.is_relative_to(self.root) and source.is_file():
+                    with source.open("rb") as handle:
+                        data = handle.read(_MAX_SOURCE_BYTES + 1)
+                    if len(data) <= _MAX_SOURCE_BYTES:
+                        self.sizes[name] = data.count(b"\n") + (not data.endswith(b"\n"))
+            except OSError:
+                pass
+        return self.sizes[name]
+
+    def span(self, name: str, start: int, end: int) -> range:
+        """The lines ``start``..``end`` of ``name`` that can exist."""
+        size = self._line_count(name)
+        if size is not None:
+            end = min(end, size)
+        elif end - start >= _MAX_BLOCK_LINES:
+            raise PhasectlError(
+                f"{self.path}: the block {name}:{start}-{end} spans more than "
+                f"{_MAX_BLOCK_LINES:,} lines of a file not in this repository; is the profile "
+                "corrupt? Regenerate it with go test -coverprofile"
+            )
+        return range(start, end + 1)
+
+    def add(self, lines: set[int], span: range) -> None:
+        """Add ``span`` to ``lines``; over the budget, ``PhasectlError`` naming the file."""
+        for at in range(0, len(span), _MAX_BLOCK_LINES):
+            before = len(lines)
+            lines.update(span[at : at + _MAX_BLOCK_LINES])
+            self.used += len(lines) - before
+            if self.used > MAX_LINE_ENTRIES:
+                raise PhasectlError(
+                    f"{self.path} names more than {MAX_LINE_ENTRIES:,} distinct lines, the most "
+                    "phasectl reads from one coverage file; split it by package"
+                )
