@@ -204,3 +204,30 @@ def test_template_output_is_bounded(git_repo: Path) -> None:
         assert error.startswith("Error: template "), done.stderr
         assert "metrics.md.j2:2" in error
         assert "Traceback" not in done.stderr
+
+
+# --- 6. refs and numbers are validated where they enter ----------------------------------
+
+
+@pytest.mark.parametrize("rev", ["^HEAD", "HEAD~1..HEAD", "HEAD~1...HEAD", "HEAD^@", "HEAD^!"])
+@pytest.mark.parametrize("option", ["--base", "--head"])
+def test_a_ref_expression_for_several_commits_is_refused(
+    git_repo: Path, option: str, rev: str
+) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    commit(git_repo, {"a.py": "2\n"})
+    result = run_cli("--repo", str(git_repo), "collect", "--no-tests", option, rev)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: '{rev}' names a range or an exclusion, not one commit; pass a single branch, "
+        "tag or commit (for a range, use --base and --head)\n"
+    )
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf"])
+@pytest.mark.parametrize("gate", ["--fail-under", "--max-coverage-drop", "--min-patch-coverage"])
+def test_a_gate_that_is_not_a_number_is_refused(git_repo: Path, gate: str, value: str) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    result = run_cli("--repo", str(git_repo), "check", "--no-tests", gate, value)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{gate}'" in result.stderr
