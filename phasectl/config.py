@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from phasectl.errors import ConfigError
+from phasectl.patterns import literal_glob
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,7 +93,8 @@ class Config:
     @property
     def excluded_globs(self) -> tuple[str, ...]:
         """All globs left out of the authored line counts; phasectl's own reports among them."""
-        return (*self.exclude, *self.extend_exclude, f"/{self.report_dir.strip('/')}/")
+        reports = literal_glob(self.report_dir.strip("/"))
+        return (*self.exclude, *self.extend_exclude, f"/{reports}/")
 
 
 def _string(key: str, value: object) -> str:

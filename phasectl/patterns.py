@@ -12,6 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+def literal_glob(text: str) -> str:
+    """A pattern that matches ``text`` itself: its ``*``, ``?``, ``[`` and ``\\`` escaped."""
+    return re.sub(r"([*?\[\\])", r"\\\1", text)
+
+
 def _translate(pattern: str) -> str:
     """Return a regular expression (without anchors) for one glob pattern."""
     out: list[str] = []

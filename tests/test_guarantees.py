@@ -12,7 +12,7 @@ import pytest
 
 from phasectl.store.snapshots import NOTES_REF
 
-from conftest import commit, git, run_cli
+from conftest import collect_json, commit, git, run_cli
 
 JUNIT = (
     '<testsuite name="s" time="0.5">'
@@ -231,3 +231,60 @@ def test_a_gate_that_is_not_a_number_is_refused(git_repo: Path, gate: str, value
     result = run_cli("--repo", str(git_repo), "check", "--no-tests", gate, value)
     assert result.exit_code == 2
     assert f"Invalid value for '{gate}'" in result.stderr
+
+
+# --- 7. writes stay inside the repository and respect the user ---------------------------
+
+
+@pytest.mark.parametrize("folder", ["../outside", "{absolute}", "docs/../../outside", "link"])
+def test_report_dir_outside_the_repository_is_refused(
+    git_repo: Path, tmp_path: Path, folder: str
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (git_repo / "link").symlink_to(elsewhere)
+    folder = folder.format(absolute=elsewhere)
+    commit(git_repo, {".phasectl.toml": f"report_dir = {json.dumps(folder)}\n", "a.py": "1\n"})
+    before = sorted(p.name for p in tmp_path.rglob("*") if ".git" not in p.parts)
+    for args in (["report", "--no-tests"], ["tag", "1", "--no-tests"]):
+        result = run_cli("--repo", str(git_repo), *args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.splitlines()[-1] == (
+            f"Error: report_dir = {folder!r} is outside the repository; keep the reports "
+            "inside it (or pass --output FILE for one report elsewhere)"
+        )
+    assert sorted(p.name for p in tmp_path.rglob("*") if ".git" not in p.parts) == before
+    assert git(git_repo, "tag", "-l") == ""
+
+
+def test_report_dir_with_glob_characters_is_matched_literally(git_repo: Path) -> None:
+    config = '[tool.phasectl]\nreport_dir = "docs/r[0-9]*"\n'
+    commit(git_repo, {"pyproject.toml": config, "a.py": "1\n"})
+    git(git_repo, "tag", "phase/1")
+    commit(git_repo, {"docs/r[0-9]*/1.md": "report\n", "docs/r1x/notes.md": "notes\n"})
+    files = {f["path"]: f["excluded"] for f in collect_json(git_repo)["diff"]["files"]}
+    assert files == {"docs/r[0-9]*/1.md": True, "docs/r1x/notes.md": False}
+
+
+def test_a_read_only_report_is_refused_even_for_root(git_repo: Path) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    report = git_repo / "docs" / "phases" / "main.md"
+    report.parent.mkdir(parents=True)
+    report.write_text("# Mine\n\n## Metrics\n")
+    report.chmod(0o444)
+    result = run_cli("--repo", str(git_repo), "report", "--no-tests")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].startswith(f"Error: {report} is read-only;")
+    assert report.read_text() == "# Mine\n\n## Metrics\n"
+    assert oct(report.stat().st_mode & 0o777) == "0o444"
+
+
+def test_an_undone_tag_removes_the_folders_it_created(git_repo: Path) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    hook = git_repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    result = run_cli("--repo", str(git_repo), "tag", "1", "--no-tests")
+    assert result.exit_code == 2, result.output
+    assert not (git_repo / "docs").exists()
+    assert git(git_repo, "status", "--porcelain") == ""

@@ -45,7 +45,7 @@ def tag(
     The phase runs from the previous phase tag to HEAD. The tag's message carries the
     headline figures. If a step fails, the steps before it are undone.
     """
-    from phasectl.report.writer import report_file, report_path
+    from phasectl.report.writer import report_file, report_folder, report_path
     from phasectl.workflow.tag import close_phase, head_snapshot
 
     repo, config = app.repository, app.config
@@ -61,7 +61,7 @@ def tag(
             f"{path} is outside the repository, so it cannot be committed with the tag; "
             "pass --no-commit, or a --report path inside the repository"
         )
-    reports = (root / config.report_dir).resolve()
+    reports = report_folder(root, config).resolve()
     if not allow_dirty:
         # phasectl's own reports (the one being tagged may hold the story people wrote) are
         # committed by the tag or left alone; anything else would not be in the tagged commit.

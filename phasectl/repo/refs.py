@@ -108,7 +108,7 @@ class Refs(GitBase):
         (``sha`` itself when none does)."""
         top = folder.strip("/")
         status, out, _ = self.run(
-            "rev-list", "-1", sha, "--", ":(top)", f":(top,exclude){top}", check=False
+            "rev-list", "-1", sha, "--", ":(top)", f":(top,exclude,literal){top}", check=False
         )
         found = out.decode("ascii").strip() if status == 0 else ""
         return found or sha
