@@ -288,3 +288,65 @@ def test_an_undone_tag_removes_the_folders_it_created(git_repo: Path) -> None:
     assert result.exit_code == 2, result.output
     assert not (git_repo / "docs").exists()
     assert git(git_repo, "status", "--porcelain") == ""
+
+
+# --- 9. messages that are true -----------------------------------------------------------
+
+
+def test_an_orphan_branch_is_not_called_a_repository_without_commits(git_repo: Path) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    git(git_repo, "checkout", "--quiet", "--orphan", "fresh")
+    result = run_cli("--repo", str(git_repo), "collect", "--no-tests")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: the checked-out branch fresh has no commits yet")
+    assert "no commits yet; commit something first" not in result.stderr
+    assert collect_json(git_repo, "--head", "main")["head"]["ref"] == "main"
+
+
+def lcov(path: Path, total: int, covered: int) -> str:
+    records = "".join(f"DA:{n},{int(n <= covered)}\n" for n in range(1, total + 1))
+    path.write_text(f"TN:\nSF:calc.py\n{records}end_of_record\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("after", "verdict", "figure"),
+    [(7946, "FAIL", "-0.54"), (7954, "PASS", "-0.5"), (7950, "PASS", "-0.5"),
+     (7949, "FAIL", "-0.51")],
+)  # fmt: skip
+def test_a_gate_shows_enough_digits_to_agree_with_its_verdict(
+    git_repo: Path, tmp_path: Path, after: int, verdict: str, figure: str
+) -> None:
+    """Before 80% (80/100), after ``after``/10000: a drop of 0.54 points fails the 0.5 gate
+    and is shown as -0.54, never as a failing "-0.5"."""
+    commit(git_repo, {"calc.py": "x = 1\n"})
+    git(git_repo, "tag", "phase/1")
+    commit(git_repo, {"calc.py": "x = 2\n"})
+    base, head = lcov(tmp_path / "base.info", 100, 80), lcov(tmp_path / "head.info", 10000, after)
+    args = ["--repo", str(git_repo), "check", "--no-report-current", "--base-coverage", base,
+            "--coverage", head, "--allow-new-failures", "--max-coverage-drop", "0.5"]  # fmt: skip
+    result = run_cli(*args)
+    change = json.loads(
+        run_cli(*[a for a in args if a != "check"][:2], "collect", "--format", "json",
+                *args[4:8]).stdout
+    )["coverage"]["change"]  # fmt: skip
+    assert result.exit_code == (1 if verdict == "FAIL" else 0), result.output
+    line = next(x for x in result.stdout.splitlines() if "coverage drop" in x)
+    assert line.split() == [verdict, "coverage", "drop", "<=", "0.5", "points", figure, "points"]
+    assert (-float(figure) > 0.5) == (-change > 0.5) == (verdict == "FAIL")
+
+
+def test_a_suggested_command_with_a_non_utf8_name_runs(git_repo: Path) -> None:
+    """The command phasectl suggests, run by a real shell, pushes the tag named with the
+    byte 0xE9 (not the text '\\udce9')."""
+    import os
+
+    from phasectl.report.output import shell_command
+
+    commit(git_repo, {"a.py": "1\n"})
+    tag = os.fsdecode(b"phase/caf\xe9")
+    git(git_repo, "tag", tag)
+    suggested = shell_command(["git", "tag", "--list", tag])
+    assert "\\udc" not in suggested
+    done = subprocess.run(["sh", "-c", suggested], cwd=git_repo, capture_output=True, check=True)
+    assert done.stdout == b"phase/caf\xe9\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from phasectl.commands.collect import collect_options, echo_err, run_collect, te
 from phasectl.commands.report import render_phase_report
 from phasectl.context import AppContext
 from phasectl.errors import PhasectlError
+from phasectl.report.output import shell_command
 
 
 @click.command()
@@ -102,7 +102,7 @@ def tag(
 
     remote = repo.default_remote()
     refspecs = [f"refs/tags/{tag_name}", NOTES_REF]
-    share = shlex.join(["git", "push", remote or "origin", *refspecs])
+    share = shell_command(["git", "push", remote or "origin", *refspecs])
     if not push:
         echo_err(f"Share the tag and its snapshot with: {share}")
         return

@@ -115,10 +115,19 @@ class GitBase:
 
     def require_commits(self) -> None:
         """Raise ``RepositoryError`` for a repository with no commits yet."""
-        if not self.has_commits():
+        if self.has_commits():
+            return
+        status, out, _ = self.run("for-each-ref", "--count=1", "--format=%(refname)", check=False)
+        if status == 0 and out.strip():
+            # Commits exist, just not on the checked-out branch (git checkout --orphan).
+            branch = self.current_branch() or "HEAD"
             raise RepositoryError(
-                f"the repository at {self.description} has no commits yet; commit something first"
+                f"the checked-out branch {branch} has no commits yet (an orphan branch) in "
+                f"{self.description}; commit on it, or pass --head with a branch, tag or commit"
             )
+        raise RepositoryError(
+            f"the repository at {self.description} has no commits yet; commit something first"
+        )
 
     def is_shallow(self) -> bool:
         return self._text("rev-parse", "--is-shallow-repository") == "true"
