@@ -45,8 +45,16 @@ class PhasectlGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        from phasectl.collectors.process import Interrupted, interruptible
+
         try:
-            return super().invoke(ctx)
+            with interruptible():
+                return super().invoke(ctx)
+        except Interrupted as stop:
+            # 128 + the signal's number, as a shell reports a process it stopped; never 1,
+            # which would read as "a gate failed".
+            click.echo(f"phasectl: stopped by {stop}; temporary files removed", err=True)
+            ctx.exit(128 + stop.signum)
         except PhasectlError as error:
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:

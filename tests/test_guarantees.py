@@ -4,6 +4,8 @@ note is attacked with real repositories, real processes and real files."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from phasectl.store.snapshots import NOTES_REF
 
 from conftest import collect_json, commit, git, run_cli
+from projects import python_project
 
 JUNIT = (
     '<testsuite name="s" time="0.5">'
@@ -350,3 +353,101 @@ def test_a_suggested_command_with_a_non_utf8_name_runs(git_repo: Path) -> None:
     assert "\\udc" not in suggested
     done = subprocess.run(["sh", "-c", suggested], cwd=git_repo, capture_output=True, check=True)
     assert done.stdout == b"phase/caf\xe9\n"
+
+
+# --- 4. signals --------------------------------------------------------------------------
+
+SLOW_TEST = """\
+import os, pathlib, time
+
+def test_slow():
+    pathlib.Path(os.environ["PIDFILE"]).write_text(str(os.getpid()))
+    time.sleep(120)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie has finished: it waits only for its parent to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def start_phasectl(repo: Path, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Path]:
+    """The real CLI as a terminal would start it: its own process group, a private TMPDIR;
+    returns once the project's slow test runs (its pid is in the returned file)."""
+    import time
+
+    pidfile = tmp_path / "test.pid"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    env = {**os.environ, "PIDFILE": str(pidfile), "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "phasectl", "--repo", str(repo), *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (pidfile.exists() and pidfile.read_text()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the test run did not start"
+        time.sleep(0.05)
+    return proc, pidfile
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("where", ["work tree", "base worktree"])
+def test_a_signal_stops_the_run_cleans_up_and_exits_128_plus_its_number(
+    git_repo: Path, tmp_path: Path, signum: int, code: int, where: str
+) -> None:
+    python_project(git_repo, {"test_slow.py": SLOW_TEST})
+    git(git_repo, "tag", "phase/1")
+    if where == "base worktree":
+        commit(git_repo, {"tests/test_slow.py": "def test_fast():\n    pass\n"})
+        args = ["collect", "--run-base", "always", "--junit", str(git_repo / "x.xml")]
+        (git_repo / "x.xml").write_text('<testsuite><testcase name="a"/></testsuite>')
+    else:
+        args = ["collect"]
+    proc, pidfile = start_phasectl(git_repo, tmp_path, *args)
+    pid = int(pidfile.read_text())
+    # A terminal's Ctrl-C goes to the whole foreground group; a CI runner's SIGTERM to one.
+    os.killpg(proc.pid, signum) if signum == signal.SIGINT else proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    # (After SIGTERM, pytest's last line may stop half-way: phasectl's follows on it.)
+    assert err.endswith(
+        f"phasectl: stopped by {signal.Signals(signum).name}; temporary files removed\n"
+    )
+    assert "Traceback" not in err
+    # pytest saw one interruption (a second one, mid-teardown, printed ~200 lines).
+    assert err.count("!! KeyboardInterrupt !!") <= 1
+    assert not alive(pid), err
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert git(git_repo, "worktree", "list").count("\n") == 1
+
+
+def test_a_worktree_left_by_a_killed_run_is_pruned_on_the_next(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    python_project(git_repo, {"test_slow.py": SLOW_TEST})
+    git(git_repo, "tag", "phase/1")
+    commit(git_repo, {"tests/test_slow.py": "def test_fast():\n    pass\n"})
+    (git_repo / "x.xml").write_text('<testsuite><testcase name="a"/></testsuite>')
+    proc, pidfile = start_phasectl(
+        git_repo, tmp_path, "collect", "--run-base", "always", "--junit", str(git_repo / "x.xml")
+    )
+    os.killpg(proc.pid, signal.SIGKILL)  # phasectl cannot clean up after this
+    proc.communicate()
+    pid = int(pidfile.read_text())
+    os.killpg(os.getpgid(pid), signal.SIGKILL)  # its test run, left behind, in its own group
+    left = [line for line in git(git_repo, "worktree", "list").splitlines() if "locked" in line]
+    assert len(left) == 1
+    stale = Path(left[0].split()[0])
+    assert stale.is_dir()
+    result = run_cli("--repo", str(git_repo), "collect", "--no-tests")
+    assert result.exit_code == 0, result.output
+    assert f"removed the stale worktree {stale}" in result.stderr
+    assert git(git_repo, "worktree", "list").count("\n") == 1
+    assert not stale.parent.exists()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -143,9 +142,10 @@ class BackgroundMeasurement:
 
     def cancel(self) -> None:
         """Stop the run if it is still going (on an error elsewhere, or Ctrl-C)."""
-        if self._thread.is_alive():
-            stop_running()
-            self._thread.join(timeout=15)
+        # Not "if is_alive()": a join() that a signal interrupted can leave a running
+        # thread marked as stopped (CPython before 3.12); stop_running skips finished runs.
+        stop_running()
+        self._thread.join(timeout=15)
 
 
 @contextlib.contextmanager
@@ -155,16 +155,10 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
     The user's work tree, index, stash, HEAD and branches are not touched: the worktree
     has its own HEAD and index under ``.git/worktrees``, and is pruned afterwards.
     """
+    # SIGTERM (CI cancelling a job) raises here as Ctrl-C does (collectors.process.
+    # interruptible), so this cleanup runs for both; after SIGKILL, the next run prunes it.
     scratch = Path(tempfile.mkdtemp(prefix="phasectl-base-"))
     path = scratch / "worktree"
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # SIGTERM (CI cancelling a job) gets the same cleanup as Ctrl-C.
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, terminate)
     try:
         repo.add_worktree(path, commit)
         yield path
@@ -173,8 +167,6 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
             repo.remove_worktree(path)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGTERM, previous)
 
 
 def measure_in_worktree(
