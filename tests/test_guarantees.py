@@ -451,3 +451,38 @@ def test_a_worktree_left_by_a_killed_run_is_pruned_on_the_next(
     assert f"removed the stale worktree {stale}" in result.stderr
     assert git(git_repo, "worktree", "list").count("\n") == 1
     assert not stale.parent.exists()
+
+
+# --- 5. one repository, all the way through ----------------------------------------------
+
+
+def test_git_dir_naming_another_repository_is_refused(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "--quiet", "-b", "main")
+    commit(other, {"b.py": "2\n"})
+    monkeypatch.chdir(tmp_path)
+    for key, value in (("GIT_DIR", "other/.git"), ("GIT_WORK_TREE", str(other))):
+        monkeypatch.setenv(key, value)
+        result = run_cli("--repo", str(git_repo), "collect", "--no-tests")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"Error: {key}="), result.stderr
+        assert result.stdout == ""
+        monkeypatch.delenv(key)
+
+
+def test_git_dir_naming_the_same_repository_as_git_sets_it_for_hooks_is_honoured(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    git(git_repo, "tag", "phase/1")
+    commit(git_repo, {"a.py": "2\n", "b.py": "3\n"})
+    expected = collect_json(git_repo)
+    monkeypatch.chdir(git_repo)
+    monkeypatch.setenv("GIT_DIR", ".git")
+    monkeypatch.setenv("GIT_WORK_TREE", ".")
+    assert collect_json(git_repo) == expected
+    assert expected["diff"]["totals"]["files_created"] == 1

@@ -37,8 +37,23 @@ _PYTEST_INTERNAL_ENV = (
 )
 
 
+# Set by git for hooks (or by the user) to name phasectl's repository; a test run works in
+# its own checkout (the work tree or a temporary worktree) and its git calls must find that.
+_GIT_REPOSITORY_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+)
+
+
 def child_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in _PYTEST_INTERNAL_ENV}
+    """The environment of a test run: phasectl's own, without the variables above."""
+    dropped = (*_PYTEST_INTERNAL_ENV, *_GIT_REPOSITORY_ENV)
+    return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
 def _stream(pipe: IO[bytes], tail: collections.deque[str], quiet: bool) -> None:

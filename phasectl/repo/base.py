@@ -79,7 +79,48 @@ class GitBase:
             raise RepositoryError(f"{path} does not exist; pass --repo PATH") from None
         except git.GitCommandNotFound:
             raise RepositoryError("git was not found on PATH; install git and retry") from None
-        return cls(repo)
+        opened = cls(repo)
+        opened._check_environment(path)
+        return opened
+
+    def _check_environment(self, path: Path) -> None:
+        """Refuse ``GIT_DIR`` / ``GIT_WORK_TREE`` that name another repository than ``path``'s.
+
+        git reads them in every call phasectl makes, so refs would come from one repository
+        and the diff from another. Relative values are made absolute first (from the current
+        folder, as the shell meant them), so that every git process, whatever folder it runs
+        in, agrees; values that name this repository (as git sets them for hooks) are fine.
+        """
+        import os
+
+        named = {k: os.environ[k] for k in ("GIT_DIR", "GIT_WORK_TREE") if os.environ.get(k)}
+        if not named:
+            return
+        for key, value in named.items():
+            os.environ[key] = str(Path(value).absolute())
+        # GitPython pins its own calls to the repository it opened; git run any other way
+        # (the diff, pushes) follows the environment: ask git which repository that is.
+        done = subprocess.run(
+            ["git", "rev-parse", "--absolute-git-dir"],
+            cwd=path if path.is_dir() else path.parent, capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        ours = Path(self._repo.git_dir).resolve()
+        theirs = Path(done.stdout.strip()).resolve() if done.returncode == 0 else None
+        if theirs != ours:
+            raise RepositoryError(
+                f"GIT_DIR={named.get('GIT_DIR', '')!s} names "
+                f"{theirs if theirs is not None else 'no repository'}, but phasectl measures "
+                f"{self.description} (the repository at {path}); unset GIT_DIR and "
+                "GIT_WORK_TREE, or pass --repo to the repository they name"
+            )
+        tree = named.get("GIT_WORK_TREE")
+        given = Path(os.environ["GIT_WORK_TREE"]).resolve() if tree is not None else None
+        if given is not None and self.work_tree is not None and given != self.work_tree.resolve():
+            raise RepositoryError(
+                f"GIT_WORK_TREE={tree} is not the work tree of {self.description}; unset "
+                "GIT_DIR and GIT_WORK_TREE, or pass --repo to the repository they name"
+            )
 
     @property
     def work_tree(self) -> Path | None:
