@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.store.snapshots import NOTES_REF
+from phasectl.model.results import TestCase, TestResults
+from phasectl.repo.repository import Repository
+from phasectl.store.snapshots import NOTES_REF, Snapshot, store_snapshot
 
 from conftest import collect_json, commit, git, run_cli
 from projects import python_project
@@ -486,3 +488,76 @@ def test_git_dir_naming_the_same_repository_as_git_sets_it_for_hooks_is_honoured
     monkeypatch.setenv("GIT_WORK_TREE", ".")
     assert collect_json(git_repo) == expected
     assert expected["diff"]["totals"]["files_created"] == 1
+
+
+# --- 8. pushing a phase is atomic and tells the truth ------------------------------------
+
+
+def note_on(repo: Path, sha: str, ref: str = NOTES_REF) -> dict[str, object]:
+    data: dict[str, object] = json.loads(git(repo, "notes", f"--ref={ref}", "show", sha))
+    return data
+
+
+def colleague_snapshots(remote: Path, tmp_path: Path, shas: list[str]) -> Path:
+    """A second clone that stores snapshots on ``shas`` and pushes them: the remote's notes
+    move on without this repository."""
+    clone = tmp_path / "colleague"
+    git(tmp_path, "clone", "--quiet", "-b", "main", str(remote), str(clone))
+    repo = Repository.open(clone)
+    for sha in shas:
+        tests = TestResults.from_cases([TestCase("t::theirs", "passed", 0.1)], 0.1)
+        store_snapshot(repo, Snapshot(sha, "work tree", tests, measured_at="2026-01-01"))
+    git(clone, "push", "--quiet", "origin", NOTES_REF)
+    return clone
+
+
+def tagged_project(repo: Path) -> tuple[str, str]:
+    first = commit(repo, {"a.py": "1\n", "j.xml": JUNIT})
+    second = commit(repo, {"a.py": "2\n"})
+    git(repo, "push", "--quiet", "origin", "main")
+    return first, second
+
+
+def test_tag_push_merges_notes_that_moved_on_and_pushes_tag_and_notes_atomically(
+    git_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    first, second = tagged_project(git_repo)
+    colleague_snapshots(remote, tmp_path, [first, second])
+    theirs = note_on(remote, second)
+    result = run_cli(
+        "--repo", str(git_repo), "tag", "1", "--push", "--junit", str(git_repo / "j.xml"),
+        "--no-commit",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert git(remote, "rev-parse", "phase/1^{commit}").strip() == second
+    # The colleague's note on the other commit is kept; on the tagged commit, ours wins.
+    assert note_on(remote, first)["commit"] == first
+    ours = note_on(remote, second)
+    assert ours["phase"] is not None
+    assert theirs["phase"] is None
+    assert git(remote, "rev-parse", NOTES_REF) == git(git_repo, "rev-parse", NOTES_REF)
+
+
+def test_a_rejected_push_pushes_nothing_and_gives_a_command_that_works(
+    git_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    first, second = tagged_project(git_repo)
+    colleague_snapshots(remote, tmp_path, [first])
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'notes are frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = run_cli(
+        "--repo", str(git_repo), "tag", "1", "--push", "--junit", str(git_repo / "j.xml"),
+        "--no-commit",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    error = result.stderr.splitlines()[-1]
+    assert "pre-receive hook declined" in error
+    assert "nothing was pushed" in error
+    assert git(remote, "tag", "-l") == ""
+    assert git(remote, "notes", f"--ref={NOTES_REF}", "list").split()[1] == first
+    hook.unlink()
+    command = error.split("push it with: ", 1)[1]
+    subprocess.run(["sh", "-c", command], cwd=git_repo, check=True, capture_output=True)
+    assert git(remote, "rev-parse", "phase/1^{commit}").strip() == second
+    assert {note_on(remote, sha)["commit"] for sha in (first, second)} == {first, second}

@@ -98,18 +98,35 @@ def tag(
         commit=not no_commit,
     )
     click.echo(f"Tagged {tag_name} at {target[:12]}; report: {path}")
-    from phasectl.store.snapshots import NOTES_REF
+    from phasectl.store.snapshots import (
+        NOTES_MERGE_STRATEGY,
+        NOTES_REF,
+        fetched_notes_ref,
+        merge_remote_notes,
+    )
 
     remote = repo.default_remote()
+    name = remote or "origin"
     refspecs = [f"refs/tags/{tag_name}", NOTES_REF]
-    share = shell_command(["git", "push", remote or "origin", *refspecs])
+    fetched = fetched_notes_ref(name)
+    # What phasectl does, as commands that work by hand (after the cause is fixed); the
+    # fetch fails, harmlessly, when the remote has no snapshots yet.
+    merge = ["git", "notes", f"--ref={NOTES_REF}", "merge", "-s", NOTES_MERGE_STRATEGY, fetched]
+    share = (
+        f"{shell_command(['git', 'fetch', name, f'+{NOTES_REF}:{fetched}'])} && "
+        f"{shell_command(merge)}; {shell_command(['git', 'push', '--atomic', name, *refspecs])}"
+    )
     if not push:
         echo_err(f"Share the tag and its snapshot with: {share}")
         return
     if remote is None:
         raise PhasectlError(f"no remote to push {tag_name} to; add one with 'git remote add'")
     try:
-        repo.push(remote, refspecs)
+        merge_remote_notes(repo, remote)
+        # One atomic push: never the tag without the snapshot it records, or the reverse.
+        repo.push(remote, refspecs, atomic=True)
     except PhasectlError as exc:
-        raise PhasectlError(f"{exc}; the tag is made here, push it later with: {share}") from None
+        raise PhasectlError(
+            f"{exc}; nothing was pushed. The tag is made here; push it with: {share}"
+        ) from None
     click.echo(f"Pushed {tag_name} and {NOTES_REF} to {remote}")

@@ -222,6 +222,25 @@ def parse_note(raw: bytes, commit: str) -> tuple[Snapshot | None, str | None]:
     return replace(stored, source="note", measured_by=stored.source), None
 
 
+# When both sides stored a note on the same commit, the one being pushed wins: it is the
+# snapshot this repository just measured (or its tag recorded); notes on different commits
+# merge without conflict.
+NOTES_MERGE_STRATEGY = "ours"
+
+
+def fetched_notes_ref(remote: str) -> str:
+    """Where the notes of ``remote`` are fetched to (as ``phasectl init --notes`` sets up)."""
+    return f"refs/notes/remotes/{remote}/{NOTES_REF.rsplit('/', 1)[-1]}"
+
+
+def merge_remote_notes(repo: Repository, remote: str) -> None:
+    """Fetch ``remote``'s snapshots and merge them into the local ones, so that a push of
+    ``refs/notes/phasectl`` is a fast-forward even when others stored snapshots meanwhile."""
+    fetched = fetched_notes_ref(remote)
+    if repo.fetch_ref(remote, NOTES_REF, fetched) and repo.ref_sha(NOTES_REF) is not None:
+        repo.merge_notes(NOTES_REF, fetched, NOTES_MERGE_STRATEGY)
+
+
 def store_snapshot(repo: Repository, snapshot: Snapshot) -> None:
     """Write ``snapshot`` as the note on its commit (replacing an older one)."""
     data = json.dumps(snapshot.to_dict(), sort_keys=True).encode("utf-8", "backslashreplace")
