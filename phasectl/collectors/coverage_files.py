@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from phasectl.collectors.reading import LineBudget, untrusted
+from phasectl.collectors.reading import LineBudget, text_lines, untrusted
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileCoverage, FileLines, merge_line_data
 
@@ -150,22 +150,26 @@ def read_cobertura(path: Path, root: Path) -> dict[str, FileLines]:
 @untrusted("coverage file")
 def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
     """Lines from an LCOV tracefile (``SF``/``DA``/``BRDA``/``end_of_record``)."""
-    text = _read_bytes(path).decode("utf-8", "replace")
     shards = []
     name: str | None = None
     lines: dict[int, int] = {}
     branches: dict[tuple[str, str, str], int] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
+    budget = LineBudget(path, root)
+    for number, raw in text_lines(path, "coverage file"):
         line = raw.strip()
         try:
             if line.startswith("SF:"):
                 name, lines, branches = _relative(line[3:], root), {}, {}
             elif line.startswith("DA:"):
                 fields = line[3:].split(",")
+                if int(fields[0]) not in lines:
+                    budget.count(1)
                 lines[int(fields[0])] = max(lines.get(int(fields[0]), 0), int(fields[1]))
             elif line.startswith("BRDA:"):
                 where, block, branch, taken = line[5:].split(",")
                 key = (where, block, branch)
+                if key not in branches:
+                    budget.count(4)  # a key of three strings weighs about four line numbers
                 branches[key] = max(branches.get(key, 0), 0 if taken == "-" else int(taken))
             elif line == "end_of_record":
                 if name is None:
@@ -200,13 +204,12 @@ def _go_module(root: Path) -> str | None:
 @untrusted("coverage file")
 def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> dict[str, FileLines]:
     """Lines from ``go test -coverprofile``; import paths lose the module prefix."""
-    text = _read_bytes(path).decode("utf-8", "replace")
     module = module or _go_module(root)
     prefix = module.rstrip("/") + "/" if module else None
     statements: dict[str, set[int]] = {}
     covered: dict[str, set[int]] = {}
     budget = LineBudget(path, root)
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in text_lines(path, "coverage file"):
         line = raw.strip()
         if not line or (number == 1 and _GO_MODE.match(line)):
             continue

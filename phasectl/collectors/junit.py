@@ -65,6 +65,9 @@ def _case_id(case: Element) -> str:
 
 
 _SUITES = ("testsuites", "testsuite")
+# Each case is kept (by id, for the test identity diff): this bounds the memory one file
+# can take, far above any real suite.
+MAX_TEST_CASES = 500_000
 
 
 @untrusted("JUnit file")
@@ -90,6 +93,11 @@ def _read_file(path: Path) -> tuple[list[TestCase], float | None]:
             cases.append(
                 TestCase(_case_id(element), _outcome(element), _float(element.get("time")))
             )
+            if len(cases) > MAX_TEST_CASES:
+                raise PhasectlError(
+                    f"JUnit file {path} holds more than {MAX_TEST_CASES:,} test cases, the most "
+                    "phasectl reads from one file; split the run into shards"
+                )
         elif element.tag == "testsuite" and len(ancestors) == 1:
             suite_times.append(_float(element.get("time")))
     if duration is None and suite_times and all(t is not None for t in suite_times):

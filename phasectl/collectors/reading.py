@@ -141,14 +141,39 @@ class LineBudget:
             )
         return range(start, end + 1)
 
+    def count(self, entries: int) -> None:
+        """Count ``entries`` new entries; over the budget, ``PhasectlError`` naming the file."""
+        self.used += entries
+        if self.used > MAX_LINE_ENTRIES:
+            raise PhasectlError(
+                f"{self.path} names more than {MAX_LINE_ENTRIES:,} distinct lines, the most "
+                "phasectl reads from one coverage file; split it by package"
+            )
+
     def add(self, lines: set[int], span: range) -> None:
         """Add ``span`` to ``lines``; over the budget, ``PhasectlError`` naming the file."""
         for at in range(0, len(span), _MAX_BLOCK_LINES):
             before = len(lines)
             lines.update(span[at : at + _MAX_BLOCK_LINES])
-            self.used += len(lines) - before
-            if self.used > MAX_LINE_ENTRIES:
-                raise PhasectlError(
-                    f"{self.path} names more than {MAX_LINE_ENTRIES:,} distinct lines, the most "
-                    "phasectl reads from one coverage file; split it by package"
-                )
+            self.count(len(lines) - before)
+
+
+def text_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
+    """The numbered lines of a text file, read one at a time (bytes that are not UTF-8
+    replaced), so a reader never holds the whole file; ``PhasectlError`` if it is missing,
+    unreadable or empty."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise PhasectlError(f"{what} {path} does not exist; run the tests first") from None
+    except OSError as exc:
+        raise PhasectlError(f"cannot read {what} {path}: {exc.strerror}") from None
+    with handle:
+        number = 0
+        try:
+            for number, raw in enumerate(handle, 1):
+                yield number, raw.decode("utf-8", "replace").rstrip("\r\n")
+        except OSError as exc:
+            raise PhasectlError(f"cannot read {what} {path}: {exc.strerror}") from None
+        if number == 0:
+            raise PhasectlError(f"{what} {path} is empty; re-run the tests with coverage")
