@@ -355,6 +355,13 @@ def test_a_suggested_command_with_a_non_utf8_name_runs(git_repo: Path) -> None:
     assert "\\udc" not in suggested
     done = subprocess.run(["sh", "-c", suggested], cwd=git_repo, capture_output=True, check=True)
     assert done.stdout == b"phase/caf\xe9\n"
+    # The same quoting in what phasectl prints: tagging that name again names the command
+    # that deletes it, and that command runs.
+    result = run_cli("--repo", str(git_repo), "tag", os.fsdecode(b"caf\xe9"), "--no-tests")
+    assert result.exit_code == 2
+    command = result.stderr.splitlines()[-1].split("delete it with: ", 1)[1]
+    subprocess.run(["sh", "-c", command], cwd=git_repo, capture_output=True, check=True)
+    assert git(git_repo, "tag", "--list") == ""
 
 
 # --- 4. signals --------------------------------------------------------------------------

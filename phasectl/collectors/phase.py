@@ -92,10 +92,12 @@ def find_baseline(
         )  # fmt: skip
         return found.snapshot(base, "artifacts"), warnings
     if run_base == "never":
+        from phasectl.report.output import display_path, shell_word
+
         warnings.append(
-            f"no baseline for {span.base.ref} ({base[:12]}): run 'phasectl snapshot "
-            f"{span.base.ref}' to store one, pass --base-junit/--base-coverage, or use "
-            "--run-base auto"
+            f"no baseline for {display_path(span.base.ref)} ({base[:12]}): run 'phasectl "
+            f"snapshot {shell_word(span.base.ref)}' to store one, pass "
+            "--base-junit/--base-coverage, or use --run-base auto"
         )
         return None, warnings
     from phasectl.collectors.measurement import measure_in_worktree

@@ -94,9 +94,11 @@ class Refs(GitBase):
         ):
             raise RefError(f"'{name}' is not a valid tag name; choose another phase name")
         if self.ref_sha(f"refs/tags/{name}") is not None:
+            from phasectl.report.output import display_path, shell_command
+
             raise RefError(
-                f"tag '{name}' already exists; choose another name, or delete it with "
-                f"'git tag -d {name}' if it is wrong"
+                f"tag '{display_path(name)}' already exists; choose another name, or if it "
+                f"is wrong delete it with: {shell_command(['git', 'tag', '-d', name])}"
             )
 
     def create_tag(self, name: str, target: str, message: str) -> None:
