@@ -259,6 +259,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise ConfigError(f"{path.name} nests arrays or tables too deeply; fix the file") from None
+    except ValueError as exc:  # what the TOML parser did not foresee (an integer of 5,000 digits)
+        raise ConfigError(
+            f"{path.name} is not valid TOML ({exc}); fix the file and retry"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 

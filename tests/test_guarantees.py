@@ -568,3 +568,45 @@ def test_a_rejected_push_pushes_nothing_and_gives_a_command_that_works(
     subprocess.run(["sh", "-c", command], cwd=git_repo, check=True, capture_output=True)
     assert git(remote, "rev-parse", "phase/1^{commit}").strip() == second
     assert {note_on(remote, sha)["commit"] for sha in (first, second)} == {first, second}
+
+
+# --- 3. readers raise only phasectl's error (the fuzzing is in test_fuzz_readers.py) -----
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'[tool.phasectl]\ntag_prefix = "caf\xe9/"\n',
+        b"[tool.phasectl]\nmax_files_listed = " + b"1" * 5000 + b"\n",
+        b"[tool.phasectl]\nexclude = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+    ],
+    ids=["not UTF-8", "5,000-digit integer", "nested 5,000 deep"],
+)
+def test_a_broken_config_is_one_error_line_and_exit_2(git_repo: Path, content: bytes) -> None:
+    commit(git_repo, {"a.py": "1\n", "pyproject.toml": content})
+    result = run_cli("--repo", str(git_repo), "collect", "--no-tests")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: pyproject.toml ")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("cov.info", b"SF:a.py\nDA:1\nend_of_record\n"),
+     ("junit.xml", b"<testsuites>" + b"<testsuite>" * 5000 + b"</testsuite>" * 5000
+                   + b"</testsuites>")],
+    ids=["LCOV DA:1", "5,000 nested suites"],
+)  # fmt: skip
+def test_a_malformed_artifact_is_one_error_line_and_exit_2(
+    git_repo: Path, name: str, content: bytes
+) -> None:
+    commit(git_repo, {"a.py": "1\n"})
+    path = git_repo.parent / name
+    path.write_bytes(content)
+    option = "--junit" if name.endswith(".xml") else "--coverage"
+    result = run_cli("--repo", str(git_repo), "collect", option, str(path))
+    if name == "junit.xml":  # valid, if odd: read without recursion, no test in it
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {path}, line 2: malformed LCOV record 'DA:1'\n"
