@@ -182,7 +182,9 @@ def interruptible() -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            # None: a handler not set from Python (embedding); nothing to put back then.
+            if handler is not None:
+                signal.signal(signum, handler)
         _received = None
 
 
