@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from phasectl.context import AppContext
-from phasectl.errors import PhasectlError
+from phasectl.errors import EXIT_BAD_INPUT, PhasectlError
 
 # Each command's module is imported only when that command runs (or help lists them all),
 # so starting one command does not pay for the others' imports.
@@ -55,6 +55,18 @@ class PhasectlGroup(click.Group):
             # which would read as "a gate failed".
             click.echo(f"phasectl: stopped by {stop}; temporary files removed", err=True)
             ctx.exit(128 + stop.signum)
+        except MemoryError:
+            # Every reader has a bound (README, Guarantees); this is what no bound foresaw.
+            # It is still bad input for this machine, not a failed gate.
+            app = ctx.find_object(AppContext)
+            if app is not None and app.debug:
+                raise
+            click.echo(
+                "Error: phasectl ran out of memory; the input is larger than this machine "
+                "can measure (split the artifacts into shards, or run with more memory)",
+                err=True,
+            )
+            ctx.exit(EXIT_BAD_INPUT)
         except PhasectlError as error:
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:

@@ -612,3 +612,17 @@ def test_a_malformed_artifact_is_one_error_line_and_exit_2(
         return
     assert result.exit_code == 2
     assert result.stderr == f"Error: {path}, line 2: malformed LCOV record 'DA:1'\n"
+
+
+def test_running_out_of_memory_anyway_is_an_error_line_not_a_traceback(git_repo: Path) -> None:
+    """Under a limit below any bound (here 128 MiB for 190,000 test cases), running out of
+    memory is still bad input for this machine: exit 2 and one ``Error:`` line."""
+    commit(git_repo, {"a.py": "1\n"})
+    path = git_repo.parent / "junit.xml"
+    write_junit(path, 240, 800)
+    done = phasectl_limited(
+        git_repo, "collect", "--format", "json", "--junit", str(path), limit=128 << 20
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1].startswith("Error: phasectl ran out of memory;")
+    assert "Traceback" not in done.stderr
