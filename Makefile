@@ -37,6 +37,7 @@ bench: $(STAMP) ## Benchmarks (slow the first time: they build cached repositori
 	$(BIN)/python bench/diff_bench.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/tests_bench.py
+	$(BIN)/python bench/memory_bench.py
 
 wheel-smoke: $(STAMP) ## Build the wheel, install it in a clean venv, check templates ship
 	bash .ci/wheel-smoke

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from phasectl.context import AppContext
-from phasectl.errors import PhasectlError
+from phasectl.errors import EXIT_BAD_INPUT, PhasectlError
 
 # Each command's module is imported only when that command runs (or help lists them all),
 # so starting one command does not pay for the others' imports.
@@ -134,8 +134,28 @@ class PhasectlGroup(click.Group):
             os.chdir(start)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from phasectl.collectors.process import Interrupted, interruptible
+
         try:
-            return super().invoke(ctx)
+            with interruptible():
+                return super().invoke(ctx)
+        except Interrupted as stop:
+            # 128 + the signal's number, as a shell reports a process it stopped; never 1,
+            # which would read as "a gate failed".
+            click.echo(f"phasectl: stopped by {stop}; temporary files removed", err=True)
+            ctx.exit(128 + stop.signum)
+        except MemoryError:
+            # Every reader has a bound (README, Guarantees); this is what no bound foresaw.
+            # It is still bad input for this machine, not a failed gate.
+            app = ctx.find_object(AppContext)
+            if app is not None and app.debug:
+                raise
+            click.echo(
+                "Error: phasectl ran out of memory; the input is larger than this machine "
+                "can measure (split the artifacts into shards, or run with more memory)",
+                err=True,
+            )
+            ctx.exit(EXIT_BAD_INPUT)
         except PhasectlError as error:
             app = ctx.find_object(AppContext)
             if app is not None and app.debug:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from phasectl.errors import ConfigError
+from phasectl.patterns import literal_glob
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -93,7 +94,8 @@ class Config:
     @property
     def excluded_globs(self) -> tuple[str, ...]:
         """All globs left out of the authored line counts; phasectl's own reports among them."""
-        return (*self.exclude, *self.extend_exclude, f"/{self.report_dir.strip('/')}/")
+        reports = literal_glob(self.report_dir.strip("/"))
+        return (*self.exclude, *self.extend_exclude, f"/{reports}/")
 
 
 def _string(key: str, value: object) -> str:
@@ -252,6 +254,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}; fix the file and retry") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path.name} is not UTF-8 text (byte {exc.start}); TOML files are UTF-8: "
+            "re-save it as UTF-8 and retry"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{path.name} nests arrays or tables too deeply; fix the file") from None
+    except ValueError as exc:  # what the TOML parser did not foresee (an integer of 5,000 digits)
+        raise ConfigError(
+            f"{path.name} is not valid TOML ({exc}); fix the file and retry"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 

@@ -26,7 +26,14 @@ class AppContext:
     def repository(self) -> Repository:
         from phasectl.repo.repository import Repository
 
-        return Repository.open(self.repo_path)
+        repository = Repository.open(self.repo_path)
+        # A base worktree left by a phasectl that was killed (SIGKILL) goes on this run.
+        if repository.work_tree is not None:
+            import click
+
+            for path in repository.prune_stale_worktrees():
+                click.echo(f"phasectl: removed the stale worktree {path} of a killed run", err=True)
+        return repository
 
     @cached_property
     def config(self) -> Config:

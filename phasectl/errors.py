@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class PhasectlError(Exception):
@@ -13,6 +16,9 @@ class PhasectlError(Exception):
     exit_code: int = EXIT_BAD_INPUT
 
     def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        # One line, whatever the input it quotes holds: a control character (a newline in
+        # a file name or a key) is shown escaped, as Python writes it.
+        message = _CONTROL.sub(lambda found: repr(found.group())[1:-1], message)
         super().__init__(message)
         self.message = message
         if exit_code is not None:

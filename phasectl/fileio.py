@@ -25,6 +25,21 @@ def _write_in_place(path: Path, data: bytes) -> None:
         raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def missing_folders(path: Path) -> list[Path]:
+    """The folders above ``path`` that do not exist yet, innermost first (to remove again
+    with ``remove_empty_folders`` when a step that created them is undone)."""
+    return [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (innermost first) that is still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (someone put something there) or gone: leave the rest
+
+
 def write_atomic(path: Path, data: bytes, *, make_parents: bool = False) -> None:
     """Replace ``path`` with ``data`` atomically, keeping an existing file's permissions.
 
@@ -51,6 +66,13 @@ def write_atomic(path: Path, data: bytes, *, make_parents: bool = False) -> None
             _write_in_place(path, data)
             return
         mode = stat.S_IMODE(info.st_mode)
+        if not mode & 0o222:
+            # Replacing the file would succeed (the folder is writable, and root may write
+            # anything), but a file nobody may write is the user saying "leave it".
+            raise PhasectlError(
+                f"{path} is read-only; phasectl leaves it as it is. Make it writable "
+                f"(chmod u+w) to update it, or pass another file"
+            )
     folder = path.parent
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept for replace

@@ -16,6 +16,12 @@ from collections.abc import Iterable
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
 
+def literal_glob(text: str) -> str:
+    """A pattern that matches ``text`` itself: its ``*``, ``?``, ``[`` and ``\\`` escaped, and
+    a leading ``!`` or ``#`` (a negation, a comment)."""
+    return re.sub(r"^([!#])", r"\\\1", re.sub(r"([*?\[\\])", r"\\\1", text))
+
+
 class PathPatterns:
     """A list of patterns compiled once; for a path, the last pattern that matches decides."""
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from phasectl.collectors.reading import untrusted
 from phasectl.errors import PhasectlError
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Benchmark:
         return cls(data["name"], float(data["median_s"]))
 
 
+@untrusted("benchmark file")
 def read_benchmark_json(path: Path) -> tuple[Benchmark, ...]:
     """Benchmarks from a pytest-benchmark JSON file, keyed by their full name."""
     try:

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from phasectl.collectors.reading import LineBudget, text_lines, untrusted
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileCoverage, FileLines, merge_line_data
 
@@ -43,15 +44,35 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
+def _read_head(path: Path) -> bytes:
+    """The file's first bytes, from its first non-blank one on (never the whole file)."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(len(_SQLITE))
+            if first.startswith(_SQLITE):
+                return first
+            head = (first + handle.read(4096)).lstrip()
+            while not head and (chunk := handle.read(1 << 16)):
+                head = chunk.lstrip()
+            return head + handle.read(max(0, 4096 - len(head)))
+    except FileNotFoundError:
+        raise PhasectlError(f"coverage file {path} does not exist; run the tests first") from None
+    except OSError as exc:
+        raise PhasectlError(f"cannot read coverage file {path}: {exc.strerror}") from None
+
+
+@untrusted("coverage file")
 def detect_format(path: Path) -> str:
     """``coveragepy``, ``cobertura``, ``lcov`` or ``go``, from the file's content."""
-    data = _read_bytes(path)
+    data = _read_head(path)
+    if not data.strip():
+        raise PhasectlError(f"coverage file {path} is empty; re-run the tests with coverage")
     if data.startswith(_SQLITE):
         return "coveragepy"
     head = data[:4096].decode("utf-8", "replace").lstrip("\ufeff").lstrip()
     if head.startswith("<"):
         return "cobertura"
-    if _GO_MODE.match(head.splitlines()[0]):
+    if _GO_MODE.match(head.splitlines()[0] if head else ""):
         return "go"
     if re.search(r"^(TN|SF):", head, re.MULTILINE):
         return "lcov"
@@ -102,36 +123,33 @@ def read_cobertura(path: Path, root: Path) -> dict[str, FileLines]:
     return _parse_cobertura(path, root)[0]
 
 
+@untrusted("coverage file")
 def _parse_cobertura(path: Path, root: Path) -> tuple[dict[str, FileLines], tuple[int, int] | None]:
     """Line data, and the branch totals the header states (covered, valid) if it does.
 
     The header's branch totals are the tool's own: istanbul's per-line
-    ``condition-coverage`` leaves out branches it cannot place on one line.
+    ``condition-coverage`` leaves out branches it cannot place on one line. The file is
+    read incrementally, one ``<class>`` at a time (see collectors.reading).
     """
-    import defusedxml
-    from defusedxml import ElementTree
+    from phasectl.collectors.reading import stream_elements
 
-    _read_bytes(path)
-    try:
-        tree = ElementTree.parse(path)
-    except defusedxml.DefusedXmlException:
-        raise PhasectlError(
-            f"refused {path}: it declares XML entities or a DTD (possible entity-expansion "
-            "attack); regenerate it with your coverage tool"
-        ) from None
-    except ElementTree.ParseError as exc:
-        raise PhasectlError(f"{path} is not well-formed XML ({exc}); regenerate it") from None
-    top = tree.getroot()
-    if top is None or top.tag != "coverage":
-        tag = "none" if top is None else f"<{top.tag}>"
-        raise PhasectlError(f"{path} is not Cobertura XML (root element {tag})")
-    try:
-        header = (int(top.get("branches-covered", "")), int(top.get("branches-valid", "")))
-    except ValueError:
-        header = None
-    sources = [s.text.strip() for s in top.iter("source") if s.text and s.text.strip()]
+    header = None
+    sources: list[str] = []
     shards = []
-    for cls in top.iter("class"):
+    elements = stream_elements(
+        path, ("coverage",), frozenset({"class"}), "Cobertura XML",
+        "regenerate it with your coverage tool",
+    )  # fmt: skip
+    for cls, ancestors in elements:
+        if not ancestors:
+            try:
+                header = (int(cls.get("branches-covered", "")), int(cls.get("branches-valid", "")))
+            except ValueError:
+                header = None
+        if cls.tag == "source" and cls.text and cls.text.strip():
+            sources.append(cls.text.strip())
+        if cls.tag != "class":
+            continue
         filename = cls.get("filename")
         if not filename:
             continue
@@ -171,31 +189,36 @@ def _parse_cobertura(path: Path, root: Path) -> tuple[dict[str, FileLines], tupl
     return merged, header if measured and header is not None and header[1] else None
 
 
+@untrusted("coverage file")
 def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
     """Lines from an LCOV tracefile (``SF``/``DA``/``BRDA``/``end_of_record``)."""
-    text = _read_bytes(path).decode("utf-8", "replace")
     shards = []
     name: str | None = None
     lines: dict[int, int] = {}
     branches: dict[tuple[str, str, str], int] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
+    budget = LineBudget(path, root)
+    for number, raw in text_lines(path, "coverage file"):
         line = raw.strip()
         try:
             if line.startswith("SF:"):
                 name, lines, branches = checkout_path(line[3:], root), {}, {}
             elif line.startswith("DA:"):
                 fields = line[3:].split(",")
+                if int(fields[0]) not in lines:
+                    budget.count(1)
                 lines[int(fields[0])] = max(lines.get(int(fields[0]), 0), int(fields[1]))
             elif line.startswith("BRDA:"):
                 where, block, branch, taken = line[5:].split(",")
                 key = (where, block, branch)
+                if key not in branches:
+                    budget.count(4)  # a key of three strings weighs about four line numbers
                 branches[key] = max(branches.get(key, 0), 0 if taken == "-" else int(taken))
             elif line == "end_of_record":
                 if name is None:
                     raise ValueError("end_of_record without SF")
                 shards.append({name: _lines_from_hits(lines, branches)})
                 name = None
-        except ValueError:
+        except (ValueError, IndexError):
             raise PhasectlError(f"{path}, line {number}: malformed LCOV record {line!r}") from None
     if name is not None:
         raise PhasectlError(f"{path}: the record for {name} has no end_of_record (truncated?)")
@@ -220,14 +243,15 @@ def _go_module(root: Path) -> str | None:
     return found.group(1).strip('"') if found else None
 
 
+@untrusted("coverage file")
 def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> dict[str, FileLines]:
     """Lines from ``go test -coverprofile``; import paths lose the module prefix."""
-    text = _read_bytes(path).decode("utf-8", "replace")
     module = module or _go_module(root)
     prefix = module.rstrip("/") + "/" if module else None
     statements: dict[str, set[int]] = {}
     covered: dict[str, set[int]] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
+    budget = LineBudget(path, root)
+    for number, raw in text_lines(path, "coverage file"):
         line = raw.strip()
         if not line or (number == 1 and _GO_MODE.match(line)):
             continue
@@ -237,11 +261,11 @@ def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> d
         name, start, end = found.group(1), int(found.group(2)), int(found.group(4))
         if prefix and name.startswith(prefix):
             name = name[len(prefix) :]
-        span = range(start, end + 1)
+        span = budget.span(name, start, end)
         if int(found.group(6)) > 0:
-            statements.setdefault(name, set()).update(span)
+            budget.add(statements.setdefault(name, set()), span)
         if int(found.group(7)) > 0:
-            covered.setdefault(name, set()).update(span)
+            budget.add(covered.setdefault(name, set()), span)
     return {
         name: FileLines(frozenset(lines), frozenset(covered.get(name, set())))
         for name, lines in statements.items()
@@ -254,7 +278,9 @@ def go_statements(paths: Sequence[Path]) -> tuple[int, int]:
     when any profile ran it."""
     blocks: dict[str, tuple[int, bool]] = {}
     for path in paths:
-        for raw in _read_bytes(path).decode("utf-8", "replace").splitlines()[1:]:
+        for number, raw in text_lines(path, "coverage file"):
+            if number == 1:
+                continue
             found = _GO_BLOCK.match(raw.strip())
             if found is None:
                 continue  # read_go_coverprofile has refused a malformed profile

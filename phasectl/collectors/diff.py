@@ -127,7 +127,8 @@ def resolve_range(
     reports (``report_dir``): a report describes the work before it was committed, so
     committing it (as ``phasectl tag`` does) does not make it stale.
     """
-    repo.require_commits()
+    if head is None:
+        repo.require_commits()
     head_ref = head or "HEAD"
     tip = repo.resolve_commit(head_ref, tag_prefix=config.tag_prefix)
     head_sha = repo.last_change_outside(tip, config.report_dir) if skip_reports else tip

@@ -12,10 +12,11 @@ from ``<skipped type="pytest.xfail">``.
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from phasectl.collectors.reading import stream_elements, untrusted
 from phasectl.errors import PhasectlError
 from phasectl.model.results import Outcome, TestCase, TestResults
 
@@ -82,51 +83,50 @@ def _pytest_node(classname: str, file: str | None, root: Path | None) -> str | N
     return None
 
 
-def _cases(element: Element, root: Path | None) -> Iterator[TestCase]:
-    for child in element:
-        if child.tag == "testcase":
-            case_id = _case_id(child, root)
-            yield TestCase(case_id, _outcome(child), _float(child.get("time")))
-        elif child.tag == "testsuite":
-            yield from _cases(child, root)
+_SUITES = ("testsuites", "testsuite")
+# Each case is kept (by id, for the test identity diff): this bounds the memory one file
+# can take, far above any real suite.
+MAX_TEST_CASES = 500_000
 
 
-def _parse(path: Path) -> Element:
-    import defusedxml
-    from defusedxml import ElementTree
+@untrusted("JUnit file")
+def _read_file(path: Path, checkout: Path | None) -> tuple[list[TestCase], float | None]:
+    """The cases of one JUnit file and its duration, read incrementally (see collectors.reading).
 
-    try:
-        if path.stat().st_size == 0:
-            raise PhasectlError(f"JUnit file {path} is empty; did the test run finish?")
-        root = ElementTree.parse(path).getroot()
-    except FileNotFoundError:
-        raise PhasectlError(f"JUnit file {path} does not exist; run the tests first") from None
-    except defusedxml.DefusedXmlException:
-        raise PhasectlError(
-            f"refused {path}: it declares XML entities or a DTD (possible entity-expansion "
-            "attack); regenerate it with your test runner"
-        ) from None
-    except ElementTree.ParseError as exc:
-        raise PhasectlError(
-            f"JUnit file {path} is not well-formed XML ({exc}); was it truncated?"
-        ) from None
-    except OSError as exc:
-        raise PhasectlError(f"cannot read JUnit file {path}: {exc.strerror}") from None
-    if root is None or root.tag not in ("testsuites", "testsuite"):
-        tag = "none" if root is None else f"<{root.tag}>"
-        raise PhasectlError(f"{path} is not JUnit XML (root element {tag})")
-    return root
-
-
-def _duration(root: Element, cases: Sequence[TestCase]) -> float | None:
-    own = _float(root.get("time"))
-    if own is not None:
-        return own
-    suites = [_float(s.get("time")) for s in root if s.tag == "testsuite"]
-    if suites and all(t is not None for t in suites):
-        return sum(t for t in suites if t is not None)
-    times = [c.duration_s for c in cases if c.duration_s is not None]
-    return sum(times) if times else None
+    The duration is the root's ``time``, else the sum of its suites' times when all have
+    one, else the sum of the cases' times.
+    """
+    cases: list[TestCase] = []
+    suite_times: list[float | None] = []
+    duration = None
+    elements = stream_elements(
+        path, _SUITES, frozenset({"testsuite", "testcase"}), "JUnit XML",
+        "regenerate it with your test runner",
+    )  # fmt: skip
+    for element, ancestors in elements:
+        if not ancestors:
+            duration = _float(element.get("time"))
+        elif ancestors[-1].tag not in _SUITES:
+            continue
+        elif element.tag == "testcase":
+            cases.append(
+                TestCase(
+                    _case_id(element, checkout), _outcome(element), _float(element.get("time"))
+                )
+            )
+            if len(cases) > MAX_TEST_CASES:
+                raise PhasectlError(
+                    f"JUnit file {path} holds more than {MAX_TEST_CASES:,} test cases, the most "
+                    "phasectl reads from one file; split the run into shards"
+                )
+        elif element.tag == "testsuite" and len(ancestors) == 1:
+            suite_times.append(_float(element.get("time")))
+    if duration is None and suite_times and all(t is not None for t in suite_times):
+        duration = sum(t for t in suite_times if t is not None)
+    if duration is None:
+        times = [c.duration_s for c in cases if c.duration_s is not None]
+        duration = sum(times) if times else None
+    return cases, duration
 
 
 def read_junit(paths: Sequence[Path], checkout: Path | None = None) -> TestResults:
@@ -135,10 +135,8 @@ def read_junit(paths: Sequence[Path], checkout: Path | None = None) -> TestResul
     cases: list[TestCase] = []
     durations: list[float] = []
     for path in paths:
-        root = _parse(path)
-        found = list(_cases(root, checkout))
+        found, duration = _read_file(path, checkout)
         cases.extend(found)
-        duration = _duration(root, found)
         if duration is not None:
             durations.append(duration)
     return TestResults.from_cases(cases, round(sum(durations), 3) if durations else None)

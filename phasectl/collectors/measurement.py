@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -138,26 +137,31 @@ class BackgroundMeasurement:
     def __init__(self, work: Callable[[], Measurement | None]) -> None:
         self._result: Measurement | None = None
         self._error: BaseException | None = None
+        # Set when the work and its cleanup are over. Not Thread.is_alive(): a join() that a
+        # signal interrupted can leave a running thread marked as stopped (CPython < 3.12).
+        self._finished = threading.Event()
 
         def run() -> None:
             try:
                 self._result = work()
             except BaseException as exc:  # re-raised in the main thread by result()
                 self._error = exc
+            finally:
+                self._finished.set()
 
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
 
     def result(self) -> Measurement | None:
         """Wait for the run; its measurement, or the error it raised."""
-        self._thread.join()
+        self._finished.wait()
         if self._error is not None:
             raise self._error
         return self._result
 
     def done(self) -> bool:
         """True once the run has finished (``result`` then returns at once)."""
-        return not self._thread.is_alive()
+        return self._finished.is_set()
 
     def cancel(self) -> None:
         """Stop the run if it is still going (on an error elsewhere, or Ctrl-C), and wait
@@ -165,27 +169,9 @@ class BackgroundMeasurement:
         # Stopped again and again: a run still setting up (adding its worktree) starts its
         # test process only after the first stop, and that process must stop too.
         deadline = time.monotonic() + 15
-        while self._thread.is_alive() and time.monotonic() < deadline:
+        while not self._finished.is_set() and time.monotonic() < deadline:
             stop_running()
-            self._thread.join(timeout=0.2)
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM (CI cancelling a job) raises ``KeyboardInterrupt`` in the
-    main thread, so it gets Ctrl-C's cleanup. Does nothing outside the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+            self._finished.wait(timeout=0.2)
 
 
 @contextlib.contextmanager
@@ -195,17 +181,18 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
     The user's work tree, index, stash, HEAD and branches are not touched: the worktree
     has its own HEAD and index under ``.git/worktrees``, and is pruned afterwards.
     """
+    # SIGTERM (CI cancelling a job) raises here as Ctrl-C does (collectors.process.
+    # interruptible), so this cleanup runs for both; after SIGKILL, the next run prunes it.
     scratch = Path(tempfile.mkdtemp(prefix="phasectl-base-"))
     path = scratch / "worktree"
-    with sigterm_as_interrupt():
+    try:
+        repo.add_worktree(path, commit)
+        yield path
+    finally:
         try:
-            repo.add_worktree(path, commit)
-            yield path
+            repo.remove_worktree(path)
         finally:
-            try:
-                repo.remove_worktree(path)
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def measure_in_worktree(

@@ -159,6 +159,7 @@ def find_baseline(
     from phasectl.collectors.diff import EMPTY_TREE_REF
     from phasectl.collectors.measurement import read_artifacts
     from phasectl.collectors.pytest_run import project_python
+    from phasectl.report.output import display_path
     from phasectl.store.snapshots import load_snapshot, store_snapshot
 
     if span.base.ref == EMPTY_TREE_REF:
@@ -180,7 +181,7 @@ def find_baseline(
             python=project_python(config, root),
         )  # fmt: skip
         return PendingBaseline(found.snapshot(base, "artifacts"), warnings)
-    name = f"{span.base.ref} ({base[:12]})"
+    name = f"{display_path(span.base.ref)} ({base[:12]})"
 
     def finish(measured: Measurement) -> Snapshot:
         snapshot = measured.snapshot(base, "worktree run")
@@ -218,9 +219,8 @@ def find_baseline(
         return PendingBaseline(stored, warnings, later=later)
     if run_base == "never":
         warnings.append(
-            f"no baseline for {name}: run 'phasectl snapshot "
-            f"{_snapshot_ref(span)}' to store one, pass --base-junit/--base-coverage, or use "
-            "--run-base auto"
+            f"no baseline for {name}: run 'phasectl snapshot {_snapshot_ref(span)}' to store "
+            "one, pass --base-junit/--base-coverage, or use --run-base auto"
         )
         return PendingBaseline(None, warnings)
     if alongside:
@@ -238,7 +238,9 @@ def find_baseline(
 def _snapshot_ref(span: DiffRange) -> str:
     """The commit a snapshot must be stored on to serve as this range's base: with
     --merge-base that is the merge-base commit, not the ref the user named."""
-    return span.base.sha if span.merge_base else span.base.ref
+    from phasectl.report.output import shell_word
+
+    return span.base.sha if span.merge_base else shell_word(span.base.ref)
 
 
 def _prefixed(echo: Echo, prefix: str) -> Echo:
@@ -307,7 +309,6 @@ def collect_phase(
     ``started`` the test run of the work tree, already started.
     """
     from phasectl.collectors.diff import resolve_range
-    from phasectl.collectors.measurement import sigterm_as_interrupt
 
     span = resolve_range(
         repo, config, options.base, options.head,
@@ -333,11 +334,10 @@ def collect_phase(
         alongside = recorded is None and config.run_base_concurrently and cores() >= 2
         baseline = find_baseline(repo, config, span, options, echo, alongside=alongside)
     try:
-        with sigterm_as_interrupt():
-            return _measured_phase(
-                repo, config, options, echo, span,
-                _Runs(pending, started, recorded, baseline, in_place),
-            )  # fmt: skip
+        return _measured_phase(
+            repo, config, options, echo, span,
+            _Runs(pending, started, recorded, baseline, in_place),
+        )  # fmt: skip
     finally:
         if baseline is not None:
             baseline.cancel()  # nothing left to stop unless an error or Ctrl-C came first

@@ -1,4 +1,10 @@
-"""Child processes: run a command, stream or summarise its output, stop it on Ctrl-C."""
+"""Child processes: run a command, stream or summarise its output, stop it on a signal.
+
+Each test run starts in its own process group (and session), so Ctrl-C in a terminal
+reaches phasectl alone. phasectl then forwards that one signal, once, to the whole group,
+waits for it to finish (SIGKILL after ``_GRACE_S``), cleans up, and exits 130 (SIGINT) or
+143 (SIGTERM): see ``interruptible``.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 from phasectl.errors import PhasectlError
 
 _PROGRESS_EVERY_S = 15.0
+_GRACE_S = 10.0
 Echo = Callable[[str], None]
 
 # Set by pytest and pytest-xdist for their own processes; inherited by the project's run
@@ -31,8 +38,23 @@ _PYTEST_INTERNAL_ENV = (
 )
 
 
+# Set by git for hooks (or by the user) to name phasectl's repository; a test run works in
+# its own checkout (the work tree or a temporary worktree) and its git calls must find that.
+_GIT_REPOSITORY_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+)
+
+
 def child_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in _PYTEST_INTERNAL_ENV}
+    """The environment of a test run: phasectl's own, without the variables above."""
+    dropped = (*_PYTEST_INTERNAL_ENV, *_GIT_REPOSITORY_ENV)
+    return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
 # Colour codes, kept on the terminal but not in the lines quoted in error messages.
@@ -71,8 +93,9 @@ def run_streaming(
     """
     try:
         proc = subprocess.Popen(
-            list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+            list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
     except FileNotFoundError:
         raise PhasectlError(
             f"test command not found: '{command[0]}'; check test_command or python in the "
@@ -136,15 +159,64 @@ def stop_running() -> None:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
+    """Forward the signal phasectl received (SIGINT when it stops a run for another
+    reason) to the run's process group, once; wait; then kill what is left of the group."""
+    if proc.poll() is None:
+        _signal_group(proc.pid, _received or signal.SIGINT)
+        try:
+            proc.wait(timeout=_GRACE_S)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Grandchildren (pytest-xdist workers, a test's own servers) go with their run.
+    _signal_group(proc.pid, signal.SIGKILL)
+
+
+def _signal_group(group: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signum)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived. A ``KeyboardInterrupt``, so every cleanup that handles
+    Ctrl-C (temporary worktrees and folders, undoing a tag) handles SIGTERM too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# The first signal of this run, forwarded to the children; later ones are ignored.
+_received: int | None = None
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Within this block (in the main thread), the first SIGINT or SIGTERM raises
+    ``Interrupted``; any signal after it is ignored, so the cleanup it starts finishes."""
+    global _received
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGINT)
+
+    def handle(signum: int, frame: object) -> None:
+        global _received
+        if _received is None:
+            _received = signum
+            raise Interrupted(signum)
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    _received = None
+    for signum in previous:
+        signal.signal(signum, handle)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        yield
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler not set from Python (embedding); nothing to put back then.
+            if handler is not None:
+                signal.signal(signum, handler)
+        _received = None
 
 
 def last_lines(tail: list[str], count: int = 8) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,27 @@ from phasectl.context import AppContext
 from phasectl.errors import EXIT_BAD_INPUT, PhasectlError
 
 
+class _Percent(click.FloatRange):
+    """A number from 0 to 100; NaN (which compares false with every bound, so it passed
+    every gate) and infinity are refused, as the config refuses them."""
+
+    name = "percent"
+
+    def __init__(self) -> None:
+        super().__init__(0, 100)
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        number: float = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number from 0 to 100.", param, ctx)
+        return number
+
+
+PERCENT = _Percent()
+
+
 @click.command()
 @range_options
 @report_options
@@ -29,13 +51,11 @@ from phasectl.errors import EXIT_BAD_INPUT, PhasectlError
     show_default="config report_current, else yes",
     help="Require the report's regions to equal a fresh render.",
 )
-@click.option("--fail-under", type=click.FloatRange(0, 100), help="Minimum coverage, percent.")
-@click.option(
-    "--max-coverage-drop", type=click.FloatRange(0, 100), help="Largest coverage drop, points."
-)
+@click.option("--fail-under", type=PERCENT, help="Minimum coverage, percent.")
+@click.option("--max-coverage-drop", type=PERCENT, help="Largest coverage drop, points.")
 @click.option(
     "--min-patch-coverage",
-    type=click.FloatRange(0, 100),
+    type=PERCENT,
     help="Minimum coverage of the changed lines, percent.",
 )
 @click.option(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
 
 import click
@@ -67,7 +66,9 @@ def init(app: AppContext, file: ConfigFile | None, notes: bool) -> None:
         click.echo(f"phasectl is configured already ({done.where}); nothing written", err=True)
     if remote is not None:
         fetch = configure_notes_fetch(repo, remote)
-        name = shlex.quote(fetch.remote)
+        from phasectl.report.output import shell_word
+
+        name = shell_word(fetch.remote)
         if fetch.added:
             click.echo(f"'git fetch {name}' now also fetches {fetch.refspec}", err=True)
         else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +47,9 @@ def render_phase_report(
 
 def regenerate_command(app: AppContext, args: list[str]) -> str:
     repo = [] if app.repo_path == Path() else ["--repo", str(app.repo_path)]
-    return shlex.join(["phasectl", *repo, "report", *args])
+    from phasectl.report.output import shell_command
+
+    return shell_command(["phasectl", *repo, "report", *args])
 
 
 def report_options(command: F) -> F:

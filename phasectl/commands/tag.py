@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ from phasectl.commands.collect import collect_options, echo_err, run_collect, te
 from phasectl.commands.report import render_phase_report
 from phasectl.context import AppContext
 from phasectl.errors import EXIT_CHECK_FAILED, PhasectlError
+from phasectl.report.output import shell_command
 
 if TYPE_CHECKING:
     from phasectl.config import CheckSettings
@@ -74,7 +74,7 @@ def tag(
       phasectl tag 2.0.0 --at v2.0.0           # adopt a past release as a phase
       phasectl tag 3-auth --push               # then push the tag and its note
     """
-    from phasectl.report.writer import report_file, report_path
+    from phasectl.report.writer import report_file, report_folder, report_path
     from phasectl.workflow.tag import close_phase, head_snapshot
 
     repo, config = app.repository, app.config
@@ -90,7 +90,7 @@ def tag(
             f"{path} is outside the repository, so it cannot be committed with the tag; "
             "pass --no-commit, or a --report path inside the repository"
         )
-    reports = (root / config.report_dir).resolve()
+    reports = report_folder(root, config).resolve()
     at_sha = repo.resolve_commit(at, tag_prefix=config.tag_prefix) if at is not None else None
     # Only a measurement of the checkout itself can be spoilt by uncommitted changes.
     if not allow_dirty and at_sha in (None, repo.head_sha()):
@@ -135,20 +135,37 @@ def tag(
         at=at_sha,
     )
     click.echo(f"Tagged {tag_name} at {target[:12]}; report: {path}")
-    from phasectl.store.snapshots import NOTES_REF
+    from phasectl.store.snapshots import (
+        NOTES_MERGE_STRATEGY,
+        NOTES_REF,
+        fetched_notes_ref,
+        merge_remote_notes,
+    )
 
     remote = repo.default_remote()
+    name = remote or "origin"
     refspecs = [f"refs/tags/{tag_name}", NOTES_REF]
-    share = shlex.join(["git", "push", remote or "origin", *refspecs])
+    fetched = fetched_notes_ref(name)
+    # What phasectl does, as commands that work by hand (after the cause is fixed); the
+    # fetch fails, harmlessly, when the remote has no snapshots yet.
+    merge = ["git", "notes", f"--ref={NOTES_REF}", "merge", "-s", NOTES_MERGE_STRATEGY, fetched]
+    share = (
+        f"{shell_command(['git', 'fetch', name, f'+{NOTES_REF}:{fetched}'])} && "
+        f"{shell_command(merge)}; {shell_command(['git', 'push', '--atomic', name, *refspecs])}"
+    )
     if not push:
         echo_err(f"Share the tag and its snapshot with: {share}")
         return
     if remote is None:
         raise PhasectlError(f"no remote to push {tag_name} to; add one with 'git remote add'")
     try:
-        repo.push(remote, refspecs)
+        merge_remote_notes(repo, remote)
+        # One atomic push: never the tag without the snapshot it records, or the reverse.
+        repo.push(remote, refspecs, atomic=True)
     except PhasectlError as exc:
-        raise PhasectlError(f"{exc}; the tag is made here, push it later with: {share}") from None
+        raise PhasectlError(
+            f"{exc}; nothing was pushed. The tag is made here; push it with: {share}"
+        ) from None
     click.echo(f"Pushed {tag_name} and {NOTES_REF} to {remote}")
 
 

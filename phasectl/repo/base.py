@@ -54,17 +54,30 @@ def find_work_tree(path: Path) -> Path | None:
     return None
 
 
-# git's messages in English, whatever the user's locale: some are matched on.
-GIT_ENV = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
 
 
-def _rev_parse(folder: Path, *more: str) -> tuple[int, list[str], str]:
+def git_env(**extra: str) -> dict[str, str]:
+    """The environment every git call phasectl makes runs in.
+
+    git's messages in English, whatever the user's locale (some are matched on); and
+    without ``GIT_DIR`` / ``GIT_WORK_TREE``, so that each call goes to the repository of the
+    folder it runs in (``open`` has checked that they name the same one).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    return {**env, "LC_ALL": "C", "LANGUAGE": "C", **extra}
+
+
+def _rev_parse(
+    folder: Path, *more: str, env: dict[str, str] | None = None
+) -> tuple[int, list[str], str]:
     """``git rev-parse --is-bare-repository --absolute-git-dir [more]`` in ``folder``:
     status, output lines, standard error."""
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--is-bare-repository", "--absolute-git-dir", *more],
-            cwd=folder, env=GIT_ENV, stdin=subprocess.DEVNULL, capture_output=True, check=False,
+            cwd=folder, env=env or git_env(), stdin=subprocess.DEVNULL, capture_output=True,
+            check=False,
         )  # fmt: skip
     except FileNotFoundError:
         raise RepositoryError("git was not found on PATH; install git and retry") from None
@@ -80,8 +93,7 @@ class GitBase:
         self._git_dir = git_dir
 
     @classmethod
-    def open(cls: type[_Opened], path: Path) -> _Opened:
-        """Open the repository containing ``path``; raise ``RepositoryError`` if there is none."""
+    def _open(cls: type[_Opened], path: Path) -> _Opened:
         if not path.exists():
             raise RepositoryError(f"{path} does not exist; pass --repo PATH to a git repository")
         folder = path if path.is_dir() else path.parent
@@ -102,6 +114,51 @@ class GitBase:
         bare = out[0] == "true"
         return cls(None if bare or git_dir.name != ".git" else git_dir.parent, git_dir)
 
+    @classmethod
+    def open(cls: type[_Opened], path: Path) -> _Opened:
+        """Open the repository containing ``path``; raise ``RepositoryError`` if there is none,
+        or if ``GIT_DIR`` / ``GIT_WORK_TREE`` name another one."""
+        opened = cls._open(path)
+        opened._check_environment(path)
+        return opened
+
+    def _check_environment(self, path: Path) -> None:
+        """Refuse ``GIT_DIR`` / ``GIT_WORK_TREE`` that name another repository than ``path``'s.
+
+        Otherwise refs could come from one repository and the diff from another. Values
+        that name this repository (as git sets them for hooks) are fine; phasectl's own git
+        calls then run without them (see ``git_env``). Relative values are read from the
+        current folder, as the shell meant them.
+        """
+        named = {k: os.environ[k] for k in _REPOSITORY_VARIABLES if os.environ.get(k)}
+        if not named:
+            return
+        absolute = {k: str(Path(v).absolute()) for k, v in named.items()}
+        os.environ.update(absolute)  # the test run's processes run in other folders
+        folder = path if path.is_dir() else path.parent
+        env = {**git_env(), **absolute}
+        status, out, _ = _rev_parse(folder, env=env)
+        theirs = Path(out[1]).resolve() if status == 0 and len(out) > 1 else None
+        if theirs != self._git_dir.resolve():
+            key = "GIT_DIR" if "GIT_DIR" in named else "GIT_WORK_TREE"
+            raise RepositoryError(
+                f"{key}={named[key]} names {theirs or 'no repository'}, but phasectl measures "
+                f"{self.description} (the repository at {path}); unset GIT_DIR and "
+                "GIT_WORK_TREE, or pass --repo to the repository they name"
+            )
+        tree = absolute.get("GIT_WORK_TREE")
+        work_tree = self.work_tree
+        if (
+            tree is not None
+            and work_tree is not None
+            and Path(tree).resolve() != work_tree.resolve()
+        ):
+            raise RepositoryError(
+                f"GIT_WORK_TREE={named['GIT_WORK_TREE']} is not the work tree of "
+                f"{self.description}; unset GIT_DIR and GIT_WORK_TREE, or pass --repo to "
+                "the repository they name"
+            )
+
     @property
     def work_tree(self) -> Path | None:
         """The top folder of the work tree, or ``None`` for a bare repository."""
@@ -121,7 +178,7 @@ class GitBase:
         done = subprocess.run(
             ["git", *PINNED_CONFIG, *args],
             cwd=self.work_tree or self._git_dir,
-            env=GIT_ENV,
+            env=git_env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             check=False,
@@ -142,10 +199,19 @@ class GitBase:
 
     def require_commits(self) -> None:
         """Raise ``RepositoryError`` for a repository with no commits yet."""
-        if not self.has_commits():
+        if self.has_commits():
+            return
+        status, out, _ = self.run("for-each-ref", "--count=1", "--format=%(refname)", check=False)
+        if status == 0 and out.strip():
+            # Commits exist, just not on the checked-out branch (git checkout --orphan).
+            branch = self.current_branch() or "HEAD"
             raise RepositoryError(
-                f"the repository at {self.description} has no commits yet; commit something first"
+                f"the checked-out branch {branch} has no commits yet (an orphan branch) in "
+                f"{self.description}; commit on it, or pass --head with a branch, tag or commit"
             )
+        raise RepositoryError(
+            f"the repository at {self.description} has no commits yet; commit something first"
+        )
 
     def is_shallow(self) -> bool:
         return self._text("rev-parse", "--is-shallow-repository") == "true"
@@ -171,7 +237,7 @@ class GitBase:
         done = subprocess.run(
             ["git", *PINNED_CONFIG, *args],
             cwd=self.work_tree or self._git_dir,
-            env=GIT_ENV,
+            env=git_env(),
             input=data,
             capture_output=True,
             check=False,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phasectl.errors import GitCommandError
-from phasectl.repo.base import PINNED_CONFIG, GitBase, git_reason
+from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason
 
 _RENAME_LIMIT_HINT = re.compile(r"at least (\d+)")
 
@@ -40,7 +40,6 @@ class PendingDiff:
     """
 
     def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
-        import os
         import threading
 
         args = [
@@ -54,7 +53,7 @@ class PendingDiff:
         # --end-of-options: a revision such as "--output=x" is a revision, never an option.
         args += ["--end-of-options", base, head, "--"]
         self._refs = (base, head)
-        env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}  # git's warnings in English
+        env = git_env()  # git's warnings in English
         self._proc = subprocess.Popen(
             args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )

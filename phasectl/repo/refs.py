@@ -8,13 +8,22 @@ from phasectl.errors import RefError, ShallowCloneError
 from phasectl.repo.base import GitBase
 
 _TAG_LIKE = re.compile(r"^(refs/tags/|tags/)|^v?\d+(\.\d+)*([-.][\w.]+)?$")
+# Revision expressions that name a set of commits, not one: ^x, a..b, a...b, x^@, x^!, x^-.
+# (No ref name can contain "..", start with "^" or hold "^@"/"^!": git check-ref-format.)
+_NOT_ONE_REVISION = re.compile(r"^\^|\.\.|\^[@!]|\^-\d*$")
 
 
 class Refs(GitBase):
     """Resolve revisions, read and move refs, make tags."""
 
     def resolve_commit(self, rev: str, *, tag_prefix: str = "phase/") -> str:
-        """Return the full SHA of the commit ``rev`` names (tags peeled); ``RefError`` if none."""
+        """Return the full SHA of the commit ``rev`` names (tags peeled); ``RefError`` if none,
+        or if ``rev`` is an expression for several commits (a range or an exclusion)."""
+        if _NOT_ONE_REVISION.search(rev):
+            raise RefError(
+                f"'{rev}' names a range or an exclusion, not one commit; pass a single branch, "
+                "tag or commit (for a range, use --base and --head)"
+            )
         status, out, _ = self.run(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
         )
@@ -85,9 +94,11 @@ class Refs(GitBase):
         ):
             raise RefError(f"'{name}' is not a valid tag name; choose another phase name")
         if self.ref_sha(f"refs/tags/{name}") is not None:
+            from phasectl.report.output import display_path, shell_command
+
             raise RefError(
-                f"tag '{name}' already exists; choose another name, or delete it with "
-                f"'git tag -d {name}' if it is wrong"
+                f"tag '{display_path(name)}' already exists; choose another name, or if it "
+                f"is wrong delete it with: {shell_command(['git', 'tag', '-d', name])}"
             )
 
     def create_tag(self, name: str, target: str, message: str) -> None:
@@ -99,7 +110,7 @@ class Refs(GitBase):
         (``sha`` itself when none does)."""
         top = folder.strip("/")
         status, out, _ = self.run(
-            "rev-list", "-1", sha, "--", ":(top)", f":(top,exclude){top}", check=False
+            "rev-list", "-1", sha, "--", ":(top)", f":(top,exclude,literal){top}", check=False
         )
         found = out.decode("ascii").strip() if status == 0 else ""
         return found or sha

@@ -6,17 +6,48 @@ import subprocess
 from pathlib import Path
 
 from phasectl.errors import GitCommandError
-from phasectl.repo.base import PINNED_CONFIG, GitBase, git_reason
+from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason
+
+
+def _push_reason(err: str, status: int) -> str:
+    """git's own reason a push failed: its rejected refs (`` ! [rejected] a -> a (fetch
+    first)``) and what the remote's hooks said, else its error line."""
+    lines = [line.strip() for line in err.splitlines()]
+    said = [line for line in lines if line.startswith("!") or line.startswith("remote:")]
+    said = [line for line in said if line.removeprefix("remote:").strip()]
+    return "; ".join(said) if said else git_reason(err, status)
 
 
 class Remotes(GitBase):
     """Remotes and pushes, the hooks folder, and config values."""
 
-    def push(self, remote: str, refspecs: list[str]) -> None:
-        """``git push remote refspecs``; the user's pre-push hooks run."""
-        status, _, err = self.run("push", "--quiet", remote, *refspecs, check=False)
+    def push(self, remote: str, refspecs: list[str], *, atomic: bool = False) -> None:
+        """``git push remote refspecs``; the user's pre-push hooks run. With ``atomic``,
+        the remote takes every ref or none (``git push --atomic``)."""
+        flags = ["--atomic"] if atomic else []
+        status, _, err = self.run("push", "--quiet", *flags, remote, *refspecs, check=False)
         if status != 0:
-            raise GitCommandError(f"git push to {remote} failed: {git_reason(err, status)}")
+            raise GitCommandError(f"git push to {remote} failed: {_push_reason(err, status)}")
+
+    def fetch_ref(self, remote: str, ref: str, into: str) -> bool:
+        """Fetch ``ref`` from ``remote`` into the local ``into`` (forced, as a remote-tracking
+        ref is); ``False`` when the remote does not have it."""
+        status, _, err = self.run(
+            "fetch", "--quiet", "--no-tags", remote, f"+{ref}:{into}", check=False
+        )
+        if status == 0:
+            return True
+        if "couldn't find remote ref" in err:
+            return False
+        raise GitCommandError(f"git fetch of {ref} from {remote} failed: {git_reason(err, status)}")
+
+    def merge_notes(self, notes_ref: str, other: str, strategy: str) -> None:
+        """Merge the notes of ``other`` into ``notes_ref`` (``git notes merge -s strategy``)."""
+        status, _, err = self.run(
+            "notes", f"--ref={notes_ref}", "merge", "--quiet", "-s", strategy, other, check=False
+        )
+        if status != 0:
+            raise GitCommandError(f"git notes merge of {other} failed: {git_reason(err, status)}")
 
     def default_remote(self) -> str | None:
         """The remote to share with: the branch's upstream remote, else ``origin``, else the
@@ -52,7 +83,7 @@ class Remotes(GitBase):
         import os
         import signal
 
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+        env = git_env(GIT_TERMINAL_PROMPT="0", GCM_INTERACTIVE="never")
         own_ssh = env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH")
         if not own_ssh and self.run("config", "--get", "core.sshCommand", check=False)[0] != 0:
             env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import socket
 from pathlib import Path
 
 from phasectl.errors import GitCommandError
 from phasectl.repo.base import GitBase, git_reason
+
+_MARKER = "phasectl pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 class Worktrees(GitBase):
@@ -61,8 +77,36 @@ class Worktrees(GitBase):
             self.run("update-index", "--force-remove", "--", str(path))
 
     def add_worktree(self, path: Path, sha: str) -> None:
-        """Check out ``sha`` detached into a new worktree at ``path``."""
-        self.run("worktree", "add", "--detach", "--force", str(path), sha)
+        """Check out ``sha`` detached into a new worktree at ``path``.
+
+        The worktree is locked with this process's id as the reason: if phasectl is killed
+        before it can remove it (SIGKILL), the next run recognises it as stale and prunes it
+        (``prune_stale_worktrees``), and ``git worktree prune`` leaves a live one alone.
+        """
+        reason = f"{_MARKER} {os.getpid()} on {socket.gethostname()}"
+        self.run("worktree", "add", "--detach", "--force", "--lock", "--reason", reason,
+                 str(path), sha)  # fmt: skip
+
+    def prune_stale_worktrees(self) -> list[str]:
+        """Remove the worktrees phasectl made whose process is gone (killed before it could
+        clean up), with their temporary folders; the paths removed."""
+        out = self.run("worktree", "list", "--porcelain", "-z", check=False)[1]
+        removed = []
+        for record in out.split(b"\0\0"):
+            fields = record.decode("utf-8", "surrogateescape").split("\0")
+            path = next((f[len("worktree ") :] for f in fields if f.startswith("worktree ")), "")
+            lock = next((f[len("locked ") :] for f in fields if f.startswith("locked ")), "")
+            owner = re.fullmatch(rf"{_MARKER} (\d+) on (.*)", lock)
+            if not path or owner is None or owner.group(2) != socket.gethostname():
+                continue
+            if _alive(int(owner.group(1))):
+                continue
+            self.run("worktree", "remove", "--force", "--force", path, check=False)
+            scratch = Path(path).parent
+            if scratch.name.startswith("phasectl-base-"):
+                shutil.rmtree(scratch, ignore_errors=True)
+            removed.append(path)
+        return removed
 
     def remove_worktree(self, path: Path) -> None:
         """Remove a worktree made by ``add_worktree`` and prune git's record of it."""

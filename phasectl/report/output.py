@@ -33,6 +33,34 @@ def display_path(path: str) -> str:
     return "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in text)
 
 
+def shell_word(word: str) -> str:
+    """``word`` quoted for a POSIX shell so that the command runs as shown.
+
+    Bytes that are not UTF-8 (kept as ``\\udcXX`` surrogates) cannot be typed or pasted
+    as they are: each becomes ``$(printf '\\ooo')``, which any POSIX shell turns back into
+    that byte.
+    """
+    import re
+    import shlex
+
+    parts = re.split(r"([\udc80-\udcff]+)", word)
+    if len(parts) == 1:
+        return shlex.quote(word)
+    quoted = []
+    for n, part in enumerate(parts):
+        if n % 2:
+            octal = "".join(f"\\{ord(c) - 0xDC00:03o}" for c in part)
+            quoted.append(f"\"$(printf '{octal}')\"")
+        elif part:
+            quoted.append(shlex.quote(part))
+    return "".join(quoted)
+
+
+def shell_command(words: list[str]) -> str:
+    """A command line to show the user, each word quoted by ``shell_word``."""
+    return " ".join(shell_word(word) for word in words)
+
+
 def change_counts(change: FileChange) -> str:
     """``+12 -3``, or ``binary``."""
     if change.binary:

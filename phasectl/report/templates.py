@@ -16,10 +16,10 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from phasectl.errors import PhasectlError
 from phasectl.report.resources import builtin_templates_dir
+from phasectl.report.sandbox import MAX_TEMPLATE_OUTPUT, BoundedSandbox
 
 FULL_TEMPLATE = "phase.md.j2"
 
@@ -74,7 +74,7 @@ class Renderer:
             if project.is_dir():
                 folders.append(str(project))
         folders.append(str(builtin_templates_dir()))
-        self._env = ImmutableSandboxedEnvironment(
+        self._env = BoundedSandbox(
             loader=_ContainedLoader(folders),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # Markdown: values arrive already escaped (phasectl.report.markdown)
@@ -97,9 +97,12 @@ class Renderer:
         template: jinja2.Template | None = None
         try:
             template = self._env.get_template(name)
-            return template.render(context)
+            return _bounded_render(template, context)
         except TemplateError:
             raise
+        except MemoryError:
+            where = _where(sys.exc_info()[2], (template and template.filename) or name)
+            raise TemplateError(f"template {where} ran out of memory; it builds too much") from None
         except UnicodeDecodeError:
             raise TemplateError(f"template {name} is not UTF-8 text") from None
         except jinja2.TemplateNotFound as exc:
@@ -129,3 +132,17 @@ class Renderer:
             # Anything else a template's own expressions raise: still the template's fault.
             where = _where(sys.exc_info()[2], (template and template.filename) or name)
             raise TemplateError(f"template {where}: {exc}") from None
+
+
+def _bounded_render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    size = 0
+    for part in template.generate(context):
+        size += len(part)
+        if size > MAX_TEMPLATE_OUTPUT:
+            raise TemplateError(
+                f"template {template.filename or template.name} renders more than "
+                f"{MAX_TEMPLATE_OUTPUT:,} characters; a report is far smaller"
+            )
+        parts.append(part)
+    return "".join(parts)

@@ -79,7 +79,19 @@ def phase_name(repo: Repository, config: Config, metrics: PhaseMetrics) -> str:
 def report_path(root: Path, config: Config, name: str) -> Path:
     """``<report_dir>/<name>.md`` under the repository root, the name made a single file name."""
     stem = _UNSAFE_NAME.sub("-", name).strip("-. ") or "phase"
-    return root / config.report_dir / f"{stem}.md"
+    return report_folder(root, config) / f"{stem}.md"
+
+
+def report_folder(root: Path, config: Config) -> Path:
+    """``report_dir`` under the repository root; ``PhasectlError`` if it leads outside it
+    (``..``, an absolute path, a link), as ``templates_dir`` may not either."""
+    folder = root / config.report_dir
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise PhasectlError(
+            f"report_dir = {config.report_dir!r} is outside the repository; keep the reports "
+            "inside it (or pass --output FILE for one report elsewhere)"
+        )
+    return folder
 
 
 def report_file(

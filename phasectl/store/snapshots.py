@@ -7,6 +7,7 @@ next phase's "before" costs nothing and travels with ``git push origin refs/note
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from phasectl.collectors.benchmarks import Benchmark
 from phasectl.model.coverage_data import CoverageSummary
-from phasectl.model.results import TestResults
+from phasectl.model.results import OUTCOMES, TestResults
 
 if TYPE_CHECKING:
     from phasectl.repo.repository import Repository
@@ -80,6 +81,111 @@ class Snapshot:
         )
 
 
+def check_snapshot(data: object) -> None:
+    """Raise ``ValueError`` naming the first value of ``data`` that does not fit the snapshot
+    schema (the types ``Snapshot.from_dict`` and its readers rely on). Extra keys are allowed:
+    later versions may add them."""
+    top = _object(data, "the note")
+    if top.get("schema") != SNAPSHOT_SCHEMA:
+        raise ValueError(f"unsupported snapshot schema {top.get('schema')!r}")
+    _text(top, "commit")
+    _text(top, "source")
+    _text(top, "measured_at", optional=True)
+    _text(top, "measured_by", optional=True)
+    if top.get("tests") is not None:
+        tests = _object(top["tests"], "tests")
+        for key in ("passed", "failed", "errors", "skipped"):
+            _count(tests, key)
+        for key in ("xfailed", "xpassed"):
+            _count(tests, key, optional=True)
+        _number(tests, "duration_s", optional=True)
+        for case in _list(tests, "cases"):
+            case = _object(case, "tests.cases[]")
+            _text(case, "id")
+            if case.get("outcome") not in OUTCOMES:
+                raise ValueError(f"unknown test outcome {case.get('outcome')!r}")
+            _number(case, "duration_s", optional=True)
+    if top.get("coverage") is not None:
+        coverage = _object(top["coverage"], "coverage")
+        _number(coverage, "percent")
+        _text(coverage, "percent_display")
+        _count(coverage, "lines_covered")
+        _count(coverage, "lines_total")
+        _count(coverage, "branches_covered", optional=True)
+        _count(coverage, "branches_total", optional=True)
+        for item in _list(coverage, "files"):
+            item = _object(item, "coverage.files[]")
+            _text(item, "path")
+            _count(item, "lines_covered")
+            _count(item, "lines_total")
+            _number(item, "percent")
+    if top.get("benchmarks") is not None:
+        for item in _list(top, "benchmarks"):
+            item = _object(item, "benchmarks[]")
+            _text(item, "name")
+            _number(item, "median_s")
+    if top.get("phase") is not None:
+        _check_phase(_object(top["phase"], "phase"))
+
+
+def _check_phase(phase: Mapping[str, Any]) -> None:
+    # history tolerates bad totals and patch_percent on its own (it recounts with git).
+    for end in ("base", "head"):
+        if phase.get(end) is not None:
+            _text(_object(phase[end], f"phase.{end}"), "sha", optional=True)
+    if phase.get("patch") is not None:
+        patch = _object(phase["patch"], "phase.patch")
+        _number(patch, "percent", optional=True)
+        _count(patch, "lines_covered")
+        _count(patch, "lines_total")
+        for item in _list(patch, "files"):
+            item = _object(item, "phase.patch.files[]")
+            _text(item, "path")
+            _count(item, "lines_covered")
+            _count(item, "lines_total")
+            for run in _list(item, "uncovered"):
+                if not (isinstance(run, list) and len(run) == 2 and all(_is_int(n) for n in run)):
+                    raise ValueError("phase.patch.files[].uncovered holds a bad line range")
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} is {type(value).__name__}, not an object")
+    return value
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"'{key}' is {type(value).__name__}, not a list")
+    return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(data: Mapping[str, Any], key: str, *, optional: bool = False) -> None:
+    value = data.get(key)
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise ValueError(f"'{key}' is {type(value).__name__}, not a string")
+
+
+def _count(data: Mapping[str, Any], key: str, *, optional: bool = False) -> None:
+    value = data.get(key)
+    counted = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if not (counted or (optional and value is None)):
+        raise ValueError(f"'{key}' is {value!r}, not a count")
+
+
+def _number(data: Mapping[str, Any], key: str, *, optional: bool = False) -> None:
+    value = data.get(key)
+    if optional and value is None:
+        return
+    if not (_is_int(value) or (isinstance(value, float) and math.isfinite(value))):
+        raise ValueError(f"'{key}' is {value!r}, not a finite number")
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -95,14 +201,44 @@ def load_snapshot(repo: Repository, commit: str) -> tuple[Snapshot | None, str |
             break
     else:
         return None, None
+    return parse_note(raw, commit)
+
+
+def parse_note(raw: bytes, commit: str) -> tuple[Snapshot | None, str | None]:
+    """The snapshot a note on ``commit`` holds; or ``None`` and a warning naming the commit
+    when the note does not fit the snapshot schema."""
     try:
-        stored = Snapshot.from_dict(json.loads(raw))
-    except (ValueError, KeyError, TypeError) as exc:
+        data = json.loads(raw)
+        check_snapshot(data)
+        stored = Snapshot.from_dict(data)
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        # Notes are fetched from remotes: anyone's bad note reaches everyone, so a bad one
+        # is a warning and counts as absent, never a crash.
+        reason = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
         return None, (
-            f"the phasectl note on {commit[:12]} is unreadable ({exc}); "
-            f"run 'phasectl snapshot {commit[:12]}' to replace it"
+            f"the phasectl note on {commit[:12]} is unreadable ({reason[:200]}); treated as "
+            f"absent; run 'phasectl snapshot {commit[:12]}' to replace it"
         )
     return replace(stored, source="note", measured_by=stored.source), None
+
+
+# When both sides stored a note on the same commit, the one being pushed wins: it is the
+# snapshot this repository just measured (or its tag recorded); notes on different commits
+# merge without conflict.
+NOTES_MERGE_STRATEGY = "ours"
+
+
+def fetched_notes_ref(remote: str) -> str:
+    """Where the notes of ``remote`` are fetched to (as ``phasectl init --notes`` sets up)."""
+    return f"refs/notes/remotes/{remote}/{NOTES_REF.rsplit('/', 1)[-1]}"
+
+
+def merge_remote_notes(repo: Repository, remote: str) -> None:
+    """Fetch ``remote``'s snapshots and merge them into the local ones, so that a push of
+    ``refs/notes/phasectl`` is a fast-forward even when others stored snapshots meanwhile."""
+    fetched = fetched_notes_ref(remote)
+    if repo.fetch_ref(remote, NOTES_REF, fetched) and repo.ref_sha(NOTES_REF) is not None:
+        repo.merge_notes(NOTES_REF, fetched, NOTES_MERGE_STRATEGY)
 
 
 def store_snapshot(repo: Repository, snapshot: Snapshot) -> None:

@@ -7,7 +7,7 @@ could not be judged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -65,6 +65,18 @@ def fails_under(coverage: Mapping[str, Any], fail_under: float) -> bool:
     return round(total, _precision(str(coverage["percent_display"]))) < fail_under
 
 
+def decisive(value: float, fails: Callable[[float], bool], spec: str = "") -> str:
+    """``value`` with one decimal, or as many more as it takes for the number shown to get
+    the same verdict as the value itself (a drop of 0.54 against 0.5 shows as -0.54, not
+    as a failing -0.5)."""
+    verdict = fails(value)
+    for places in range(1, 16):
+        text = f"{value:{spec}.{places}f}"
+        if fails(float(text)) == verdict:
+            return text
+    return repr(value)
+
+
 def _ids(ids: list[str], limit: int = 5) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
@@ -120,8 +132,10 @@ def judge(metrics: PhaseMetrics, settings: CheckSettings) -> list[Gate]:
         elif patch["percent"] is None:
             gates.append(Gate(name, "no changed line is measurable", "pass"))
         else:
-            low = patch["percent"] < settings.min_patch_coverage
-            figure = f"{patch['percent']:.1f}% ({patch['lines_covered']}/{patch['lines_total']})"
+            least = settings.min_patch_coverage
+            low = patch["percent"] < least
+            percent = decisive(patch["percent"], lambda v: v < least)
+            figure = f"{percent}% ({patch['lines_covered']}/{patch['lines_total']})"
             gates.append(Gate(name, figure, "fail" if low else "pass"))
     changes = _test_changes(metrics)
     unknown = "tests not collected" if metrics.tests is None else "no baseline to compare with"

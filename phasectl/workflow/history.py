@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import math
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from phasectl.model.diff import DiffTotals, RefInfo
-from phasectl.report.output import display_path
+from phasectl.report.output import display_path, shell_word
 from phasectl.store.snapshots import NOTES_REF, Snapshot, load_snapshot
 
 if TYPE_CHECKING:
@@ -318,7 +317,7 @@ def notes_elsewhere(repo: Repository) -> str | None:
     remote = repo.default_remote()
     if remote is None or not repo.remote_has_ref(remote, NOTES_REF):
         return None
-    name = shlex.quote(remote)
+    name = shell_word(remote)
     return (
         f"the snapshots are on {display_path(remote)} but not here; fetch them with: "
         f"git fetch {name} {NOTES_REF}:{NOTES_REF}"

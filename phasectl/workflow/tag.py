@@ -82,13 +82,15 @@ def close_phase(
     report then being committed on today's branch). Returns the tagged commit. On any
     failure everything done so far is undone and the error is raised again.
     """
-    from phasectl.fileio import write_atomic
+    from phasectl.fileio import missing_folders, remove_empty_folders, write_atomic
     from phasectl.store.snapshots import NOTES_REF, store_snapshot
 
     undo = _Undo()
     path = rendered.path
     try:
         if not rendered.current:
+            created = missing_folders(path)
+            undo.push(lambda: remove_empty_folders(created))
             write_atomic(path, rendered.new, make_parents=True)
             undo.push(lambda: _restore_file(path, rendered.old))
         head = repo.head_sha()

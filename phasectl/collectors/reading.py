@@ -1,0 +1,179 @@
+"""What every artifact reader shares: files are untrusted input.
+
+A reader returns a value or raises ``PhasectlError``, never anything else (``untrusted``),
+and reads XML incrementally (``stream_elements``): it sees each element once, when it
+ends, and the element is then dropped from the tree, so memory stays near the size of the
+largest single element, not the whole file, and no depth of nesting exhausts the stack.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+from phasectl.errors import PhasectlError
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def untrusted(
+    what: str,
+) -> Callable[[Callable[Concatenate[Path, _P], _R]], Callable[Concatenate[Path, _P], _R]]:
+    """Make a reader of ``what`` files (its first argument is the path) raise only
+    ``PhasectlError``: whatever else a malformed file provokes becomes an error naming it.
+
+    Readers check what they expect with their own messages; this catches what no check
+    foresaw (a number too long to convert, a structure nested past the stack), so the CLI
+    still says ``Error:`` and exits 2 instead of a traceback and exit 1.
+    """
+
+    def decorate(
+        reader: Callable[Concatenate[Path, _P], _R],
+    ) -> Callable[Concatenate[Path, _P], _R]:
+        def read(path: Path, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return reader(path, *args, **kwargs)
+            except PhasectlError:
+                raise
+            except (ValueError, LookupError, TypeError, ArithmeticError, RecursionError) as exc:
+                raise PhasectlError(
+                    f"cannot read {what} {path}: it is malformed ({type(exc).__name__}: "
+                    f"{str(exc)[:200]}); regenerate it"
+                ) from None
+
+        functools.update_wrapper(read, reader)
+        return read
+
+    return decorate
+
+
+def stream_elements(
+    path: Path, roots: tuple[str, ...], drop: frozenset[str], what: str, regenerate: str
+) -> Iterator[tuple[Element, list[Element]]]:
+    """Each element of ``path`` as it ends, with its ancestors (outermost first).
+
+    The caller reads an element while it is yielded (its children are still there);
+    afterwards an element whose tag is in ``drop`` is cleared and removed from its parent.
+    The root element must be one of ``roots``. Problems (missing or
+    unreadable file, entities or a DTD, malformed XML, a wrong root) raise
+    ``PhasectlError`` naming the file; ``regenerate`` says what to do about them.
+    """
+    import defusedxml
+    from defusedxml import ElementTree
+
+    ancestors: list[Element] = []
+    try:
+        if path.stat().st_size == 0:
+            raise PhasectlError(f"{what} file {path} is empty; {regenerate}")
+        for event, element in ElementTree.iterparse(str(path), events=("start", "end")):
+            if event == "start":
+                if not ancestors and element.tag not in roots:
+                    raise PhasectlError(f"{path} is not {what} (root element <{element.tag}>)")
+                ancestors.append(element)
+                continue
+            ancestors.pop()
+            yield element, ancestors
+            if element.tag in drop and ancestors:
+                element.clear()
+                ancestors[-1].remove(element)
+    except FileNotFoundError:
+        raise PhasectlError(f"{what} file {path} does not exist; run the tests first") from None
+    except defusedxml.DefusedXmlException:
+        raise PhasectlError(
+            f"refused {path}: it declares XML entities or a DTD (possible entity-expansion "
+            f"attack); {regenerate}"
+        ) from None
+    except ElementTree.ParseError as exc:
+        raise PhasectlError(
+            f"{what} file {path} is not well-formed XML ({exc}); was it truncated? {regenerate}"
+        ) from None
+    except OSError as exc:
+        raise PhasectlError(f"cannot read {what} file {path}: {exc.strerror}") from None
+
+
+# Each line range of a coverprofile becomes a set of line numbers, so a two-line profile
+# could ask for a billion entries. A range is clamped to the lines its source file has; a
+# file phasectl cannot see may claim at most _MAX_BLOCK_LINES in one block; and one profile
+# yields at most MAX_LINE_ENTRIES distinct (file, line) entries (a few hundred MB).
+_MAX_BLOCK_LINES = 100_000
+MAX_LINE_ENTRIES = 5_000_000
+_MAX_SOURCE_BYTES = 64 << 20
+
+
+class LineBudget:
+    """The bounds above, for one coverage file that names line ranges."""
+
+    def __init__(self, path: Path, root: Path) -> None:
+        self.path, self.root, self.used = path, root.resolve(), 0
+        self.sizes: dict[str, int | None] = {}
+
+    def _line_count(self, name: str) -> int | None:
+        if name not in self.sizes:
+            self.sizes[name] = None
+            source = (self.root / name).resolve()
+            try:
+                # Only a regular file of this repository: never /dev/zero or a FIFO.
+                if source.is_relative_to(self.root) and source.is_file():
+                    with source.open("rb") as handle:
+                        data = handle.read(_MAX_SOURCE_BYTES + 1)
+                    if len(data) <= _MAX_SOURCE_BYTES:
+                        self.sizes[name] = data.count(b"\n") + (not data.endswith(b"\n"))
+            except OSError:
+                pass
+        return self.sizes[name]
+
+    def span(self, name: str, start: int, end: int) -> range:
+        """The lines ``start``..``end`` of ``name`` that can exist."""
+        size = self._line_count(name)
+        if size is not None:
+            end = min(end, size)
+        elif end - start >= _MAX_BLOCK_LINES:
+            raise PhasectlError(
+                f"{self.path}: the block {name}:{start}-{end} spans more than "
+                f"{_MAX_BLOCK_LINES:,} lines of a file not in this repository; is the profile "
+                "corrupt? Regenerate it with go test -coverprofile"
+            )
+        return range(start, end + 1)
+
+    def count(self, entries: int) -> None:
+        """Count ``entries`` new entries; over the budget, ``PhasectlError`` naming the file."""
+        self.used += entries
+        if self.used > MAX_LINE_ENTRIES:
+            raise PhasectlError(
+                f"{self.path} names more than {MAX_LINE_ENTRIES:,} distinct lines, the most "
+                "phasectl reads from one coverage file; split it by package"
+            )
+
+    def add(self, lines: set[int], span: range) -> None:
+        """Add ``span`` to ``lines``; over the budget, ``PhasectlError`` naming the file."""
+        for at in range(0, len(span), _MAX_BLOCK_LINES):
+            before = len(lines)
+            lines.update(span[at : at + _MAX_BLOCK_LINES])
+            self.count(len(lines) - before)
+
+
+def text_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
+    """The numbered lines of a text file, read one at a time (bytes that are not UTF-8
+    replaced), so a reader never holds the whole file; ``PhasectlError`` if it is missing,
+    unreadable or empty."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise PhasectlError(f"{what} {path} does not exist; run the tests first") from None
+    except OSError as exc:
+        raise PhasectlError(f"cannot read {what} {path}: {exc.strerror}") from None
+    with handle:
+        number = 0
+        try:
+            for number, raw in enumerate(handle, 1):
+                yield number, raw.decode("utf-8", "replace").rstrip("\r\n")
+        except OSError as exc:
+            raise PhasectlError(f"cannot read {what} {path}: {exc.strerror}") from None
+        if number == 0:
+            raise PhasectlError(f"{what} {path} is empty; re-run the tests with coverage")
