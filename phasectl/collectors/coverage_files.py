@@ -27,7 +27,6 @@ class NoCoverageData(PhasectlError):
 
 
 _GO_MODE = re.compile(r"^mode: (set|count|atomic)\s*$")
-_GO_BLOCK = re.compile(r"^(.+):(\d+)\.(\d+),(\d+)\.(\d+) (\d+) (\d+)$")
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 
 
@@ -169,43 +168,6 @@ def _lines_from_hits(lines: dict[int, int], branches: dict[tuple[str, str, str],
     )
 
 
-def _go_module(root: Path) -> str | None:
-    try:
-        text = (root / "go.mod").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    found = re.search(r"^module\s+(\S+)", text, re.MULTILINE)
-    return found.group(1).strip('"') if found else None
-
-
-def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> dict[str, FileLines]:
-    """Lines from ``go test -coverprofile``; import paths lose the module prefix."""
-    text = _read_bytes(path).decode("utf-8", "replace")
-    module = module or _go_module(root)
-    prefix = module.rstrip("/") + "/" if module else None
-    statements: dict[str, set[int]] = {}
-    covered: dict[str, set[int]] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or (number == 1 and _GO_MODE.match(line)):
-            continue
-        found = _GO_BLOCK.match(line)
-        if found is None:
-            raise PhasectlError(f"{path}, line {number}: malformed coverprofile block {line!r}")
-        name, start, end = found.group(1), int(found.group(2)), int(found.group(4))
-        if prefix and name.startswith(prefix):
-            name = name[len(prefix) :]
-        span = range(start, end + 1)
-        if int(found.group(6)) > 0:
-            statements.setdefault(name, set()).update(span)
-        if int(found.group(7)) > 0:
-            covered.setdefault(name, set()).update(span)
-    return {
-        name: FileLines(frozenset(lines), frozenset(covered.get(name, set())))
-        for name, lines in statements.items()
-    }
-
-
 def read_coveragepy(
     paths: Sequence[Path], root: Path, python: str = sys.executable
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
@@ -317,7 +279,13 @@ def read_coverage(
     if "coveragepy" in by_format:
         summary, lines = read_coveragepy(by_format.pop("coveragepy"), root, python)
         shards.append(lines)
-    readers = {"cobertura": read_cobertura, "lcov": read_lcov, "go": read_go_coverprofile}
+    if "go" in by_format:
+        from phasectl.collectors.go_coverage import read_go_coverage
+
+        go_summary, lines = read_go_coverage(by_format.pop("go"), root)
+        summary = summary or go_summary
+        shards.append(lines)
+    readers = {"cobertura": read_cobertura, "lcov": read_lcov}
     for kind, files in by_format.items():
         shards.extend(readers[kind](path, root) for path in files)
     merged = merge_line_data(shards)

@@ -30,10 +30,12 @@ class CollectOptions:
     tests: bool = True
     quiet: bool = False
     # Artifact globs from the command line, already absolute (relative to the current folder).
-    junit: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
     coverage: tuple[str, ...] = ()
-    base_junit: tuple[str, ...] = ()
+    benchmarks: tuple[str, ...] = ()
+    base_results: tuple[str, ...] = ()
     base_coverage: tuple[str, ...] = ()
+    base_benchmarks: tuple[str, ...] = ()
     run_base: RunBase | None = None
     skip_reports: bool = False
     """Skip head back past commits that only change reports (report, check, tag)."""
@@ -44,7 +46,8 @@ class CollectOptions:
 
 def measure_commit(
     repo: Repository, config: Config, sha: str, *, quiet: bool, echo: Echo,
-    junit: tuple[str, ...] = (), coverage: tuple[str, ...] = (),
+    results: tuple[str, ...] = (), coverage: tuple[str, ...] = (),
+    benchmarks: tuple[str, ...] = (),
     started: BackgroundMeasurement | None = None, tip: str | None = None,
 ) -> tuple[Measurement | None, str]:  # fmt: skip
     """Measure ``sha``: in the user's checkout when it is the checked-out commit, else in a
@@ -56,11 +59,14 @@ def measure_commit(
     from phasectl.collectors.measurement import measure, measure_in_worktree
 
     root = repo.work_tree
-    how = "artifacts" if (junit or coverage or config.junit) else "work tree"
+    how = "artifacts" if (results or coverage or config.results) else "work tree"
     if root is not None and repo.head_sha() in (sha, tip):
         if started is not None:
             return started.result(), how
-        found = measure(root, config, quiet=quiet, echo=echo, junit=junit, coverage=coverage)
+        found = measure(
+            root, config, quiet=quiet, echo=echo,
+            results=results, coverage=coverage, benchmarks=benchmarks,
+        )  # fmt: skip
         return found, how
     if started is not None:
         started.cancel()
@@ -84,17 +90,17 @@ def find_baseline(
     warnings = [problem] if problem else []
     if stored is not None and run_base != "always":
         return stored, warnings
-    if options.base_junit or options.base_coverage:
+    if options.base_results or options.base_coverage or options.base_benchmarks:
         root = repo.work_tree or Path.cwd()
         found = read_artifacts(
-            root, options.base_junit, options.base_coverage,
-            python=project_python(config, root),
+            root, options.base_results, options.base_coverage,
+            python=project_python(config, root), benchmarks=options.base_benchmarks,
         )  # fmt: skip
         return found.snapshot(base, "artifacts"), warnings
     if run_base == "never":
         warnings.append(
             f"no baseline for {span.base.ref} ({base[:12]}): run 'phasectl snapshot "
-            f"{span.base.ref}' to store one, pass --base-junit/--base-coverage, or use "
+            f"{span.base.ref}' to store one, pass --base-results/--base-coverage, or use "
             "--run-base auto"
         )
         return None, warnings
@@ -113,6 +119,22 @@ def find_baseline(
     snapshot = measured.snapshot(base, "worktree run")
     store_snapshot(repo, snapshot)
     return snapshot, warnings
+
+
+def _missing_parts(after: Measurement | None, config: Config, options: CollectOptions) -> list[str]:
+    """Say which part was not collected, and what would collect it."""
+    if after is None:
+        return [
+            "tests not collected: not a Python project, and no test_command, results or "
+            "coverage configured (or --results/--coverage given)"
+        ]
+    said = []
+    if after.tests is None:
+        said.append("tests not collected: no test results configured (results = [...])")
+    configured_run = config.test_command or options.results or config.results
+    if after.coverage is None and configured_run and not (options.coverage or config.coverage):
+        said.append("coverage not collected: no coverage files configured (coverage = [...])")
+    return said
 
 
 def _with_origin(part: dict[str, Any] | None, snapshot: Snapshot) -> dict[str, Any] | None:
@@ -200,15 +222,15 @@ def collect_phase(
         else:
             after, how = measure_commit(
                 repo, config, span.head.sha, quiet=options.quiet, echo=echo,
-                junit=options.junit, coverage=options.coverage, started=started, tip=span.tip,
+                results=options.results, coverage=options.coverage,
+                benchmarks=options.benchmarks, started=started, tip=span.tip,
             )  # fmt: skip
-        before, base_warnings = find_baseline(repo, config, span, options, echo)
-        late = [*(after.warnings if after else ()), *base_warnings]
-        if after is None:
-            late.append(
-                "tests not collected: not a Python project and no test_command or "
-                "--junit/--coverage given"
-            )
+        late = [*(after.warnings if after else ()), *_missing_parts(after, config, options)]
+        # Nothing measured at head: a baseline would have nothing to be compared with.
+        before, base_warnings = (
+            find_baseline(repo, config, span, options, echo) if after is not None else (None, [])
+        )
+        late.extend(base_warnings)
         for message in late:
             echo(f"Warning: {message}")
         warnings.extend(late)

@@ -84,6 +84,10 @@ class CoverageSummary:
     branches_covered: int | None = None
     branches_total: int | None = None
     files: tuple[FileCoverage, ...] = ()
+    statements_covered: int | None = None
+    statements_total: int | None = None
+    """Go's figures: ``percent`` is then statements covered over statements, as
+    ``go tool cover -func`` computes it; ``None`` for the other tools."""
 
     @classmethod
     def from_lines(cls, data: LineData) -> CoverageSummary:
@@ -118,6 +122,14 @@ class CoverageSummary:
             "branches_covered": self.branches_covered,
             "branches_total": self.branches_total,
             "files": [f.to_dict() for f in self.files],
+            **(
+                {
+                    "statements_covered": self.statements_covered,
+                    "statements_total": self.statements_total,
+                }
+                if self.statements_total is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -130,6 +142,8 @@ class CoverageSummary:
             branches_covered=data.get("branches_covered"),
             branches_total=data.get("branches_total"),
             files=tuple(FileCoverage.from_dict(f) for f in data.get("files", ())),
+            statements_covered=data.get("statements_covered"),
+            statements_total=data.get("statements_total"),
         )
 
 

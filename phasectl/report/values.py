@@ -107,6 +107,9 @@ def _benchmark_rows(benchmarks: Mapping[str, Any] | None) -> list[dict[str, str]
     for row in benchmarks["changes"]:
         before, after = duration(row["before_s"], "none"), duration(row["after_s"], "none")
         change = f" ({row['change']:+.1%})" if row["change"] is not None else ""
+        spread = row.get("after_range_s")
+        if spread is not None:
+            change += f", range {duration(spread[0])}–{duration(spread[1])}"
         rows.append({"name": code_span(row["name"]), "value": f"{_arrow(before, after)}{change}"})
     return rows
 
