@@ -4,15 +4,11 @@ figures for it (counted here independently of phasectl's readers)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-
-import pytest
 
 STORE = """\
 package store
@@ -146,31 +142,6 @@ results = ["go-test.json", "reports/*.xml"]
 coverage = ["cover.out"]
 benchmarks = ["bench.txt"]
 """
-
-
-def go_env(cache: Path) -> dict[str, str]:
-    """Offline, reproducible Go settings with a build cache shared by the tests."""
-    return {
-        "GOPROXY": "off",
-        "GOFLAGS": "",
-        "GOTOOLCHAIN": "local",
-        "GOWORK": "off",
-        "CGO_ENABLED": "0",
-        "GOCACHE": str(cache / "build"),
-        "GOPATH": str(cache / "path"),
-    }
-
-
-@pytest.fixture
-def go(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Go toolchain (installed by .ci/run), with its environment pinned."""
-    if shutil.which("go") is None:
-        if os.environ.get("CI"):
-            pytest.fail("go is not installed; .ci/run installs golang-go")
-        pytest.skip("go is not installed (apt-get install golang-go)")
-    cache = Path(os.environ.get("PHASECTL_TEST_GOCACHE", tmp_path_factory.getbasetemp() / "go"))
-    for name, value in go_env(cache).items():
-        monkeypatch.setenv(name, value)
 
 
 def go_project_files(archive: Path) -> dict[str, str]:
