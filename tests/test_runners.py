@@ -264,3 +264,50 @@ def test_untracked_config_governs_the_base_run(git_repo: Path) -> None:
     assert data["tests"]["before"]["source"] == "worktree run"
     assert data["tests"]["after"]["total"] == 2
     assert data["tests"]["changes"]["added"] == ["c::b"]
+
+
+GO_EVENT = '{"Action":"%s","Package":"example.com/x","Test":"TestA"}\n'
+HYPERFINE_NO_TIMES = '{\n  "results": [\n    {"command": "x"}\n  ]\n}\n'
+GO_END = '{"Action":"pass","Package":"example.com/x","Elapsed":0.1}\n'
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "content", "where"),
+    [
+        ("--results", "go.json", GO_EVENT % "run" + '{"Action": "pass", "Pack\n', "go.json:2:"),
+        ("--results", "go.json", GO_EVENT % "run" + GO_EVENT % "output", "go.json:1:"),
+        ("--benchmarks", "bench.txt", "BenchmarkPut-8   1000   fast ns/op\n", "bench.txt:1:"),
+        (
+            "--benchmarks",
+            "hf.json",
+            '{\n  "results": [\n    {"command": "x"}\n  ]\n}\n',
+            "hf.json:3:",
+        ),
+    ],
+    ids=["malformed-go-json", "truncated-go-json", "bad-benchmark-line", "hyperfine-shape"],
+)
+def test_bad_runner_output_is_one_error_line(
+    git_repo: Path, tmp_path: Path, option: str, name: str, content: str, where: str
+) -> None:
+    commit(git_repo, {"README.md": "x\n"}, "one")
+    path = tmp_path / name
+    path.write_text(content)
+    result = run_cli("--repo", str(git_repo), "collect", "-q", option, str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path.parent}/{where}")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_interleaved_output_in_a_go_stream_is_skipped(git_repo: Path, tmp_path: Path) -> None:
+    commit(git_repo, {"README.md": "x\n"}, "one")
+    stream = tmp_path / "go.json"
+    stream.write_text(
+        "go: downloading example.com/dep v1.0.0\n"
+        + GO_EVENT % "run"
+        + "some line a test printed\n"
+        + GO_EVENT % "pass"
+        + GO_END
+    )
+    data, _ = collect(git_repo, "--results", str(stream), "--run-base", "never")
+    assert (data["tests"]["after"]["passed"], data["tests"]["after"]["total"]) == (1, 1)
