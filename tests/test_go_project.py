@@ -142,6 +142,9 @@ def test_one_report_fills_metrics_for_go_and_behave(git_repo: Path, tmp_path: Pa
     assert lines["After"] == f"{after['passed']}/{after['total']} tests passing, " + (
         f"{after['coverage']}% coverage"
     )
+    gained = int(str(after["passed"])) - int(str(before["passed"]))
+    assert lines["Improvement"].startswith(f"{gained:+d} passing tests, {coverage.group(3)} points")
+    assert f"baseline: tests run in a temporary worktree at `{base[:7]}`" in report
     numstat = git(git_repo, "diff", "--numstat", base, head).split()
     assert lines["Lines Added"] == str(sum(int(n) for n in numstat[0::3]))
     assert lines["Lines Removed"] == str(sum(int(n) for n in numstat[1::3]))
