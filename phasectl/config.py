@@ -64,6 +64,16 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """A command timed by phasectl (``[tool.phasectl.timings]``): warm-up runs, then ``runs``."""
+
+    name: str
+    command: str
+    runs: int = 10
+    warmup: int = 1
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated settings; every field has a default, so an absent file means ``Config()``."""
 
@@ -74,11 +84,14 @@ class Config:
     rename_limit: int = 1000
     detect_copies: bool = False
     python: str | None = None
-    test_command: tuple[str, ...] | None = None
+    test_command: str | tuple[str, ...] | None = None
+    """A string runs through ``sh -c``; a list runs as it is, without a shell."""
+    worktree_setup: str | None = None
     pytest_args: tuple[str, ...] = ()
-    junit: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
     coverage: tuple[str, ...] = ()
-    benchmark_json: str | None = None
+    benchmarks: tuple[str, ...] = ()
+    timings: tuple[Timing, ...] = ()
     run_base: RunBase = "auto"
     run_base_concurrently: bool = True
     report_dir: str = "docs/phases"
@@ -116,20 +129,56 @@ def _strings(key: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _command(key: str, value: object) -> tuple[str, ...]:
-    # A string is split as a shell would split words, but never run through a shell.
+def _command(key: str, value: object) -> str | tuple[str, ...]:
+    # A string is the user's own shell command (run by ``sh -c``); a list runs without a shell.
     if isinstance(value, str):
-        import shlex
-
-        try:
-            words = shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"'{key}' cannot be split into words: {exc}") from None
-    else:
-        words = list(_strings(key, value))
+        if not value.strip():
+            raise ValueError(f"'{key}' must not be empty")
+        return value
+    words = _strings(key, value)
     if not words:
         raise ValueError(f"'{key}' must not be empty")
-    return tuple(words)
+    return words
+
+
+def _shell_command(key: str, value: object) -> str:
+    text = _string(key, value)
+    if not text.strip():
+        raise ValueError(f"'{key}' must not be empty")
+    return text
+
+
+def _one_or_more_globs(key: str, value: object) -> tuple[str, ...]:
+    return _globs(key, [value] if isinstance(value, str) else value)
+
+
+def _timing(key: str, name: str, value: object) -> Timing:
+    if isinstance(value, str):
+        return Timing(name, _shell_command(f"{key}.{name}", value))
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"'{key}.{name}' must be a command string or a table {{command = ..., runs = 10, "
+            "warmup = 1}"
+        )
+    unknown = set(value) - {"command", "runs", "warmup"}
+    if unknown:
+        raise ValueError(
+            f"unknown key '{key}.{name}.{sorted(unknown)[0]}'; known keys: command, runs, warmup"
+        )
+    if "command" not in value:
+        raise ValueError(f"'{key}.{name}' needs a command")
+    return Timing(
+        name,
+        _shell_command(f"{key}.{name}.command", value["command"]),
+        _int_range(1, None)(f"{key}.{name}.runs", value.get("runs", 10)),
+        _int_range(0, None)(f"{key}.{name}.warmup", value.get("warmup", 1)),
+    )
+
+
+def _timings(key: str, value: object) -> tuple[Timing, ...]:
+    if not isinstance(value, dict):
+        raise ValueError(f"'{key}' must be a table ([tool.phasectl.timings]) of name = command")
+    return tuple(_timing(key, str(name), item) for name, item in value.items())
 
 
 def _run_base(key: str, value: object) -> RunBase:
@@ -210,10 +259,12 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "detect_copies": _boolean,
     "python": _string,
     "test_command": _command,
+    "worktree_setup": _shell_command,
     "pytest_args": _strings,
-    "junit": _globs,
+    "results": _globs,
     "coverage": _globs,
-    "benchmark_json": _string,
+    "benchmarks": _one_or_more_globs,
+    "timings": _timings,
     "run_base": _run_base,
     "run_base_concurrently": _boolean,
     "report_dir": _folder,
@@ -225,12 +276,19 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "check": _check_table,
 }
 KNOWN_KEYS = tuple(_VALIDATORS)
+ALIASES = {"junit": "results", "benchmark_json": "benchmarks"}
+"""Older names still accepted: the key each one stands for."""
 
 
 def parse_config(table: Mapping[str, object], source: str) -> Config:
     """Validate a raw settings table; unknown keys and bad values raise ``ConfigError``."""
     values: dict[str, Any] = {}
-    for key, value in table.items():
+    for given, value in table.items():
+        key = ALIASES.get(given, given)
+        if key != given and key in table:
+            raise ConfigError(
+                f"both '{key}' and '{given}' (its older name) are set in {source}; keep one"
+            )
         validator = _VALIDATORS.get(key)
         if validator is None:
             import difflib
@@ -241,7 +299,7 @@ def parse_config(table: Mapping[str, object], source: str) -> Config:
                 f"unknown key '{key}' in {source}{suggestion}; known keys: {', '.join(KNOWN_KEYS)}"
             )
         try:
-            values[key] = validator(key, value)
+            values[key] = validator(given, value)
         except ValueError as exc:
             raise ConfigError(f"{exc} in {source}") from None
     return Config(**values, source=source)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.collectors.coverage_files import detect_format, read_coverage, read_go_coverprofile
+from phasectl.collectors.coverage_files import detect_format, read_coverage
 from phasectl.collectors.junit import expand_globs, read_junit
 from phasectl.errors import PhasectlError
 
@@ -354,7 +354,7 @@ def test_go_coverprofile(tmp_path: Path) -> None:
         "example.com/shop/cart/cart.go:11.1,12.2 1 0\n",
     )
     assert detect_format(profile) == "go"
-    lines = read_go_coverprofile(profile, tmp_path)
+    summary, lines = read_coverage([profile], tmp_path)
     assert set(lines) == {"cart/cart.go"}
     assert lines["cart/cart.go"].statements == frozenset({3, 4, 5, 7, 8, 9, 11, 12})
     assert lines["cart/cart.go"].covered == frozenset({3, 4, 5, 7, 8, 9})
@@ -378,7 +378,7 @@ def test_go_coverprofile(tmp_path: Path) -> None:
         ("cov.xml", BOMB.format(root="coverage").encode(), "refused"),
         ("cov.info", b"TN:\nSF:calc.py\nDA:x,1\nend_of_record\n", "line 3"),
         ("cov.info", b"TN:\nSF:calc.py\nDA:1,1\n", "no end_of_record"),
-        ("cover.out", b"mode: set\ncalc.go:1.1 oops\n", "line 2"),
+        ("cover.out", b"mode: set\ncalc.go:1.1 oops\n", "cover.out:2"),
     ],
 )
 def test_bad_coverage_is_a_clear_error(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
 
 import pytest
 
-from phasectl.config import DEFAULT_EXCLUDE, KNOWN_KEYS, Config, load_config, parse_config
+from phasectl.config import (
+    DEFAULT_EXCLUDE,
+    KNOWN_KEYS,
+    Config,
+    Timing,
+    load_config,
+    parse_config,
+)
 from phasectl.errors import ConfigError
 
 
@@ -83,3 +91,45 @@ def test_table_that_is_not_a_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool]\nphasectl = "x"\n')
     with pytest.raises(ConfigError, match=r"\[tool.phasectl\] in pyproject.toml must be a table"):
         load_config(tmp_path)
+
+
+def test_older_names_are_aliases() -> None:
+    config = parse_config({"junit": ["a.xml"], "benchmark_json": "b.json"}, "t.toml")
+    assert config.results == ("a.xml",)
+    assert config.benchmarks == ("b.json",)
+    with pytest.raises(ConfigError, match="both 'results' and 'junit'"):
+        parse_config({"junit": ["a.xml"], "results": ["b.xml"]}, "t.toml")
+    with pytest.raises(ConfigError, match="'junit' must be a list"):
+        parse_config({"junit": "a.xml"}, "t.toml")
+
+
+def test_test_command_string_is_kept_for_the_shell() -> None:
+    assert parse_config({"test_command": "make test && cp x y"}, "t").test_command == (
+        "make test && cp x y"
+    )
+    assert parse_config({"test_command": ["make", "test"]}, "t").test_command == ("make", "test")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"test_command": " "}, "'test_command' must not be empty"),
+        ({"test_command": []}, "'test_command' must not be empty"),
+        ({"worktree_setup": ["npm", "ci"]}, "'worktree_setup' must be a string"),
+        ({"timings": "x"}, "'timings' must be a table"),
+        ({"timings": {"a": 3}}, "'timings.a' must be a command string or a table"),
+        ({"timings": {"a": {"runs": 3}}}, "'timings.a' needs a command"),
+        ({"timings": {"a": {"command": "x", "runs": 0}}}, "'timings.a.runs' must be at least 1"),
+        ({"timings": {"a": {"command": "x", "rounds": 2}}}, "unknown key 'timings.a.rounds'"),
+    ],
+)
+def test_runner_settings_name_the_field(table: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(table, "test.toml")
+
+
+def test_timings_table() -> None:
+    config = parse_config(
+        {"timings": {"a": "./app", "b": {"command": "./b", "runs": 3, "warmup": 0}}}, "t"
+    )
+    assert config.timings == (Timing("a", "./app"), Timing("b", "./b", runs=3, warmup=0))

@@ -238,15 +238,25 @@ def test_pytest_usage_error_shows_its_last_lines(git_repo: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_missing_test_command_is_a_clear_error(git_repo: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        # A list runs without a shell: phasectl itself finds no such program.
+        ('["no-such-runner", "--all"]', "test command not found: 'no-such-runner'"),
+        # A string runs through sh -c: the shell says so, and no artifact was written.
+        ('"no-such-runner --all"', "test_command exited with status 127 (sh: 1: no-such-runner"),
+    ],
+)
+def test_missing_test_command_is_a_clear_error(git_repo: Path, command: str, message: str) -> None:
     python_project(
         git_repo,
         {"test_calc.py": MIXED},
-        **{".phasectl.toml": 'test_command = "no-such-runner --all"\njunit = ["out.xml"]\n'},
+        **{".phasectl.toml": f'test_command = {command}\nresults = ["out.xml"]\n'},
     )
     result = run_cli("--repo", str(git_repo), "collect", "-q")
     assert result.exit_code == 2
-    assert "test command not found: 'no-such-runner'" in result.stderr
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_configured_python_that_does_not_exist(git_repo: Path) -> None:

@@ -28,7 +28,6 @@ class NoCoverageData(PhasectlError):
 
 
 _GO_MODE = re.compile(r"^mode: (set|count|atomic)\s*$")
-_GO_BLOCK = re.compile(r"^(.+):(\d+)\.(\d+),(\d+)\.(\d+) (\d+) (\d+)$")
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 
 
@@ -234,62 +233,6 @@ def _lines_from_hits(lines: dict[int, int], branches: dict[tuple[str, str, str],
     )
 
 
-def _go_module(root: Path) -> str | None:
-    try:
-        text = (root / "go.mod").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    found = re.search(r"^module\s+(\S+)", text, re.MULTILINE)
-    return found.group(1).strip('"') if found else None
-
-
-@untrusted("coverage file")
-def read_go_coverprofile(path: Path, root: Path, module: str | None = None) -> dict[str, FileLines]:
-    """Lines from ``go test -coverprofile``; import paths lose the module prefix."""
-    module = module or _go_module(root)
-    prefix = module.rstrip("/") + "/" if module else None
-    statements: dict[str, set[int]] = {}
-    covered: dict[str, set[int]] = {}
-    budget = LineBudget(path, root)
-    for number, raw in text_lines(path, "coverage file"):
-        line = raw.strip()
-        if not line or (number == 1 and _GO_MODE.match(line)):
-            continue
-        found = _GO_BLOCK.match(line)
-        if found is None:
-            raise PhasectlError(f"{path}, line {number}: malformed coverprofile block {line!r}")
-        name, start, end = found.group(1), int(found.group(2)), int(found.group(4))
-        if prefix and name.startswith(prefix):
-            name = name[len(prefix) :]
-        span = budget.span(name, start, end)
-        if int(found.group(6)) > 0:
-            budget.add(statements.setdefault(name, set()), span)
-        if int(found.group(7)) > 0:
-            budget.add(covered.setdefault(name, set()), span)
-    return {
-        name: FileLines(frozenset(lines), frozenset(covered.get(name, set())))
-        for name, lines in statements.items()
-    }
-
-
-def go_statements(paths: Sequence[Path]) -> tuple[int, int]:
-    """Covered and total statements, as ``go tool cover -func`` counts its total: each
-    block's statement count once (shards and packages that repeat a block merged), covered
-    when any profile ran it."""
-    blocks: dict[str, tuple[int, bool]] = {}
-    for path in paths:
-        for number, raw in text_lines(path, "coverage file"):
-            if number == 1:
-                continue
-            found = _GO_BLOCK.match(raw.strip())
-            if found is None:
-                continue  # read_go_coverprofile has refused a malformed profile
-            key = raw.strip().rsplit(" ", 2)[0]
-            ran = int(found.group(7)) > 0 or blocks.get(key, (0, False))[1]
-            blocks[key] = (int(found.group(6)), ran)
-    return sum(n for n, ran in blocks.values() if ran), sum(n for n, _ in blocks.values())
-
-
 def read_coveragepy(
     paths: Sequence[Path], root: Path, python: str = sys.executable
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
@@ -409,7 +352,13 @@ def read_coverage(
     if "coveragepy" in by_format:
         summary, lines = read_coveragepy(by_format.pop("coveragepy"), root, python)
         shards.append(lines)
-    readers = {"cobertura": read_cobertura, "lcov": read_lcov, "go": read_go_coverprofile}
+    if "go" in by_format:
+        from phasectl.collectors.go_coverage import read_go_coverage
+
+        go_summary, lines = read_go_coverage(by_format.pop("go"), root)
+        summary = summary or go_summary
+        shards.append(lines)
+    readers = {"cobertura": read_cobertura, "lcov": read_lcov}
     header = None
     if formats == {"cobertura"} and len(by_format["cobertura"]) == 1:
         lines, header = _parse_cobertura(by_format.pop("cobertura")[0], root)
@@ -425,8 +374,6 @@ def read_coverage(
             "was it measured in another checkout?"
         )
     if summary is None or len(shards) > 1:
-        # Each percent as its tool shows it: Go's `go tool cover`, else istanbul (jest).
-        go = formats == {"go"}
-        counted = go_statements(paths) if go else None
-        summary = CoverageSummary.from_lines(merged, "go" if go else "istanbul", header, counted)
+        # Each percent as its tool shows it: istanbul (jest) for LCOV and Cobertura.
+        summary = CoverageSummary.from_lines(merged, "istanbul", header)
     return summary, merged

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import shutil
 import tempfile
 import threading
@@ -53,27 +54,99 @@ class Measurement:
 
 
 def read_artifacts(
-    root: Path, junit: Sequence[str], coverage: Sequence[str], *, python: str
+    root: Path,
+    results: Sequence[str],
+    coverage: Sequence[str],
+    *,
+    python: str,
+    benchmarks: Sequence[str] = (),
 ) -> Measurement:
-    """Figures from files another runner wrote: JUnit XML globs and coverage files."""
-    from phasectl.collectors.junit import expand_globs, read_junit
+    """Figures from files another runner wrote: test results, coverage and benchmark files."""
+    from phasectl.collectors.benchmarks import read_benchmarks
+    from phasectl.collectors.junit import expand_globs
+    from phasectl.collectors.result_files import read_results
 
-    tests = read_junit(expand_globs(junit, root), root) if junit else None
+    tests = read_results(expand_globs(results, root), root) if results else None
     summary = lines = None
     if coverage:
         from phasectl.collectors.coverage_files import read_coverage
 
         summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
-    return Measurement(tests, summary, lines)
+    timed = read_benchmarks(expand_globs(benchmarks, root)) if benchmarks else None
+    return Measurement(tests, summary, lines, timed)
 
 
-def measured_as(config: Config, junit: Sequence[str] = (), coverage: Sequence[str] = ()) -> str:
+WORKTREE_SETUP_HINT = (
+    "the base's temporary worktree has only the committed files; set worktree_setup to "
+    'the command that installs what the tests need (e.g. worktree_setup = "npm ci")'
+)
+# What a test command prints when a dependency is not installed (npm, node, Python, go, sh).
+_MISSING_DEPENDENCY = re.compile(
+    r"not found|No module named|Cannot find module|ERR_MODULE_NOT_FOUND|cannot find package"
+    r"|missing go\.sum entry|No such file or directory|command not found",
+    re.IGNORECASE,
+)
+
+
+def shell_words(command: str | Sequence[str]) -> list[str]:
+    """A configured command as an argument list: a string is the user's shell command."""
+    return ["sh", "-c", command] if isinstance(command, str) else list(command)
+
+
+def _run_test_command(
+    root: Path,
+    config: Config,
+    paths: tuple[Sequence[str], Sequence[str], Sequence[str]],
+    *,
+    quiet: bool,
+    echo: Echo,
+    in_worktree: bool,
+    run: str,
+) -> Measurement:
+    from phasectl.collectors.benchmarks import read_configured_benchmarks
+    from phasectl.collectors.pytest_run import project_python
+
+    assert config.test_command is not None
+    results, coverage, benchmarks = paths
+    if not (results or coverage or benchmarks):
+        raise PhasectlError(
+            "test_command is set but no artifacts are named; set results/coverage/benchmarks "
+            "in the phasectl config or pass --results/--coverage/--benchmarks"
+        )
+    started = time.time()
+    status, tail = run_streaming(
+        shell_words(config.test_command), root, child_env(), quiet=quiet, echo=echo, run=run
+    )
+    hint = ""
+    missing = status == 127 or _MISSING_DEPENDENCY.search("\n".join(tail))
+    if in_worktree and not config.worktree_setup and status != 0 and missing:
+        hint = f"; {WORKTREE_SETUP_HINT}"
+    warnings = []
+    if status != 0:
+        warnings.append(f"test_command exited with status {status}: {last_lines(tail, 3)}{hint}")
+    try:
+        found = read_artifacts(root, results, coverage, python=project_python(config, root))
+    except PhasectlError as exc:
+        if status == 0:
+            raise
+        if in_worktree and not config.worktree_setup:
+            hint = f"; {WORKTREE_SETUP_HINT}"
+        raise PhasectlError(
+            f"test_command exited with status {status} ({last_lines(tail, 3)}), and then: "
+            f"{exc}{hint}"
+        ) from None
+    timed, bench_warnings = read_configured_benchmarks(root, benchmarks, started)
+    warnings.extend(bench_warnings)
+    return Measurement(found.tests, found.coverage, found.lines, timed, tuple(warnings))
+
+
+def measured_as(config: Config, results: Sequence[str] = (), coverage: Sequence[str] = ()) -> str:
     """How ``measure`` takes the figures, as the report names it: ``work tree`` when tests
     run there (``test_command``, whose artifacts are then read, or the managed run), else
     ``artifacts`` when it only reads files named by flags or config."""
     if config.test_command:
         return "work tree"
-    named = junit or coverage or config.junit or config.coverage
+    named = results or coverage or config.results or config.coverage
     return "artifacts" if named else "work tree"
 
 
@@ -83,48 +156,62 @@ def measure(
     *,
     quiet: bool,
     echo: Echo,
-    junit: Sequence[str] = (),
+    results: Sequence[str] = (),
     coverage: Sequence[str] = (),
+    benchmarks: Sequence[str] = (),
     extra_paths: Sequence[Path] = (),
     run: str = "head",
+    in_worktree: bool = False,
 ) -> Measurement | None:
     """Measure the checkout at ``root`` the configured way; ``None`` if nothing applies.
 
     With ``test_command`` configured, that command runs (any language), then the
     artifacts named by flags or config are read. Without it, artifacts named on the
     command line are read as they are, and otherwise a Python project gets the managed
-    pytest + coverage run.
+    pytest + coverage run. The commands of ``timings`` are timed after all that.
     """
-    from phasectl.collectors.benchmarks import read_configured_benchmarks
     from phasectl.collectors.pytest_run import is_python_project, project_python, run_pytest
 
-    junit = tuple(junit) or config.junit
-    coverage = tuple(coverage) or config.coverage
-    python = project_python(config, root)
+    named = (
+        tuple(results) or config.results,
+        tuple(coverage) or config.coverage,
+        tuple(benchmarks) or config.benchmarks,
+    )
+    found: Measurement | None
     if config.test_command:
-        env = child_env()
-        started = time.time()
-        status, tail = run_streaming(
-            config.test_command, root, env, quiet=quiet, echo=echo, run=run
+        found = _run_test_command(
+            root, config, named, quiet=quiet, echo=echo, in_worktree=in_worktree, run=run
         )
-        warnings = []
-        if status != 0:
-            warnings.append(f"test_command exited with status {status}: {last_lines(tail, 3)}")
-        if not junit and not coverage:
-            raise PhasectlError(
-                "test_command is set but no artifacts are named; set junit/coverage in the "
-                "phasectl config or pass --junit/--coverage"
-            )
-        found = read_artifacts(root, junit, coverage, python=python)
-        benchmarks, bench_warnings = read_configured_benchmarks(root, config, started)
-        return Measurement(
-            found.tests, found.coverage, found.lines, benchmarks, (*warnings, *bench_warnings)
+    elif named[0] or named[1] or (named[2] and not is_python_project(root)):
+        found = read_artifacts(
+            root, named[0], named[1], python=project_python(config, root), benchmarks=named[2]
         )
-    if junit or coverage:
-        return read_artifacts(root, junit, coverage, python=python)
-    if is_python_project(root):
-        return run_pytest(root, config, quiet=quiet, echo=echo, extra_paths=extra_paths, run=run)
-    return None
+    elif is_python_project(root):
+        # Benchmark files, if named, are what this run writes (pytest-benchmark).
+        settings = dataclasses.replace(config, benchmarks=named[2])
+        found = run_pytest(root, settings, quiet=quiet, echo=echo, extra_paths=extra_paths, run=run)
+    elif config.timings:
+        found = Measurement()
+    else:
+        return None
+    if not config.timings:
+        return found
+    from phasectl.collectors.timings import time_commands
+
+    timed, warnings = time_commands(config.timings, root, echo)
+    return dataclasses.replace(
+        found,
+        benchmarks=(*(found.benchmarks or ()), *timed),
+        warnings=(*found.warnings, *warnings),
+    )
+
+
+def would_measure(config: Config, paths: Sequence[str]) -> bool:
+    """Whether ``measure`` would find anything to do in a checkout holding ``paths``."""
+    from phasectl.collectors.pytest_run import looks_like_python
+
+    configured = config.test_command or config.results or config.coverage or config.benchmarks
+    return bool(configured or config.timings) or looks_like_python(paths)
 
 
 class BackgroundMeasurement:
@@ -198,7 +285,15 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
 def measure_in_worktree(
     repo: Repository, commit: str, config: Config, *, quiet: bool, echo: Echo, run: str = "head"
 ) -> Measurement | None:
-    """Run the tests at ``commit`` in a temporary worktree (``run``: "head" or "base")."""
+    """Run the tests at ``commit`` in a temporary worktree (``run``: "head" or "base"),
+    after ``worktree_setup``.
+
+    ``config`` is the work tree's configuration (an untracked ``.phasectl.toml``
+    included), not the one committed at ``commit``. ``None``, and no worktree made, when
+    nothing would be measured there.
+    """
+    if not would_measure(config, repo.tree_paths(commit)):
+        return None
     echo(f"phasectl: {run} run: the tests at {commit[:12]} in a temporary worktree")
     if config.python and repo.work_tree is not None:
         # A relative python (".venv/bin/python") names the user's environment, which is
@@ -207,7 +302,23 @@ def measure_in_worktree(
 
         config = dataclasses.replace(config, python=project_python(config, repo.work_tree))
     with temporary_worktree(repo, commit) as path:
+        if config.worktree_setup:
+            _set_up(config.worktree_setup, path, quiet=quiet, echo=echo, run=run)
         # An editable install of the project points at the user's checkout; put the
         # worktree's own sources first so the base commit's code is what gets tested.
         extra = [p for p in (path / "src", path) if p.is_dir()]
-        return measure(path, config, quiet=quiet, echo=echo, extra_paths=extra, run=run)
+        return measure(
+            path, config, quiet=quiet, echo=echo, extra_paths=extra, run=run,
+            in_worktree=True,
+        )  # fmt: skip
+
+
+def _set_up(command: str, path: Path, *, quiet: bool, echo: Echo, run: str) -> None:
+    echo(f"phasectl: worktree_setup: {command}")
+    status, tail = run_streaming(
+        shell_words(command), path, child_env(), quiet=quiet, echo=echo, run=run
+    )
+    if status != 0:
+        raise PhasectlError(
+            f"worktree_setup ({command}) exited with status {status}: {last_lines(tail, 3)}"
+        )

@@ -30,10 +30,12 @@ class CollectOptions:
     tests: bool = True
     quiet: bool = False
     # Artifact globs from the command line, already absolute (relative to the current folder).
-    junit: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
     coverage: tuple[str, ...] = ()
-    base_junit: tuple[str, ...] = ()
+    benchmarks: tuple[str, ...] = ()
+    base_results: tuple[str, ...] = ()
     base_coverage: tuple[str, ...] = ()
+    base_benchmarks: tuple[str, ...] = ()
     run_base: RunBase | None = None
     skip_reports: bool = False
     """Skip head back past commits that only change reports (report, check, tag)."""
@@ -47,7 +49,8 @@ class CollectOptions:
 
 def measure_commit(
     repo: Repository, config: Config, sha: str, *, quiet: bool, echo: Echo,
-    junit: tuple[str, ...] = (), coverage: tuple[str, ...] = (),
+    results: tuple[str, ...] = (), coverage: tuple[str, ...] = (),
+    benchmarks: tuple[str, ...] = (),
     started: BackgroundMeasurement | None = None, tip: str | None = None,
 ) -> tuple[Measurement | None, str]:  # fmt: skip
     """Measure ``sha``: in the user's checkout when it is the checked-out commit, else in a
@@ -59,11 +62,14 @@ def measure_commit(
     from phasectl.collectors.measurement import measure, measure_in_worktree, measured_as
 
     root = repo.work_tree
-    how = measured_as(config, junit, coverage)
+    how = measured_as(config, results, coverage)
     if root is not None and repo.head_sha() in (sha, tip):
         if started is not None:
             return started.result(), how
-        found = measure(root, config, quiet=quiet, echo=echo, junit=junit, coverage=coverage)
+        found = measure(
+            root, config, quiet=quiet, echo=echo,
+            results=results, coverage=coverage, benchmarks=benchmarks,
+        )  # fmt: skip
         return found, how
     if started is not None:
         started.cancel()
@@ -168,17 +174,17 @@ def find_baseline(
     run_base = options.run_base or config.run_base
     stored, problem = load_snapshot(repo, base)
     warnings = [problem] if problem else []
-    if options.base_junit or options.base_coverage:
+    if options.base_results or options.base_coverage or options.base_benchmarks:
         # What the user names wins over what is stored; say so, since a note exists.
         if stored is not None:
             echo(
-                f"phasectl: before figures from --base-junit/--base-coverage, not the note "
-                f"stored for {base[:12]}"
+                f"phasectl: before figures from --base-results/--base-coverage/"
+                f"--base-benchmarks, not the note stored for {base[:12]}"
             )
         root = repo.work_tree or Path.cwd()
         found = read_artifacts(
-            root, options.base_junit, options.base_coverage,
-            python=project_python(config, root),
+            root, options.base_results, options.base_coverage,
+            python=project_python(config, root), benchmarks=options.base_benchmarks,
         )  # fmt: skip
         return PendingBaseline(found.snapshot(base, "artifacts"), warnings)
     name = f"{display_path(span.base.ref)} ({base[:12]})"
@@ -220,7 +226,7 @@ def find_baseline(
     if run_base == "never":
         warnings.append(
             f"no baseline for {name}: run 'phasectl snapshot {_snapshot_ref(span)}' to store "
-            "one, pass --base-junit/--base-coverage, or use --run-base auto"
+            "one, pass --base-results/--base-coverage, or use --run-base auto"
         )
         return PendingBaseline(None, warnings)
     if alongside:
@@ -259,6 +265,22 @@ def _summary(measured: Measurement) -> str:
     if measured.coverage is not None:
         parts.append(f"coverage {measured.coverage.percent_display}%")
     return "base run done: " + ", ".join(parts)
+
+
+def _missing_parts(after: Measurement | None, config: Config, options: CollectOptions) -> list[str]:
+    """Say which part was not collected, and what would collect it."""
+    if after is None:
+        return [
+            "tests not collected: not a Python project, and no test_command, results or "
+            "coverage configured (or --results/--coverage given)"
+        ]
+    said = []
+    if after.tests is None:
+        said.append("tests not collected: no test results configured (results = [...])")
+    configured_run = config.test_command or options.results or config.results
+    if after.coverage is None and configured_run and not (options.coverage or config.coverage):
+        said.append("coverage not collected: no coverage files configured (coverage = [...])")
+    return said
 
 
 def _with_origin(part: dict[str, Any] | None, snapshot: Snapshot) -> dict[str, Any] | None:
@@ -320,9 +342,9 @@ def collect_phase(
         started.cancel()
         started = None
     recorded = _recorded_head(repo, span) if options.tests and options.recorded_head else None
-    if recorded is not None and (options.junit or options.coverage):
+    if recorded is not None and (options.results or options.coverage or options.benchmarks):
         # What the user names on the command line wins over what the tag recorded.
-        echo("phasectl: head figures from --junit/--coverage, not the tag's snapshot")
+        echo("phasectl: head figures from --results/--coverage, not the tag's snapshot")
         recorded = None
     if recorded is not None and started is not None:
         started.cancel()
@@ -395,16 +417,18 @@ def _measured_phase(
         else:
             after, how = measure_commit(
                 repo, config, span.head.sha, quiet=options.quiet, echo=echo,
-                junit=options.junit, coverage=options.coverage, started=started, tip=span.tip,
+                results=options.results, coverage=options.coverage,
+                benchmarks=options.benchmarks, started=started, tip=span.tip,
             )  # fmt: skip
-        wanted = tuple(k for k in ("tests", "coverage") if getattr(after, k, None) is not None)
-        before, base_warnings = runs.baseline.result(wanted)
-        late = [*(after.warnings if after else ()), *base_warnings]
+        late = [*(after.warnings if after else ()), *_missing_parts(after, config, options)]
         if after is None:
-            late.append(
-                "tests not collected: not a Python project and no test_command or "
-                "--junit/--coverage given"
-            )
+            # Nothing measured at head: a baseline would have nothing to be compared with.
+            runs.baseline.cancel()
+            before, base_warnings = None, list[str]()
+        else:
+            wanted = tuple(k for k in ("tests", "coverage") if getattr(after, k) is not None)
+            before, base_warnings = runs.baseline.result(wanted)
+        late.extend(base_warnings)
         for message in late:
             echo(f"Warning: {message}")
         warnings.extend(late)

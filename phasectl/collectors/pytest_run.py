@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +32,33 @@ _PYTHON_MARKERS = (
 )
 
 
+def looks_like_python(paths: Iterable[str]) -> bool:
+    """True when files at these repository paths make a Python project pytest can run:
+    a packaging or pytest file at the top, a ``requirements.txt``, or test files by
+    pytest's own naming (``tests/test_*.py``, ``*_test.py``)."""
+    for path in paths:
+        folder, _, name = path.rpartition("/")
+        if not folder and name in (*_PYTHON_MARKERS, "requirements.txt"):
+            return True
+        if name.endswith("_test.py") or (
+            name.startswith("test_") and name.endswith(".py") and "tests" in folder.split("/")
+        ):
+            return True
+    return False
+
+
 def is_python_project(root: Path) -> bool:
-    """True when ``root`` looks like a Python project pytest can run."""
-    return any((root / marker).exists() for marker in _PYTHON_MARKERS)
+    """True when the checkout at ``root`` looks like a Python project pytest can run
+    (see ``looks_like_python``; test files count when git tracks them at its HEAD)."""
+    if any((root / marker).exists() for marker in (*_PYTHON_MARKERS, "requirements.txt")):
+        return True
+    from phasectl.repo.repository import Repository
+
+    try:
+        repo = Repository.open(root)
+        return repo.has_commits() and looks_like_python(repo.tree_paths("HEAD"))
+    except PhasectlError:
+        return False
 
 
 def project_python(config: Config, root: Path) -> str:
@@ -156,7 +180,7 @@ def run_pytest(
                 )
         elif tests.total:
             warnings.append("the test run wrote no coverage data: coverage not collected")
-        benchmarks, bench_warnings = read_configured_benchmarks(root, config, started)
+        benchmarks, bench_warnings = read_configured_benchmarks(root, config.benchmarks, started)
     return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
 
 

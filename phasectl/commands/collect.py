@@ -62,8 +62,9 @@ def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMea
             config,
             quiet=options.quiet,
             echo=echo_err,
-            junit=options.junit,
+            results=options.results,
             coverage=options.coverage,
+            benchmarks=options.benchmarks,
         )
     )
 
@@ -79,10 +80,13 @@ def test_options(command: F) -> F:
             click.option("--no-tests", is_flag=True, help="Do not run or read tests and coverage."),
             click.option("--quiet", "-q", is_flag=True, help="Do not stream the test output."),
             click.option(
+                "--results",
                 "--junit",
+                "results",
                 multiple=True,
                 metavar="GLOB",
-                help="Read test results from JUnit XML files (repeatable; shards are merged).",
+                help="Read test results from JUnit XML or go test -json files (repeatable; "
+                "shards are merged). --junit is an older name.",
             ),
             click.option(
                 "--coverage",
@@ -90,6 +94,13 @@ def test_options(command: F) -> F:
                 metavar="FILE",
                 help="Read coverage from coverage.py data, Cobertura XML, LCOV or Go "
                 "coverprofile files (repeatable; shards are merged).",
+            ),
+            click.option(
+                "--benchmarks",
+                multiple=True,
+                metavar="GLOB",
+                help="Read benchmarks from pytest-benchmark JSON, go test -bench output or "
+                "hyperfine --export-json files (repeatable).",
             ),
         ]
     ):
@@ -115,13 +126,24 @@ def range_options(command: F) -> F:
             ),
             test_options,
             click.option(
-                "--base-junit", multiple=True, metavar="GLOB", help="JUnit XML files for the base."
+                "--base-results",
+                "--base-junit",
+                "base_results",
+                multiple=True,
+                metavar="GLOB",
+                help="Test result files for the base (--base-junit is an older name).",
             ),
             click.option(
                 "--base-coverage",
                 multiple=True,
                 metavar="FILE",
                 help="Coverage files for the base.",
+            ),
+            click.option(
+                "--base-benchmarks",
+                multiple=True,
+                metavar="GLOB",
+                help="Benchmark files for the base.",
             ),
             click.option(
                 "--run-base",
@@ -154,10 +176,12 @@ def collect_options(params: dict[str, Any], **settings: Any) -> CollectOptions:
         merge_base=params.pop("merge_base", False),
         tests=not no_tests or bool(settings.get("recorded_only")),
         quiet=params.pop("quiet"),
-        junit=absolute_globs(params.pop("junit")),
+        results=absolute_globs(params.pop("results")),
         coverage=absolute_globs(params.pop("coverage")),
-        base_junit=absolute_globs(params.pop("base_junit", ())),
+        benchmarks=absolute_globs(params.pop("benchmarks")),
+        base_results=absolute_globs(params.pop("base_results", ())),
         base_coverage=absolute_globs(params.pop("base_coverage", ())),
+        base_benchmarks=absolute_globs(params.pop("base_benchmarks", ())),
         run_base=run_base,
         **settings,
     )

@@ -17,8 +17,9 @@ def snapshot(
     ref: str,
     no_tests: bool,
     quiet: bool,
-    junit: tuple[str, ...],
+    results: tuple[str, ...],
     coverage: tuple[str, ...],
+    benchmarks: tuple[str, ...],
 ) -> None:
     """Measure REF (default HEAD) and store its figures on it as a git note.
 
@@ -39,19 +40,20 @@ def snapshot(
     repo, config = app.repository, app.config
     repo.require_commits()
     sha = repo.resolve_commit(ref, tag_prefix=config.tag_prefix)
-    if sha == repo.head_sha() and not (junit or coverage) and repo.dirty_files():
+    if sha == repo.head_sha() and not (results or coverage) and repo.dirty_files():
         raise PhasectlError(
             "the work tree has uncommitted changes, so its test results would not describe "
             f"{ref}; commit or stash them, or snapshot another ref"
         )
     measured, how = measure_commit(
         repo, config, sha, quiet=quiet, echo=echo_err,
-        junit=absolute_globs(junit), coverage=absolute_globs(coverage),
+        results=absolute_globs(results), coverage=absolute_globs(coverage),
+        benchmarks=absolute_globs(benchmarks),
     )  # fmt: skip
     if measured is None:
         raise PhasectlError(
-            "nothing to measure: not a Python project, and no test_command, --junit or "
-            "--coverage given"
+            "nothing to measure: not a Python project, and no test_command, results, "
+            "coverage, benchmarks or timings configured (or --results/--coverage given)"
         )
     for message in measured.warnings:
         echo_err(f"Warning: {message}")

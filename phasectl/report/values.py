@@ -24,6 +24,7 @@ NOT_COLLECTED = "not collected"
 NO_BASELINE = "no baseline"
 ARROW = "→"
 DASH = "—"
+DASH_RANGE = "\u2013"  # en dash, between a minimum and a maximum
 
 # How each region is found in a report written before phasectl: the seed's headings.
 REGION_HEADINGS: dict[str, tuple[str, ...]] = {
@@ -105,6 +106,9 @@ def _benchmark_rows(benchmarks: Mapping[str, Any] | None) -> list[dict[str, str]
     for row in benchmarks["changes"]:
         before, after = duration(row["before_s"], "none"), duration(row["after_s"], "none")
         change = f" ({row['change']:+.1%})" if row["change"] is not None else ""
+        spread = row.get("after_range_s")
+        if spread is not None:
+            change += f", range {duration(spread[0])}{DASH_RANGE}{duration(spread[1])}"
         rows.append({"name": code_span(row["name"]), "value": f"{_arrow(before, after)}{change}"})
     return rows
 

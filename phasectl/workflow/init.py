@@ -39,11 +39,13 @@ _SETTINGS: tuple[_Entry, ...] = (
     ("rename_limit", "git's rename-detection limit; 0 means no limit", None),
     ("detect_copies", "also report copied files", None),
     ("python", "unset: the active venv's python, else phasectl's", ".venv/bin/python"),
-    ("test_command", "unset: pytest; any runner, then name its artifacts", "make test"),
+    ("test_command", "unset: pytest; a string runs by sh -c, a list as is", "make test"),
+    ("worktree_setup", "unset: none; run by sh -c in the base's worktree first", "npm ci"),
     ("pytest_args", "extra arguments for pytest", None),
-    ("junit", "JUnit XML files to read (globs)", None),
+    ("results", "test results to read: JUnit XML, go test -json (globs)", None),
     ("coverage", "coverage files to read: coverage.py, XML, LCOV, Go", None),
-    ("benchmark_json", "unset: none; pytest-benchmark's JSON", ".benchmarks/latest.json"),
+    ("benchmarks", "pytest-benchmark JSON, go test -bench, hyperfine", None),
+    ("timings", 'commands to time: {startup = "./app --help"}', None),
     ("run_base", "tests at the base in a worktree: auto|always|never", None),
     ("run_base_concurrently", "false: suites that cannot run twice at once", None),
     ("report_dir", "where 'phasectl report' writes <name>.md", None),
@@ -80,6 +82,8 @@ def _toml_value(value: object) -> str:
         return json.dumps(value)  # a JSON string of these defaults is a TOML basic string
     if isinstance(value, tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no TOML form for {value!r}")  # pragma: no cover - defaults are known
 
 
@@ -102,6 +106,8 @@ def _table_lines(entries: tuple[_Entry, ...], defaults: object) -> list[str]:
     lines: list[str] = []
     for key, comment, example in entries:
         value = getattr(defaults, key)
+        if key == "timings":
+            value = {}  # a table of name = command; none by default
         lines += _entry_lines(key, comment, example if value is None else value)
     return lines
 

@@ -1,0 +1,343 @@
+"""Read a Go coverage profile (``go test -coverprofile``) into per-file statement and line data.
+
+Profile format: a ``mode: set|count|atomic`` line, then one block a line,
+``name.go:L1.C1,L2.C2 STATEMENTS COUNT``. Repeated identical mode lines (profiles joined
+with ``cat``) are accepted; a different mode is an error.
+
+Duplicate blocks (the same file and the same range, which ``-coverpkg`` produces once per
+test binary) are merged the way ``go tool cover`` does (golang.org/x/tools/cover
+``ParseProfiles``): counts are OR-ed in ``set`` mode and added in ``count``/``atomic`` mode;
+differing statement counts for one range are an error, as in go.
+
+Total: every statement of every merged block is weighted once, and a block's statements are
+covered when its count is > 0. ``total_percent`` returns ``100 * covered / statements``
+rounded to one decimal like go's ``%.1f`` (0.0 when there are no statements), which equals
+the ``total:`` line of ``go tool cover -func``. (That tool counts only blocks inside function
+declarations; blocks of function literals in package-level ``var`` initialisers are the one
+case where the two differ.)
+
+Lines, for patch coverage: a line is *measured* when it lies inside (``L1 <= line <= L2``) a
+block with at least one statement, and *covered* when at least one such block containing it
+has count > 0. A line shared by a covered and an uncovered block (``if x {`` ends one block
+and starts the next) therefore counts as covered. Blocks are kept as ranges, never expanded
+per line: line ranges are clamped to the file's real line count when ``repo_root`` is given
+and the file exists there, else to ``MAX_LINES``; the statement totals use the blocks as
+written.
+
+File names: with ``repo_root``, an import-path name (``example.com/svc/store/store.go``) under
+the ``module`` line of ``repo_root/go.mod`` becomes a repository path (``store/store.go``), and
+an absolute name under ``repo_root`` becomes relative; other names are kept as written.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from phasectl.collectors.reading import untrusted
+from phasectl.errors import PhasectlError
+from phasectl.model.coverage_data import CoverageSummary, FileLines
+
+MAX_LINES = 1_000_000
+"""Line cap when the source file is not available: no real Go file is longer."""
+
+_MODES = ("set", "count", "atomic")
+# Numbers are capped at 18 digits: go's own parser (strconv.Atoi) rejects more than int64.
+_BLOCK = re.compile(
+    r"^(.+):(\d{1,18})\.(\d{1,18}),(\d{1,18})\.(\d{1,18}) (\d{1,18}) (\d{1,18})$", re.ASCII
+)
+_MODULE = re.compile(r"^\s*module\s+(?:\"([^\"]+)\"|`([^`]+)`|([^\s/]\S*?))\s*(?://.*)?$")
+_REGENERATE = "regenerate it with go test -coverprofile=FILE"
+
+Range = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class GoBlock:
+    """One merged profile block."""
+
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    statements: int
+    count: int
+
+
+@dataclass(frozen=True)
+class GoFileCoverage:
+    """Coverage of one source file.
+
+    ``measured`` and ``covered`` are sorted, disjoint, inclusive line ranges (see the module
+    docstring for what they mean); ``blocks`` are the merged blocks sorted by position.
+    """
+
+    name: str
+    profile_name: str
+    mode: str
+    blocks: tuple[GoBlock, ...]
+    measured: tuple[Range, ...]
+    covered: tuple[Range, ...]
+
+    @property
+    def statements(self) -> int:
+        return sum(block.statements for block in self.blocks)
+
+    @property
+    def covered_statements(self) -> int:
+        return sum(block.statements for block in self.blocks if block.count > 0)
+
+    def is_measured(self, line: int) -> bool:
+        return _in_ranges(self.measured, line)
+
+    def is_covered(self, line: int) -> bool:
+        return _in_ranges(self.covered, line)
+
+    def patch_counts(self, lines: Iterable[int]) -> tuple[int, int]:
+        """Return (measured, covered) counts among ``lines`` (each distinct line once)."""
+        distinct = set(lines)
+        measured = sum(1 for line in distinct if self.is_measured(line))
+        covered = sum(1 for line in distinct if self.is_covered(line))
+        return measured, covered
+
+
+def _in_ranges(ranges: tuple[Range, ...], line: int) -> bool:
+    index = bisect_right(ranges, line, key=lambda item: item[0]) - 1
+    return index >= 0 and ranges[index][0] <= line <= ranges[index][1]
+
+
+def _union(ranges: list[Range]) -> tuple[Range, ...]:
+    merged: list[Range] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def read_go_module_path(repo_root: Path) -> str:
+    """Return the module path from the ``module`` line of ``repo_root/go.mod``."""
+    gomod = repo_root / "go.mod"
+    try:
+        text = gomod.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise PhasectlError(
+            f"{gomod}: cannot read go.mod ({exc.strerror}); pass the Go module's root directory"
+        ) from exc
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip().startswith("module"):
+            continue
+        match = _MODULE.match(line)
+        if match is None:
+            raise PhasectlError(
+                f"{gomod}:{lineno}: cannot read the module line {_short(line)}; "
+                "write it as `module example.com/name`"
+            )
+        return next(group for group in match.groups() if group)
+    raise PhasectlError(f"{gomod}:1: go.mod has no module line; add `module example.com/name`")
+
+
+def _repo_name(name: str, module: str, repo_root: Path | None) -> str:
+    if repo_root is None:
+        return name
+    if module and name.startswith(module + "/"):
+        return name[len(module) + 1 :]
+    if Path(name).is_absolute():
+        try:
+            return Path(name).relative_to(repo_root.resolve()).as_posix()
+        except ValueError:
+            return name
+    return name
+
+
+def _line_count(repo_root: Path | None, name: str) -> int:
+    if repo_root is None or Path(name).is_absolute():
+        return MAX_LINES
+    try:
+        data = (repo_root / name).read_bytes()
+    except OSError:
+        return MAX_LINES
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    return min(lines, MAX_LINES)
+
+
+def read_go_coverprofile(path: Path, repo_root: Path | None = None) -> dict[str, GoFileCoverage]:
+    """Read the profile at ``path``; keys are repository paths (see the module docstring)."""
+    return read_go_coverprofiles([path], repo_root)
+
+
+@untrusted("coverage profile")
+def _read_profile(
+    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], list[int]]]
+) -> str:
+    return _read_blocks(path, mode, files)
+
+
+def read_go_coverprofiles(
+    paths: Sequence[Path], repo_root: Path | None = None
+) -> dict[str, GoFileCoverage]:
+    """Read several profiles as one, as ``go tool cover`` reads profiles joined with ``cat``.
+
+    Keys are repository paths (see the module docstring). A ``repo_root`` without ``go.mod``
+    maps no import path.
+    """
+    module = ""
+    if repo_root is not None and (repo_root / "go.mod").is_file():
+        module = read_go_module_path(repo_root)
+    mode = ""
+    # file -> range -> [statements, count, line]
+    files: dict[str, dict[tuple[int, int, int, int], list[int]]] = {}
+    for path in paths:
+        mode = _read_profile(path, mode, files)
+    return _merged(files, mode, module, repo_root)
+
+
+def _read_blocks(
+    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], list[int]]]
+) -> str:
+    """Add the blocks of the profile at ``path`` to ``files``; the profile's mode.
+
+    Read line by line, so memory holds the blocks, never the whole file."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise PhasectlError(f"{path}: cannot read coverage profile ({exc.strerror})") from exc
+    with handle:
+        return _read_lines(path, handle, mode, files)
+
+
+def _read_lines(
+    path: Path,
+    handle: Iterable[bytes],
+    mode: str,
+    files: dict[str, dict[tuple[int, int, int, int], list[int]]],
+) -> str:
+    own_mode = ""
+    for lineno, raw in enumerate(handle, 1):
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        where = f"{path}:{lineno}"
+        if not line.strip():
+            continue
+        if line.startswith("mode:"):
+            new_mode = line[len("mode:") :].strip()
+            if new_mode not in _MODES:
+                raise PhasectlError(
+                    f"{where}: unknown coverage mode {_short(new_mode)} (want set, count or "
+                    f"atomic); {_REGENERATE}"
+                )
+            if mode and new_mode != mode:
+                raise PhasectlError(
+                    f"{where}: mode {new_mode} differs from mode {mode} above; profiles of "
+                    "different -covermode cannot be joined, regenerate them with one mode"
+                )
+            mode = own_mode = new_mode
+            continue
+        if not own_mode:
+            raise PhasectlError(
+                f"{where}: a coverage profile starts with `mode: set|count|atomic`; {_REGENERATE}"
+            )
+        match = _BLOCK.match(line)
+        if match is None:
+            raise PhasectlError(
+                f"{where}: not a coverage block {_short(line)} (want "
+                f"file.go:LINE.COL,LINE.COL STATEMENTS COUNT); {_REGENERATE}"
+            )
+        name = match.group(1)
+        start_line, start_col, end_line, end_col, statements, count = (
+            int(value) for value in match.groups()[1:]
+        )
+        if (end_line, end_col) < (start_line, start_col):
+            raise PhasectlError(f"{where}: coverage block ends before it starts; {_REGENERATE}")
+        blocks = files.setdefault(name, {})
+        key = (start_line, start_col, end_line, end_col)
+        seen = blocks.get(key)
+        if seen is None:
+            blocks[key] = [statements, count, lineno]
+            continue
+        if seen[0] != statements:
+            raise PhasectlError(
+                f"{where}: this block has {statements} statements but line {seen[2]} gives the "
+                f"same range {seen[0]}; the profiles come from different sources, regenerate them"
+            )
+        seen[1] = seen[1] | count if mode == "set" else seen[1] + count
+    if not own_mode:
+        raise PhasectlError(f"{path}:1: empty coverage profile (no mode line); {_REGENERATE}")
+    return mode
+
+
+def _merged(
+    files: dict[str, dict[tuple[int, int, int, int], list[int]]],
+    mode: str,
+    module: str,
+    repo_root: Path | None,
+) -> dict[str, GoFileCoverage]:
+    result: dict[str, GoFileCoverage] = {}
+    for name, blocks in files.items():
+        repo_name = _repo_name(name, module, repo_root)
+        limit = _line_count(repo_root, repo_name)
+        merged = tuple(
+            GoBlock(*key, statements, count)
+            for key, (statements, count, _) in sorted(blocks.items())
+        )
+        measured: list[Range] = []
+        covered: list[Range] = []
+        for block in merged:
+            low, high = max(1, block.start_line), min(block.end_line, limit)
+            if block.statements == 0 or low > high:
+                continue
+            measured.append((low, high))
+            if block.count > 0:
+                covered.append((low, high))
+        result[repo_name] = GoFileCoverage(
+            name=repo_name,
+            profile_name=name,
+            mode=mode,
+            blocks=merged,
+            measured=_union(measured),
+            covered=_union(covered),
+        )
+    return result
+
+
+def total_statements(files: Mapping[str, GoFileCoverage]) -> tuple[int, int]:
+    """Return (covered statements, statements) over all files."""
+    covered = sum(coverage.covered_statements for coverage in files.values())
+    return covered, sum(coverage.statements for coverage in files.values())
+
+
+def total_percent(files: Mapping[str, GoFileCoverage]) -> float:
+    """Return ``go tool cover -func``'s total percent, rounded to one decimal as go prints it."""
+    covered, statements = total_statements(files)
+    percent = 100.0 * covered / (statements or 1)
+    return float(f"{percent:.1f}")
+
+
+def _lines(ranges: tuple[Range, ...]) -> frozenset[int]:
+    return frozenset(line for start, end in ranges for line in range(start, end + 1))
+
+
+def read_go_coverage(
+    paths: Sequence[Path], root: Path
+) -> tuple[CoverageSummary, dict[str, FileLines]]:
+    """Coverprofiles as ``go tool cover -func`` reads them: the statement-weighted total, and
+    line data (a line inside a measured block) for patch coverage."""
+    profile = read_go_coverprofiles(paths, root)
+    # A file missing from the checkout has no changed lines to measure: no line data, so
+    # a bogus range cannot expand into a million lines.
+    data = {
+        name: FileLines(_lines(file.measured), _lines(file.covered))
+        if (root / name).is_file()
+        else FileLines(frozenset(), frozenset())
+        for name, file in profile.items()
+    }
+    # Each line's file figures for the report; the total in Go's unit, statements.
+    summary = CoverageSummary.from_lines(data, "go", None, total_statements(profile))
+    return summary, data
