@@ -134,9 +134,13 @@ def coverage_part(covered: int, total: int, source: str, commit: str) -> dict[st
     return {**summary.to_dict(), "source": source, "commit": commit}
 
 
-def patch(covered: int, total: int) -> dict[str, Any]:
+def patch(covered: int, total: int, *files: dict[str, Any]) -> dict[str, Any]:
     percent = 100.0 * covered / total if total else None
-    return {"percent": percent, "lines_covered": covered, "lines_total": total, "files": []}
+    return {"percent": percent, "lines_covered": covered, "lines_total": total, "files": [*files]}
+
+
+def patch_file(path: str, covered: int, total: int, *uncovered: list[int]) -> dict[str, Any]:
+    return {"path": path, "lines_total": total, "lines_covered": covered, "uncovered": [*uncovered]}
 
 
 def coverage_of(
@@ -215,7 +219,11 @@ def no_baseline() -> tuple[PhaseMetrics, ReportInputs]:
         RefInfo("HEAD", HEAD),
         DiffResult.of(files, merge_base=True),
         tests=results_of(None, after),
-        coverage=coverage_of(None, coverage_part(160, 190, "work tree", HEAD), patch(45, 50)),
+        coverage=coverage_of(
+            None,
+            coverage_part(160, 190, "work tree", HEAD),
+            patch(45, 50, patch_file("src/feature.py", 45, 50, [14, 14], [18, 19], [30, 31])),
+        ),
     )
     return metrics, inputs("feature", purposes={"src/feature.py": "The new feature."})
 
@@ -227,9 +235,12 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
         renamed("src/util.py", "src/helpers.py", 92),
         modified("tests/test_core.py", 10, 3),
         created("tests/test_new.py", 15),
+        deleted("tests/test_gone.py", 12),
     )
     before = results_part(
         [
+            ("tests/test_gone.py::test_old", "passed"),
+            ("tests/test_gone.py::test_older", "passed"),
             ("tests/test_core.py::test_stable", "passed"),
             ("tests/test_core.py::test_removed", "passed"),
             ("tests/test_core.py::test_breaks", "passed"),
@@ -250,6 +261,8 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
             ("tests/test_core.py::test_xfail", "xfailed"),
             ("tests/test_new.py::test_added", "passed"),
             ("tests/test_new.py::test_added_failing", "failed"),
+            *((f"tests/test_new.py::test_sign[{n}-{-n}]", "passed") for n in range(24)),
+            ("tests/test_new.py::test_one[only]", "passed"),
         ],
         "work tree",
         HEAD,
@@ -262,7 +275,12 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
         coverage=coverage_of(
             coverage_part(140, 200, "note", BASE) | {"measured_by": "worktree run"},
             coverage_part(151, 200, "work tree", HEAD),
-            patch(18, 20),
+            patch(
+                18,
+                20,
+                patch_file("src/core.py", 10, 10),
+                patch_file("src/helpers.py", 8, 10, [14, 14], [18, 18]),
+            ),
         ),
         benchmarks=benchmarks_of(
             {
