@@ -143,6 +143,16 @@ def patch_file(path: str, covered: int, total: int, *uncovered: list[int]) -> di
     return {"path": path, "lines_total": total, "lines_covered": covered, "uncovered": [*uncovered]}
 
 
+def debt_entry(path: str, line: int, text: str, *kinds: str) -> dict[str, Any]:
+    return {"path": path, "line": line, "kinds": [*kinds], "text": text}
+
+
+def debt_of(
+    added: Iterable[dict[str, Any]] = (), removed: Iterable[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    return {"added": [*added], "removed": [*removed]}
+
+
 def coverage_of(
     before: dict[str, Any] | None, after: dict[str, Any], patched: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -175,7 +185,9 @@ BASE, HEAD = sha("base"), sha("head")
 
 
 def empty_diff() -> tuple[PhaseMetrics, ReportInputs]:
-    metrics = PhaseMetrics(RefInfo("phase/1", BASE), RefInfo("HEAD", BASE), DiffResult.of(()))
+    metrics = PhaseMetrics(
+        RefInfo("phase/1", BASE), RefInfo("HEAD", BASE), DiffResult.of(()), debt=debt_of()
+    )
     return metrics, inputs("1")
 
 
@@ -291,6 +303,19 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
                 "bench/test_speed.py::test_parse": 0.0101,
                 "bench/test_speed.py::test_render": 5.12e-4,
             },
+        ),
+        debt=debt_of(
+            [
+                debt_entry("src/core.py", 12, "# TODO: retry on timeout", "TODO"),
+                debt_entry(
+                    "src/helpers.py", 3, "import yaml  # type: ignore[import]", "type: ignore"
+                ),
+            ],
+            [
+                debt_entry("src/util.py", 40, "# FIXME: quadratic", "FIXME"),
+                debt_entry("tests/test_gone.py", 7, "@pytest.mark.skip", "pytest skip"),
+                debt_entry("src/core.py", 9, "# HACK: see #12", "HACK"),
+            ],
         ),
     )
     return metrics, inputs("4", purposes={"docs/design.md": "Design of the parser"})
@@ -444,6 +469,7 @@ def odd_names() -> tuple[PhaseMetrics, ReportInputs]:
             results_part([*stable, *((i, "passed") for i in ODD_TEST_IDS)], "work tree", HEAD),
         ),
         benchmarks=benchmarks_of({"bench::test_`x`|<y>": 0.002}, {"bench::test_`x`|<y>": 0.0019}),
+        debt=debt_of([debt_entry(ODD_PATHS[0], 1, "x = `a` | <b>  # TODO: *fix* [me](y)", "TODO")]),
     )
     purposes = {"docs/<b>guide</b>.md": ODD_PURPOSE, CAFE: "Café menu_v2"}
     return metrics, inputs("odd *name* <b>", purposes=purposes)
@@ -614,7 +640,8 @@ def test_odd_names_show_every_path_literally() -> None:
     text = "".join(regions.values())  # the content only: the markers are HTML comments
     spans: list[str] = []
     for line in text.split("\n"):
-        outside, found = split_code_spans(line)
+        # A task list's "[ ]" is the one bracket phasectl writes on purpose.
+        outside, found = split_code_spans(line.removeprefix("- [ ] "))
         spans.extend(found)
         for char in "<[|&":
             assert not unescaped(outside, char), f"unescaped {char!r} in {line!r}"

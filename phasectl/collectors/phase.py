@@ -163,10 +163,12 @@ def collect_phase(
     ``started`` the test run of the work tree, already started.
     """
     from phasectl.collectors.benchmarks import compare_benchmarks
+    from phasectl.collectors.debt import collect_debt
     from phasectl.collectors.diff import collect_diff, resolve_range
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests
+    from phasectl.repo.diff import added_line_numbers, parse_patch
 
     span = resolve_range(
         repo, config, options.base, options.head,
@@ -182,14 +184,14 @@ def collect_phase(
         )
     for message in warnings:
         echo(f"Warning: {message}")
+    # The changed lines, for the debt and for patch coverage (while tests run, if they do).
+    patch = parse_patch(
+        repo.patch(span.base.sha, span.head.sha, similarity=config.rename_similarity)
+    )
+    debt = collect_debt(patch, diff)
     tests = coverage = benchmarks = None
     if options.tests:
-        added = None
-        if started is not None:
-            # The tests are running: find the changed lines now, while waiting costs nothing.
-            added = repo.added_lines(
-                span.base.sha, span.head.sha, similarity=config.rename_similarity
-            )
+        added = added_line_numbers(patch)
         recorded = _recorded_head(repo, span) if options.recorded_head else None
         after: Measurement | None
         if recorded is not None:
@@ -225,10 +227,6 @@ def collect_phase(
                 }
             if after.coverage is not None:
                 before_cov = before.coverage if before else None
-                if added is None and after.lines is not None:
-                    added = repo.added_lines(
-                        span.base.sha, span.head.sha, similarity=config.rename_similarity
-                    )
                 coverage = {
                     "before": _with_origin(before_cov.to_dict(), before)
                     if before and before_cov
@@ -238,7 +236,7 @@ def collect_phase(
                     "patch": recorded.patch
                     if recorded is not None
                     else patch_coverage(added, after.lines)
-                    if added is not None and after.lines is not None
+                    if after.lines is not None
                     else None,
                 }
             if after.benchmarks is not None:
@@ -255,5 +253,6 @@ def collect_phase(
         tests=tests,
         coverage=coverage,
         benchmarks=benchmarks,
+        debt=debt,
         warnings=tuple(warnings),
     )

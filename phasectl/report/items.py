@@ -28,6 +28,8 @@ class ReportInputs:
     """Purposes derived from new files' contents, by path (already plain text)."""
     kept: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Text people typed after a file in an earlier render: by region, then file label."""
+    checked: frozenset[str] = frozenset()
+    """Technical debt items whose boxes people ticked in an earlier render."""
 
 
 def file_label(change: FileChange) -> str:

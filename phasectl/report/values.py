@@ -13,6 +13,7 @@ from typing import Any
 from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.model.phase import PhaseMetrics
 from phasectl.patterns import Glob, matches_any
+from phasectl.report.debt import technical_debt
 from phasectl.report.items import (
     ARROW,
     NO_BASELINE,
@@ -34,6 +35,7 @@ DASH = "—"
 # How each region is found in a report written before phasectl: the seed's headings.
 REGION_HEADINGS: dict[str, tuple[str, ...]] = {
     "metrics": ("Metrics",),
+    "technical-debt": ("Technical Debt Introduced", "Technical Debt"),
     "code-changes": ("Code Changes",),
     "testing-impact": ("Testing Impact",),
     "test-results": ("Test Results",),
@@ -296,6 +298,7 @@ def build_context(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]
         "testing_impact": testing_impact(metrics, inputs),
         "documentation": _documentation(metrics, inputs),
         "test_results": result_changes(metrics, inputs),
+        "technical_debt": technical_debt(metrics, inputs),
         "warnings": list(metrics.warnings),
     }
 
