@@ -140,6 +140,7 @@ def test_seed_report_without_markers_gets_regions_under_its_headings(
     assert stripped == seed
     assert f"## Metrics{newline}<!-- phasectl:begin metrics -->{newline}" in new
     assert f"### Test Results{newline}<!-- phasectl:begin test-results -->{newline}```" in new
+    assert f"## Technical Debt Introduced{newline}<!-- phasectl:begin technical-debt -->" in new
     assert "\n" not in new.replace("\r\n", "") if newline == "\r\n" else True
     before = path.read_bytes()
     report(git_repo, "--no-tests", "--output", str(path))
