@@ -37,6 +37,9 @@ class CollectOptions:
     run_base: RunBase | None = None
     skip_reports: bool = False
     """Skip head back past commits that only change reports (report, check, tag)."""
+    debt: bool = False
+    """Read the technical debt from the diff's changed lines (the commands that render a
+    report); ``collect`` leaves it out to stay as fast as git's own diff."""
     recorded_head: bool = False
     """Take head's figures from the snapshot ``phasectl tag`` stored for this very range,
     when there is one, instead of running the tests (check)."""
@@ -185,10 +188,12 @@ def collect_phase(
     for message in warnings:
         echo(f"Warning: {message}")
     # The changed lines, for the debt and for patch coverage (while tests run, if they do).
-    patch = parse_patch(
-        repo.patch(span.base.sha, span.head.sha, similarity=config.rename_similarity)
+    patch = (
+        parse_patch(repo.patch(span.base.sha, span.head.sha, similarity=config.rename_similarity))
+        if options.debt or options.tests
+        else []
     )
-    debt = collect_debt(patch, diff)
+    debt = collect_debt(patch, diff) if options.debt else None
     tests = coverage = benchmarks = None
     if options.tests:
         added = added_line_numbers(patch)

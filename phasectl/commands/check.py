@@ -88,7 +88,7 @@ def check(
         *(["--name", name] if name else []),
         *(["--output", str(output)] if output else []),
     ]
-    options = collect_options(params, skip_reports=True, recorded_head=True)
+    options = collect_options(params, skip_reports=True, debt=True, recorded_head=True)
     metrics = run_collect(app, options)
     gates: list[Gate] = []
     if settings.report_current:

@@ -115,7 +115,7 @@ def report(
         *(["--name", name] if name else []),
         *(["--output", str(output)] if output else []),
     ]
-    metrics = run_collect(app, collect_options(params, skip_reports=True))
+    metrics = run_collect(app, collect_options(params, skip_reports=True, debt=True))
     rendered = render_phase_report(app, metrics, output, name)
     path = rendered.path
     if summary:

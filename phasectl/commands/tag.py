@@ -77,7 +77,7 @@ def tag(
                 f"the work tree has uncommitted changes ({shown}), so the tests would not "
                 "describe the tagged commit; commit or stash them, or pass --allow-dirty"
             )
-    metrics = run_collect(app, collect_options(params, skip_reports=True))
+    metrics = run_collect(app, collect_options(params, skip_reports=True, debt=True))
     start_from = None
     if not path.exists():
         # The report 'phasectl report' wrote while the phase was open (named after the
