@@ -14,7 +14,7 @@ from phasectl.collectors.debt import debt_kinds
 from phasectl.report import document
 
 from conftest import commit, git, run_cli
-from projects import CALC, pytest_summary, python_project
+from projects import CALC, coverage_report_total, pytest_summary, python_project
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
 
@@ -245,3 +245,28 @@ def test_a_generated_header_marks_the_file_not_authored(git_repo: Path) -> None:
     authored = int(numstat.split()[0])
     rows = {r["label"]: r["value"] for r in data["metrics"]["measurements"]}
     assert rows["Lines Added"] == f"13 ({authored} authored)"
+
+
+def coverage_percent(repo: Path) -> float:
+    """coverage.py's own total (``coverage json``), for the tests at the checked-out commit."""
+    coverage_report_total(repo)  # writes <repo>.json beside the repository
+    data = json.loads((repo.parent / f"{repo.name}.json").read_text())
+    return float(data["totals"]["percent_covered"])
+
+
+def test_a_phase_that_only_lost_ground_says_so(git_repo: Path) -> None:
+    sign_tests = "from calc import sign\n\ndef test_sign():\n    assert sign(-2) == -1\n"
+    add_test = "from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    python_project(git_repo, {"test_add.py": add_test, "test_sign.py": sign_tests})
+    git(git_repo, "tag", "phase/1")
+    before = coverage_percent(git_repo)
+    commit(git_repo, {"tests/test_sign.py": None})
+    after = coverage_percent(git_repo)
+    assert after < before
+    headline = context(git_repo)["metrics"]
+    found = re.fullmatch(
+        r"none \(1 fewer passing test, coverage down (\d+(?:\.\d+)?) points\)",
+        headline["improvement"],
+    )
+    assert found, headline["improvement"]
+    assert float(found.group(1)) == pytest.approx(before - after, abs=0.051)
