@@ -223,16 +223,46 @@ def _mark_excluded(
         yield replace(change, excluded=excluded) if excluded else change
 
 
-def _mark_generated(repo: Repository, rev: str, changes: list[FileChange]) -> list[FileChange]:
-    """Mark as excluded the files whose header at ``rev`` says a tool generated them."""
-    candidates = [
-        c.path for c in changes if not c.excluded and not c.binary and c.new_mode in _REGULAR_MODES
+class _Headers:
+    """The first bytes, at head, of the files the range changes, read in a thread while git
+    computes the line diff (reading them after it would add a second pass to ``collect``)."""
+
+    def __init__(self, repo: Repository, base: str, head: str, globs: list[Glob]) -> None:
+        import threading
+
+        self._found: dict[str, bytes] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._read, args=(repo, base, head, globs), daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, repo: Repository, base: str, head: str, globs: list[Glob]) -> None:
+        try:
+            paths = [p for p in repo.changed_paths(base, head) if not matches_any(p, globs)]
+            self._found = repo.read_files(head, paths, limit=HEADER_BYTES) if paths else {}
+        except BaseException as exc:  # handed to the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> dict[str, bytes]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+
+def _mark_generated(changes: list[FileChange], heads: dict[str, bytes]) -> list[FileChange]:
+    """Mark as excluded the files whose header says a tool generated them."""
+    return [
+        replace(c, excluded=True)
+        if not c.excluded
+        and not c.binary
+        and c.new_mode in _REGULAR_MODES
+        and c.path in heads
+        and says_generated(heads[c.path])
+        else c
+        for c in changes
     ]
-    if not candidates:
-        return changes
-    heads = repo.read_files(rev, candidates, limit=HEADER_BYTES)
-    generated = {path for path, data in heads.items() if says_generated(data)}
-    return [replace(c, excluded=True) if c.path in generated else c for c in changes]
 
 
 def diff_settings(config: Config) -> DiffSettings:
@@ -251,6 +281,7 @@ def collect_diff(
     # Read .gitattributes first: with a diff already running, this overlaps with git's work.
     rules = _generated_rules(repo, span.head.sha)
     globs = [Glob.compile(pattern) for pattern in config.excluded_globs]
+    headers = _Headers(repo, span.base.sha, span.head.sha, globs)
     if pending is not None and span.tip == span.head.sha:
         output = pending.result()
     else:
@@ -267,5 +298,5 @@ def collect_diff(
             f"creation; {advice} in the phasectl config to detect them"
         )
     changes = parse_raw_numstat(output.data)
-    files = tuple(_mark_generated(repo, span.head.sha, list(_mark_excluded(changes, globs, rules))))
+    files = tuple(_mark_generated(list(_mark_excluded(changes, globs, rules)), headers.result()))
     return DiffResult.of(files, merge_base=span.merge_base), warnings

@@ -106,6 +106,15 @@ class Trees(GitBase):
         """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
         return start_diff(self.work_tree or Path(self._repo.git_dir), base, head, settings).result()
 
+    def changed_paths(self, base: str, head: str) -> list[str]:
+        """The paths whose contents at ``head`` differ from ``base`` (created, modified or
+        type-changed, renames not followed): git's quick tree comparison, no line diff."""
+        out = self.run(
+            "diff", "--no-ext-diff", "--no-textconv", "--no-relative", "--no-renames",
+            "--name-only", "-z", "--diff-filter=AMT", "--end-of-options", base, head, "--",
+        )[1]  # fmt: skip
+        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
     def tree_paths(self, rev: str) -> list[str]:
         """Every file path in ``rev``'s tree."""
         out = self.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev)[1]
