@@ -18,7 +18,12 @@ from projects import coverage_report_total, pytest_summary, python_project
 # A copy of the team's seed report (shared/seed/phase-template.md), byte for byte.
 SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
 REGIONS = (
-    "metrics", "technical-debt", "documentation", "code-changes", "testing-impact", "test-results"
+    "metrics",
+    "technical-debt",
+    "documentation",
+    "code-changes",
+    "testing-impact",
+    "test-results",
 )
 
 
