@@ -49,7 +49,7 @@ def _entries(path: str, lines: Iterable[tuple[int, str]]) -> list[dict[str, Any]
     for number, text in lines:
         kinds = debt_kinds(text)
         if kinds:
-            shown = " ".join(text.split())
+            shown = text.strip()
             if len(shown) > MAX_TEXT:
                 shown = shown[: MAX_TEXT - 1].rstrip() + "\u2026"
             found.append({"path": path, "line": number, "kinds": kinds, "text": shown})
