@@ -85,6 +85,8 @@ def test_uncovered_lines_deleted_tests_and_parametrized_groups(git_repo: Path) -
     text = report(git_repo, "--stdout")
     print(text)  # the rendered report, for a reader of -s output
     assert f"  - `calc.py`: missing lines {never_run[0]}-{never_run[1]}\n" in text
+    summary = run_cli("--repo", str(git_repo), "collect", "--run-base", "never")
+    assert f"  calc.py: missing lines {never_run[0]}-{never_run[1]}\n" in summary.stdout
 
     # 2. a deleted test file is listed under Tests Deleted, with pytest's count at the base
     deleted = data["testing_impact"]["deleted"]["items"]
