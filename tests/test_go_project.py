@@ -145,7 +145,11 @@ def test_one_report_fills_metrics_for_go_and_behave(git_repo: Path, tmp_path: Pa
         f"{after['coverage']}% coverage"
     )
     gained = int(str(after["passed"])) - int(str(before["passed"]))
-    assert lines["Improvement"].startswith(f"{gained:+d} passing tests, {coverage.group(3)} points")
+    assert gained > 0
+    assert change > 0
+    assert lines["Improvement"] == (
+        f"{gained} more passing tests, coverage up {coverage.group(3).lstrip('+')} points"
+    )
     assert f"baseline: tests run in a temporary worktree at `{base[:7]}`" in report
     numstat = git(git_repo, "diff", "--numstat", base, head).split()
     assert lines["Lines Added"] == str(sum(int(n) for n in numstat[0::3]))

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import resvg_py
 from defusedxml import ElementTree
+from PIL import Image
 
 from phasectl.model.coverage_data import CoverageSummary
 from phasectl.model.results import TestResults
@@ -430,14 +432,15 @@ def test_svg_chart_scales_both_axes(
     assert ticks["0%"] == cov0
     assert ticks["100%"] == cov100
     assert x0 < x1
-    # Tests: the right axis runs from 0 to the largest total (21), so 20 of 21 sits just
-    # under the top and 5 at 5/21 of the height.
+    # Tests: the right axis runs in round steps from 0 past the largest total (21): 0, 5,
+    # ..., 25, each tick on one of the coverage axis's gridlines.
     right = root.find(f".//{SVG}g[@class='right-axis']")
     rticks = {t.text: float(t.get("y")) for t in right.findall(f"{SVG}text") if t.get("dy")}
-    assert max(rticks, key=lambda k: -rticks[k]) == "21"
-    height = rticks["0"] - rticks["21"]
-    assert t21 == pytest.approx(rticks["0"] - height * 20 / 21, abs=0.1)
-    assert t5 == pytest.approx(rticks["0"] - height * 5 / 21, abs=0.1)
+    assert list(rticks) == ["0", "5", "10", "15", "20", "25"]
+    assert sorted(rticks.values()) == sorted(ticks.values())
+    height = rticks["0"] - rticks["25"]
+    assert t21 == pytest.approx(rticks["0"] - height * 20 / 25, abs=0.1)
+    assert t5 == pytest.approx(rticks["0"] - height * 5 / 25, abs=0.1)
 
 
 def test_no_phase_tags(git_repo: Path) -> None:
@@ -529,3 +532,104 @@ def test_remote_choice_and_unreachable_remotes(
     git(clone, "remote", "rename", "team", "aaa")
     _, err = history(clone)
     assert FETCH in err
+
+
+# --- the chart as a PNG: rendered by a real SVG renderer (resvg), the pixels read back ---
+
+BLUE, ORANGE, GRID, GREY = (0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00), (0xE0, 0xE0, 0xE0), (0x44,) * 3
+
+# Three phases: coverage 98 -> 97 -> 97.5 %, tests passing of a total near 300.
+PHASES = [("2026-03-02", 288, 98.0), ("2026-05-11", 290, 97.0), ("2026-08-24", 297, 97.5)]
+
+
+def near(pixel: tuple[int, ...], colour: tuple[int, ...], tolerance: int = 40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour, strict=True))
+
+
+def count_in(image: Any, box: tuple[float, float, float, float], colour: tuple[int, ...]) -> int:
+    """How many pixels of ``colour`` the box (x0, y0, x1, y1) holds."""
+    x0, y0, x1, y1 = (round(v) for v in box)
+    return sum(near(image.getpixel((x, y)), colour) for x in range(x0, x1) for y in range(y0, y1))
+
+
+@pytest.fixture
+def rendered(git_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Any, Any]:
+    """The chart's SVG tree and the PNG resvg renders from it."""
+    repo = Repository.open(git_repo)
+    for n, (day, passed, percent) in enumerate(PHASES):
+        sha = commit_at(monkeypatch, git_repo, f"{day}T12:00:00+00:00", {"f": f"{n}\n"})
+        git(git_repo, "tag", f"phase/{n + 1}")
+        store_snapshot(repo, make_snapshot(sha, passed, 299 - passed, percent))  # 1 skipped
+    target = tmp_path / "history.svg"
+    result = run_cli("--repo", str(git_repo), "history", "--chart", str(target))
+    assert result.exit_code == 0, result.stderr
+    svg = target.read_text(encoding="utf-8")
+    png = bytes(resvg_py.svg_to_bytes(svg_string=svg, background="#ffffff"))
+    (tmp_path / "history.png").write_bytes(png)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return ElementTree.fromstring(svg.encode("utf-8")), image
+
+
+def test_the_png_shows_values_dates_a_marked_zoom_and_aligned_ticks(
+    rendered: tuple[Any, Any],
+) -> None:
+    root, image = rendered
+    assert image.size == (round(float(root.get("width"))), round(float(root.get("height"))))
+
+    # A 98 -> 97 drop is visible: the coverage markers sit where the SVG puts them, far
+    # enough apart to see, on an axis marked as zoomed.
+    markers = root.findall(f".//{SVG}g[@class='markers coverage']/{SVG}circle")
+    centres = [(float(m.get("cx")), float(m.get("cy"))) for m in markers]
+    for x, y in centres:
+        assert near(image.getpixel((round(x), round(y))), BLUE)
+    drop = centres[1][1] - centres[0][1]
+    assert drop >= 40  # pixels, for one point of coverage
+    assert not near(image.getpixel((round(centres[0][0]), round(centres[1][1]))), BLUE)
+    note = root.find(f".//{SVG}text[@class='zoom-note']")
+    assert note.text == "Coverage axis zoomed: 95% to 100%, not from 0"
+    x, y = float(note.get("x")), float(note.get("y"))
+    assert count_in(image, (x, y - 11, x + 300, y + 3), BLUE) > 100  # the note is drawn
+    breaks = root.findall(f".//{SVG}g[@class='axis-break']/{SVG}line")
+    assert len(breaks) == 2
+    mark = breaks[0]
+    assert near(image.getpixel((round(float(mark.get("x1"))) + 7, round(
+        (float(mark.get("y1")) + float(mark.get("y2"))) / 2))), BLUE)  # fmt: skip
+
+    # Each point carries its value, drawn in its series' colour beside it.
+    for series, colour in (("coverage", BLUE), ("tests", ORANGE)):
+        values = root.findall(f".//{SVG}g[@class='values {series}']/{SVG}text")
+        assert len(values) == len(PHASES)
+        for text in values:
+            x, y = float(text.get("x")), float(text.get("y"))
+            assert count_in(image, (x - 20, y - 10, x + 20, y + 2), colour) > 15, text.text
+    labels = [t.text for t in root.findall(f".//{SVG}g[@class='values coverage']/{SVG}text")]
+    assert labels == [f"{p:.1f}%" for _, _, p in PHASES]
+    tests = [t.text for t in root.findall(f".//{SVG}g[@class='values tests']/{SVG}text")]
+    assert tests == [f"{passed}/300" for _, passed, _ in PHASES]
+
+    # Dates on the x axis: each phase's commit date, drawn under its tick.
+    dates = root.findall(f".//{SVG}text[@class='x-date']")
+    assert [d.text for d in dates] == [day for day, _, _ in PHASES]
+    for date in dates:
+        x, y = float(date.get("x")), float(date.get("y"))
+        assert count_in(image, (x - 35, y - 10, x + 35, y + 2), GREY) > 30
+
+    # The right axis counts in round steps, each tick on a gridline the PNG shows.
+    right = root.find(f".//{SVG}g[@class='right-axis']")
+    ticks = [t for t in right.findall(f"{SVG}text") if t.get("dy")]
+    values = [int(t.text) for t in ticks]
+    assert values == [0, 60, 120, 180, 240, 300]
+    left = float(root.find(f".//{SVG}g[@class='axes']/{SVG}line").get("x1"))
+    for tick in ticks[1:]:  # the lowest is the x axis itself
+        y = round(float(tick.get("y")))
+        row = [
+            image.getpixel((round(left) + dx, yy))
+            for dx in (40, 41, 42)
+            for yy in (y - 1, y, y + 1)
+        ]
+        assert any(near(p, GRID, 12) for p in row), tick.text
+    left_ticks = [
+        t for t in root.find(f".//{SVG}g[@class='left-axis']").findall(f"{SVG}text") if t.get("dy")
+    ]
+    assert [t.text for t in left_ticks] == ["95%", "96%", "97%", "98%", "99%", "100%"]
+    assert [t.get("y") for t in left_ticks] == [t.get("y") for t in ticks]

@@ -17,7 +17,14 @@ from projects import coverage_report_total, pytest_summary, python_project
 
 # A copy of the team's seed report (shared/seed/phase-template.md), byte for byte.
 SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
-REGIONS = ("metrics", "documentation", "code-changes", "testing-impact", "test-results")
+REGIONS = (
+    "metrics",
+    "technical-debt",
+    "documentation",
+    "code-changes",
+    "testing-impact",
+    "test-results",
+)
 
 
 def report(repo: Path, *args: str, code: int = 0) -> tuple[str, str]:
@@ -138,6 +145,7 @@ def test_seed_report_without_markers_gets_regions_under_its_headings(
     assert stripped == seed
     assert f"## Metrics{newline}<!-- phasectl:begin metrics -->{newline}" in new
     assert f"### Test Results{newline}<!-- phasectl:begin test-results -->{newline}```" in new
+    assert f"## Technical Debt Introduced{newline}<!-- phasectl:begin technical-debt -->" in new
     assert "\n" not in new.replace("\r\n", "") if newline == "\r\n" else True
     before = path.read_bytes()
     report(git_repo, "--no-tests", "--output", str(path))
@@ -172,7 +180,8 @@ def test_check_reports_stale_and_current_and_writes_nothing(git_repo: Path) -> N
     # The report, committed by the helper with everything else, is documentation created
     # in this phase, but not authored lines.
     assert "-- Files Created: 3\n+- Files Created: 5\n" in out
-    assert "+- `docs/phases/main.md` (+171 -0, not authored) — Phase: main\n" in out
+    lines = before.count(b"\n")  # the report as committed: every line of it added
+    assert f"+- `docs/phases/main.md` (+{lines} -0, not authored) — Phase: main\n" in out
     assert err.strip().endswith(f"regenerate it with: phasectl --repo {git_repo} report --no-tests")
 
 

@@ -134,9 +134,23 @@ def coverage_part(covered: int, total: int, source: str, commit: str) -> dict[st
     return {**summary.to_dict(), "source": source, "commit": commit}
 
 
-def patch(covered: int, total: int) -> dict[str, Any]:
+def patch(covered: int, total: int, *files: dict[str, Any]) -> dict[str, Any]:
     percent = 100.0 * covered / total if total else None
-    return {"percent": percent, "lines_covered": covered, "lines_total": total, "files": []}
+    return {"percent": percent, "lines_covered": covered, "lines_total": total, "files": [*files]}
+
+
+def patch_file(path: str, covered: int, total: int, *uncovered: list[int]) -> dict[str, Any]:
+    return {"path": path, "lines_total": total, "lines_covered": covered, "uncovered": [*uncovered]}
+
+
+def debt_entry(path: str, line: int, text: str, *kinds: str) -> dict[str, Any]:
+    return {"path": path, "line": line, "kinds": [*kinds], "text": text}
+
+
+def debt_of(
+    added: Iterable[dict[str, Any]] = (), removed: Iterable[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    return {"added": [*added], "removed": [*removed]}
 
 
 def coverage_of(
@@ -171,7 +185,9 @@ BASE, HEAD = sha("base"), sha("head")
 
 
 def empty_diff() -> tuple[PhaseMetrics, ReportInputs]:
-    metrics = PhaseMetrics(RefInfo("phase/1", BASE), RefInfo("HEAD", BASE), DiffResult.of(()))
+    metrics = PhaseMetrics(
+        RefInfo("phase/1", BASE), RefInfo("HEAD", BASE), DiffResult.of(()), debt=debt_of()
+    )
     return metrics, inputs("1")
 
 
@@ -215,7 +231,11 @@ def no_baseline() -> tuple[PhaseMetrics, ReportInputs]:
         RefInfo("HEAD", HEAD),
         DiffResult.of(files, merge_base=True),
         tests=results_of(None, after),
-        coverage=coverage_of(None, coverage_part(160, 190, "work tree", HEAD), patch(45, 50)),
+        coverage=coverage_of(
+            None,
+            coverage_part(160, 190, "work tree", HEAD),
+            patch(45, 50, patch_file("src/feature.py", 45, 50, [14, 14], [18, 19], [30, 31])),
+        ),
     )
     return metrics, inputs("feature", purposes={"src/feature.py": "The new feature."})
 
@@ -227,9 +247,12 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
         renamed("src/util.py", "src/helpers.py", 92),
         modified("tests/test_core.py", 10, 3),
         created("tests/test_new.py", 15),
+        deleted("tests/test_gone.py", 12),
     )
     before = results_part(
         [
+            ("tests/test_gone.py::test_old", "passed"),
+            ("tests/test_gone.py::test_older", "passed"),
             ("tests/test_core.py::test_stable", "passed"),
             ("tests/test_core.py::test_removed", "passed"),
             ("tests/test_core.py::test_breaks", "passed"),
@@ -250,6 +273,8 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
             ("tests/test_core.py::test_xfail", "xfailed"),
             ("tests/test_new.py::test_added", "passed"),
             ("tests/test_new.py::test_added_failing", "failed"),
+            *((f"tests/test_new.py::test_sign[{n}-{-n}]", "passed") for n in range(24)),
+            ("tests/test_new.py::test_one[only]", "passed"),
         ],
         "work tree",
         HEAD,
@@ -262,7 +287,12 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
         coverage=coverage_of(
             coverage_part(140, 200, "note", BASE) | {"measured_by": "worktree run"},
             coverage_part(151, 200, "work tree", HEAD),
-            patch(18, 20),
+            patch(
+                18,
+                20,
+                patch_file("src/core.py", 10, 10),
+                patch_file("src/helpers.py", 8, 10, [14, 14], [18, 18]),
+            ),
         ),
         benchmarks=benchmarks_of(
             {
@@ -273,6 +303,19 @@ def baseline_note() -> tuple[PhaseMetrics, ReportInputs]:
                 "bench/test_speed.py::test_parse": 0.0101,
                 "bench/test_speed.py::test_render": 5.12e-4,
             },
+        ),
+        debt=debt_of(
+            [
+                debt_entry("src/core.py", 12, "# TODO: retry on timeout", "TODO"),
+                debt_entry(
+                    "src/helpers.py", 3, "import yaml  # type: ignore[import]", "type: ignore"
+                ),
+            ],
+            [
+                debt_entry("src/util.py", 40, "# FIXME: quadratic", "FIXME"),
+                debt_entry("tests/test_gone.py", 7, "@pytest.mark.skip", "pytest skip"),
+                debt_entry("src/core.py", 9, "# HACK: see #12", "HACK"),
+            ],
         ),
     )
     return metrics, inputs("4", purposes={"docs/design.md": "Design of the parser"})
@@ -426,6 +469,7 @@ def odd_names() -> tuple[PhaseMetrics, ReportInputs]:
             results_part([*stable, *((i, "passed") for i in ODD_TEST_IDS)], "work tree", HEAD),
         ),
         benchmarks=benchmarks_of({"bench::test_`x`|<y>": 0.002}, {"bench::test_`x`|<y>": 0.0019}),
+        debt=debt_of([debt_entry(ODD_PATHS[0], 1, "x = `a` | <b>  # TODO: *fix* [me](y)", "TODO")]),
     )
     purposes = {"docs/<b>guide</b>.md": ODD_PURPOSE, CAFE: "Café menu_v2"}
     return metrics, inputs("odd *name* <b>", purposes=purposes)
@@ -596,7 +640,8 @@ def test_odd_names_show_every_path_literally() -> None:
     text = "".join(regions.values())  # the content only: the markers are HTML comments
     spans: list[str] = []
     for line in text.split("\n"):
-        outside, found = split_code_spans(line)
+        # A task list's "[ ]" is the one bracket phasectl writes on purpose.
+        outside, found = split_code_spans(line.removeprefix("- [ ] "))
         spans.extend(found)
         for char in "<[|&":
             assert not unescaped(outside, char), f"unescaped {char!r} in {line!r}"

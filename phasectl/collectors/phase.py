@@ -39,6 +39,9 @@ class CollectOptions:
     run_base: RunBase | None = None
     skip_reports: bool = False
     """Skip head back past commits that only change reports (report, check, tag)."""
+    debt: bool = False
+    """Read the technical debt from the diff's changed lines (the commands that render a
+    report); ``collect`` leaves it out to stay as fast as git's own diff."""
     recorded_head: bool = False
     """Take head's figures from the snapshot ``phasectl tag`` stored for this very range,
     when there is one, instead of running the tests (check)."""
@@ -385,11 +388,13 @@ def _measured_phase(
     runs: _Runs,
 ) -> PhaseMetrics:
     from phasectl.collectors.benchmarks import compare_benchmarks
+    from phasectl.collectors.debt import collect_debt
     from phasectl.collectors.diff import collect_diff
     from phasectl.model.coverage_change import compare_coverage
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests, ids_unrelated
+    from phasectl.repo.diff import added_line_numbers, parse_patch
 
     started, recorded = runs.started, runs.recorded
     dirty = len(repo.dirty_files()) if runs.in_place else 0
@@ -402,14 +407,18 @@ def _measured_phase(
         )
     for message in warnings:
         echo(f"Warning: {message}")
+    # The changed lines, for the debt and for patch coverage (while tests run, if they do).
+    patch = (
+        parse_patch(repo.patch(span.base.sha, span.head.sha, similarity=config.rename_similarity))
+        if options.debt or (options.tests and started is not None)
+        else None
+    )
+    debt = collect_debt(patch, diff) if patch is not None and options.debt else None
     tests = coverage = benchmarks = None
     if options.tests and runs.baseline is not None:
-        added = None
-        if started is not None:
-            # The tests are running: find the changed lines now, while waiting costs nothing.
-            added = repo.added_lines(
-                span.base.sha, span.head.sha, similarity=config.rename_similarity
-            )
+        # While the tests run, the changed lines are found at no cost; else only when
+        # patch coverage needs them.
+        added = added_line_numbers(patch) if patch is not None else None
         after: Measurement | None
         if recorded is not None:
             after, how = recorded.measurement, "note"
@@ -487,5 +496,6 @@ def _measured_phase(
         tests=tests,
         coverage=coverage,
         benchmarks=benchmarks,
+        debt=debt,
         warnings=tuple(warnings),
     )

@@ -159,7 +159,7 @@ def report(
         *(["--name", name] if name else []),
         *(["--output", str(output)] if output else []),
     ]
-    metrics = run_collect(app, collect_options(params, skip_reports=True))
+    metrics = run_collect(app, collect_options(params, skip_reports=True, debt=True))
     rendered = render_phase_report(app, metrics, output, name)
     github_outputs(app, metrics, rendered, summary, pr_comment_path, annotate)
     status = EXIT_OK

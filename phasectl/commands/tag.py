@@ -108,7 +108,7 @@ def tag(
                 f"the work tree has uncommitted changes ({shown}), so the tests would not "
                 "describe the tagged commit; commit or stash them, or pass --allow-dirty"
             )
-    options = collect_options(params, skip_reports=True)
+    options = collect_options(params, skip_reports=True, debt=True)
     if at is not None:
         options = dataclasses.replace(options, head=at)
     metrics = run_collect(app, options)

@@ -13,7 +13,8 @@ from phasectl.model.diff import SCHEMA, DiffResult, RefInfo
 class PhaseMetrics:
     """Everything measured for one phase: the JSON contract of ``phasectl collect``.
 
-    ``tests`` and ``coverage`` are ``None`` when they were not collected.
+    ``tests`` and ``coverage`` are ``None`` when they were not collected. ``debt`` is
+    the technical debt the diff adds and pays (``phasectl.collectors.debt``).
     """
 
     base: RefInfo
@@ -22,6 +23,7 @@ class PhaseMetrics:
     tests: Mapping[str, Any] | None = None
     coverage: Mapping[str, Any] | None = None
     benchmarks: Mapping[str, Any] | None = None
+    debt: Mapping[str, Any] | None = None
     warnings: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -33,6 +35,7 @@ class PhaseMetrics:
             "tests": self.tests,
             "coverage": self.coverage,
             "benchmarks": self.benchmarks,
+            "debt": self.debt,
             "warnings": list(self.warnings),
         }
 
@@ -47,5 +50,6 @@ class PhaseMetrics:
             tests=data.get("tests"),
             coverage=data.get("coverage"),
             benchmarks=data.get("benchmarks"),
+            debt=data.get("debt"),
             warnings=tuple(data.get("warnings", ())),
         )

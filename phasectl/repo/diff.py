@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,15 @@ class Trees(GitBase):
         """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
         return start_diff(self.work_tree or self.git_dir, base, head, settings).result()
 
+    def changed_paths(self, base: str, head: str) -> list[str]:
+        """The paths whose contents at ``head`` differ from ``base`` (created, modified or
+        type-changed, renames not followed): git's quick tree comparison, no line diff."""
+        out = self.run(
+            "diff", "--no-ext-diff", "--no-textconv", "--no-relative", "--no-renames",
+            "--name-only", "-z", "--diff-filter=AMT", "--end-of-options", base, head, "--",
+        )[1]  # fmt: skip
+        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
     def tree_paths(self, rev: str) -> list[str]:
         """Every file path in ``rev``'s tree."""
         out = self.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", rev)[1]
@@ -149,12 +159,9 @@ class Trees(GitBase):
             at += size + 1  # a tree or commit is printed too: step over it all the same
         return found
 
-    def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
-        """Line numbers (in head's version) of lines added or changed, per path.
-
-        Parsed from ``git diff -U0``: every ``+c,d`` hunk range is a run of new lines.
-        """
-        out = self.run(
+    def patch(self, base: str, head: str, *, similarity: int) -> bytes:
+        """The pinned ``git diff -U0`` between two revisions: changed lines, no context."""
+        return self.run(
             "diff",
             "--no-color",
             "--no-ext-diff",
@@ -169,10 +176,16 @@ class Trees(GitBase):
             head,
             "--",
         )[1]
-        return parse_added_lines(out)
+
+    def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
+        """Line numbers (in head's version) of lines added or changed, per path.
+
+        Parsed from ``git diff -U0``: every ``+c,d`` hunk range is a run of new lines.
+        """
+        return parse_added_lines(self.patch(base, head, similarity=similarity))
 
 
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
             b"f": b"\f", b"r": b"\r", b"v": b"\v"}  # fmt: skip
 
@@ -197,24 +210,71 @@ def unquote_c_path(raw: bytes) -> bytes:
     return bytes(out)
 
 
+def _header_path(raw: bytes, prefix: bytes) -> str | None:
+    """The path of a ``--- a/x`` / ``+++ b/x`` header, or ``None`` for ``/dev/null``."""
+    if raw == b"/dev/null":
+        return None
+    # git ends the header with a tab when an unquoted name holds a space.
+    if not raw.startswith(b'"') and raw.endswith(b"\t") and b" " in raw:
+        raw = raw[:-1]
+    return unquote_c_path(raw).removeprefix(prefix).decode("utf-8", "surrogateescape")
+
+
+@dataclass
+class PatchFile:
+    """The changed lines of one file in a ``-U0`` patch, with their line numbers.
+
+    ``path`` is the new side's path (``None`` for a deleted file), ``old_path`` the old
+    side's (``None`` for a created file). Texts are decoded as UTF-8, bad bytes replaced.
+    """
+
+    path: str | None
+    old_path: str | None
+    added: list[tuple[int, str]]
+    removed: list[tuple[int, str]]
+
+
+def parse_patch(patch: bytes) -> list[PatchFile]:
+    """The files of a ``git diff -U0`` patch with the lines each adds and removes.
+
+    Hunk headers give the number of lines that follow, so a changed line that itself
+    starts with ``+++`` or ``---`` is never taken for a file header.
+    """
+    files: list[PatchFile] = []
+    old_path: str | None = None
+    old_left = new_left = old_at = new_at = 0
+    for line in patch.split(b"\n"):
+        if old_left or new_left:
+            text = line[1:].decode("utf-8", "replace")
+            if line.startswith(b"-") and old_left:
+                files[-1].removed.append((old_at, text))
+                old_at, old_left = old_at + 1, old_left - 1
+            elif line.startswith(b"+") and new_left:
+                files[-1].added.append((new_at, text))
+                new_at, new_left = new_at + 1, new_left - 1
+            continue  # "\ No newline at end of file" and anything unexpected
+        if line.startswith(b"--- "):
+            old_path = _header_path(line[4:], b"a/")
+        elif line.startswith(b"+++ "):
+            files.append(PatchFile(_header_path(line[4:], b"b/"), old_path, [], []))
+        elif line.startswith(b"@@") and files and (found := _HUNK.match(line)):
+            old_at, new_at = int(found.group(1)), int(found.group(3))
+            old_left = int(found.group(2) or 1)
+            new_left = int(found.group(4) or 1)
+        elif line.startswith(b"diff "):
+            old_path = None
+    return files
+
+
+def added_line_numbers(files: Iterable[PatchFile]) -> dict[str, set[int]]:
+    """Map each new-side path of a parsed patch to the line numbers it adds."""
+    result: dict[str, set[int]] = {}
+    for file in files:
+        if file.path is not None:
+            result.setdefault(file.path, set()).update(number for number, _ in file.added)
+    return result
+
+
 def parse_added_lines(patch: bytes) -> dict[str, set[int]]:
     """Map each new-side path of a ``-U0`` patch to the line numbers its hunks add."""
-    result: dict[str, set[int]] = {}
-    current: set[int] | None = None
-    for line in patch.split(b"\n"):
-        if line.startswith(b"+++ "):
-            target = line[4:]
-            if target == b"/dev/null":
-                current = None
-                continue
-            # git ends the header with a tab when an unquoted name holds a space.
-            if not target.startswith(b'"') and target.endswith(b"\t") and b" " in target:
-                target = target[:-1]
-            path = unquote_c_path(target).removeprefix(b"b/")
-            current = result.setdefault(path.decode("utf-8", "surrogateescape"), set())
-        elif current is not None and line.startswith(b"@@"):
-            found = _HUNK.match(line)
-            if found:
-                start, count = int(found.group(1)), int(found.group(2) or 1)
-                current.update(range(start, start + count))
-    return result
+    return added_line_numbers(parse_patch(patch))

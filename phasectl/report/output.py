@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from phasectl.model.diff import FileChange
@@ -141,6 +141,11 @@ def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def line_ranges_text(runs: Sequence[Sequence[int]]) -> str:
+    """Inclusive ``[start, end]`` line runs as diff-cover names them: ``"14, 18-19"``."""
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
 def tests_line(part: Mapping[str, Any]) -> str:
     """``"3 passed, 1 failed, 0 skipped"`` plus the other outcomes when present."""
     text = f"{part['passed']} passed, {part['failed']} failed, {part['skipped']} skipped"
@@ -205,4 +210,8 @@ def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
                 f"Patch coverage: {patch['percent']:.1f}% "
                 f"({patch['lines_covered']}/{patch['lines_total']} changed lines)"
             )
+        for file in patch["files"]:
+            if file["uncovered"]:
+                missing = line_ranges_text(file["uncovered"])
+                lines.append(f"  {display_path(file['path'])}: missing lines {missing}")
     return lines

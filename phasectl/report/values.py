@@ -7,28 +7,37 @@ here, so a user's template cannot get a figure wrong and the JSON says what the 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.model.coverage_change import shown_figures
-from phasectl.model.diff import FileChange
 from phasectl.model.phase import PhaseMetrics
 from phasectl.patterns import PathPatterns
+from phasectl.report.debt import technical_debt
+from phasectl.report.items import (
+    ARROW,
+    NO_BASELINE,
+    NOT_COLLECTED,
+    ReportInputs,
+    file_item,
+    file_label,
+    listing,
+)
 from phasectl.report.markdown import code_span, escape_text
-from phasectl.report.output import change_counts, duration, tests_line
+from phasectl.report.output import duration, line_ranges_text
+from phasectl.report.testing import result_changes, testing_impact
+
+__all__ = ["REGIONS", "REGION_HEADINGS", "ReportInputs", "build_context", "file_label"]
 
 REPORT_SCHEMA = "phasectl-report/1"
-NOT_COLLECTED = "not collected"
-NO_BASELINE = "no baseline"
-ARROW = "→"
 DASH = "—"
 DASH_RANGE = "\u2013"  # en dash, between a minimum and a maximum
 
 # How each region is found in a report written before phasectl: the seed's headings.
 REGION_HEADINGS: dict[str, tuple[str, ...]] = {
     "metrics": ("Metrics",),
+    "technical-debt": ("Technical Debt Introduced", "Technical Debt"),
     "code-changes": ("Code Changes",),
     "testing-impact": ("Testing Impact",),
     "test-results": ("Test Results",),
@@ -41,21 +50,6 @@ _SOURCES = {
     "worktree run": "tests run in a temporary worktree",
     "artifacts": "read from test artifacts",
 }
-
-
-@dataclass(frozen=True)
-class ReportInputs:
-    """Everything the report needs besides the measured figures."""
-
-    name: str
-    date: str
-    max_listed: int = 100
-    test_globs: Sequence[str] = ()
-    doc_globs: Sequence[str] = ()
-    purposes: Mapping[str, str] = field(default_factory=dict)
-    """Purposes derived from new files' contents, by path (already plain text)."""
-    kept: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    """Text people typed after a file in an earlier render: by region, then file label."""
 
 
 def _signed(value: float, digits: int = 0) -> str:
@@ -71,32 +65,56 @@ def _arrow(before: str, after: str) -> str:
     return f"{before} {ARROW} {after}"
 
 
+def _tests_moved(gained: int) -> tuple[str, int]:
+    """How the passing tests moved, in words true to the sign, and that sign."""
+    if gained == 0:
+        return "passing tests unchanged", 0
+    noun = "passing test" if abs(gained) == 1 else "passing tests"
+    return (f"{gained} more {noun}", 1) if gained > 0 else (f"{-gained} fewer {noun}", -1)
+
+
+def _coverage_moved(change: str) -> tuple[str, int]:
+    """How coverage moved, in words true to the sign, and that sign. ``change`` is the
+    change as shown ("+1.25", "-0.5", "±0"), so the words agree with the figures."""
+    size = change.lstrip("+-±")
+    if change.startswith("±") or float(size) == 0:
+        return "coverage unchanged", 0
+    if change.startswith("-"):
+        return f"coverage down {size} points", -1
+    return f"coverage up {size} points", 1
+
+
 def _headline(metrics: PhaseMetrics) -> dict[str, str]:
+    """Before, After, and the seed's "Improvement" line, worded as the figures moved: a drop
+    is called a drop, and a phase that only lost ground says "none" first."""
     tests, coverage = metrics.tests, metrics.coverage
     if tests is None and coverage is None:
         return {"before": NOT_COLLECTED, "after": NOT_COLLECTED, "improvement": NOT_COLLECTED}
     before: list[str] = []
     after: list[str] = []
-    gains: list[str] = []
+    moves: list[tuple[str, int]] = []
     if tests is not None:
         after.append(f"{_passing(tests['after'])} tests passing")
         old = tests["before"]
         if old is not None:
             before.append(f"{_passing(old)} tests passing")
-            gained = tests["after"]["passed"] - old["passed"]
-            noun = "passing test" if abs(gained) == 1 else "passing tests"
-            gains.append(f"{_signed(gained)} {noun}")
+            moves.append(_tests_moved(tests["after"]["passed"] - old["passed"]))
     if coverage is not None:
         shown = shown_figures(coverage)
         after.append(f"{shown['after']}% coverage")
-        if shown["before"] is not None:
+        if shown["before"] is not None and shown["change"] is not None:
             before.append(f"{shown['before']}% coverage")
-            gains.append(f"{shown['change']} points coverage ({shown['basis']})")
-    return {
-        "before": ", ".join(before) or NO_BASELINE,
-        "after": ", ".join(after),
-        "improvement": ", ".join(gains) or f"unknown ({NO_BASELINE})",
-    }
+            moves.append(_coverage_moved(shown["change"]))
+    words = ", ".join(text for text, _ in moves)
+    signs = {sign for _, sign in moves}
+    if not moves:
+        improvement = f"unknown ({NO_BASELINE})"
+    elif 1 not in signs and -1 in signs:
+        improvement = f"none ({words})"
+    else:
+        improvement = words
+    return {"before": ", ".join(before) or NO_BASELINE, "after": ", ".join(after),
+            "improvement": improvement}  # fmt: skip
 
 
 def _benchmark_rows(benchmarks: Mapping[str, Any] | None) -> list[dict[str, str]]:
@@ -139,12 +157,17 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
         add("Coverage", _arrow(old, f"{shown['after']}%") + f" ({change}{shown['basis']})")
         patch = coverage["patch"]
         if patch is not None:
+            missing = [
+                {"name": f["label"], "value": f"missing lines {f['missing']}"}
+                for f in uncovered_lines(metrics)
+            ]
             add(
                 "Patch Coverage",
                 "no changed line is measurable"
                 if patch["percent"] is None
                 else f"{patch['percent']:.1f}% ({patch['lines_covered']} of "
                 f"{patch['lines_total']} changed lines)",
+                missing,
             )
     performance = _benchmark_rows(metrics.benchmarks)
     if len(performance) == 1:
@@ -175,6 +198,28 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
     return rows
 
 
+def uncovered_lines(metrics: PhaseMetrics) -> list[dict[str, Any]]:
+    """The changed lines no test ran, per file, as diff-cover names them (``14, 18-19``).
+
+    Each entry: ``path``, ``label`` (the path as a code span), ``lines_total`` and
+    ``lines_covered`` (the file's measurable changed lines), ``uncovered`` (inclusive
+    ``[start, end]`` runs) and ``missing`` (those runs as text). Empty without patch coverage.
+    """
+    patch = (metrics.coverage or {}).get("patch") or {}
+    return [
+        {
+            "path": f["path"],
+            "label": code_span(f["path"]),
+            "lines_total": f["lines_total"],
+            "lines_covered": f["lines_covered"],
+            "uncovered": f["uncovered"],
+            "missing": line_ranges_text(f["uncovered"]),
+        }
+        for f in patch.get("files", ())
+        if f["uncovered"]
+    ]
+
+
 def _provenance(metrics: PhaseMetrics) -> str:
     base, head = metrics.base, metrics.head
     base_text = (
@@ -202,35 +247,6 @@ def _provenance(metrics: PhaseMetrics) -> str:
     return f"{text}; baseline: {_SOURCES.get(how, how)} at {code_span(old['commit'][:7])}."
 
 
-def file_label(change: FileChange) -> str:
-    """The Markdown that names a file in a list: its path, or ``old → new`` for renames."""
-    if change.old_path is not None:
-        return f"{code_span(change.old_path)} {ARROW} {code_span(change.path)}"
-    return code_span(change.path)
-
-
-def _file_item(
-    change: FileChange, inputs: ReportInputs, region: str, note: str = ""
-) -> dict[str, str]:
-    label = file_label(change)
-    details = [change_counts(change)]
-    if change.similarity is not None and change.old_path is not None:
-        details.append(f"{change.similarity}% similar")
-    if change.status == "type_changed":
-        details.append(f"mode {change.old_mode} {ARROW} {change.new_mode}")
-    if change.excluded:
-        details.append("not authored")
-    if note:
-        details.append(note)
-    derived = inputs.purposes.get(change.path)
-    purpose = inputs.kept.get(region, {}).get(label) or (escape_text(derived) if derived else "")
-    return {"label": label, "details": ", ".join(details), "purpose": purpose}
-
-
-def _listing(items: list[dict[str, str]], cap: int) -> dict[str, Any]:
-    return {"items": items[:cap], "more": max(0, len(items) - cap), "count": len(items)}
-
-
 _GROUPS = (
     ("created", "Files Created"),
     ("modified", "Files Modified"),
@@ -247,78 +263,20 @@ def _code_changes(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]
         changes = [c for c in metrics.diff.files if c.status == status]
         if changes or status in ("created", "modified", "deleted"):
             # Items only for the files listed: a 5,000-file range shows a few hundred.
-            shown = [_file_item(c, inputs, "code-changes") for c in changes[: inputs.max_listed]]
-            listing = _listing(shown, inputs.max_listed)
-            groups.append({"title": title, **listing, "more": len(changes) - len(shown),
-                           "count": len(changes)})  # fmt: skip
+            shown = [file_item(c, inputs, "code-changes") for c in changes[: inputs.max_listed]]
+            groups.append({"title": title, **listing(shown, inputs.max_listed),
+                           "more": len(changes) - len(shown), "count": len(changes)})  # fmt: skip
     return {"groups": groups}
-
-
-def _tests_per_file(metrics: PhaseMetrics) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    if metrics.tests is not None:
-        for case in metrics.tests["after"].get("cases", ()):
-            path = case["id"].split("::", 1)[0]
-            counts[path] = counts.get(path, 0) + 1
-    return counts
-
-
-def _testing_impact(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
-    tests = PathPatterns(inputs.test_globs)
-    per_file = _tests_per_file(metrics)
-    added: list[dict[str, str]] = []
-    modified: list[dict[str, str]] = []
-    for change in metrics.diff.files:
-        if change.status == "deleted" or not tests.matches(change.path):
-            continue
-        count = per_file.get(change.path)
-        note = "" if count is None else f"{count} test{'s' if count != 1 else ''}"
-        target = added if change.status in ("created", "copied") else modified
-        target.append(_file_item(change, inputs, "testing-impact", note))
-    return {
-        "added": _listing(added, inputs.max_listed),
-        "modified": _listing(modified, inputs.max_listed),
-    }
 
 
 def _documentation(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
     docs = PathPatterns(inputs.doc_globs)
     items = [
-        _file_item(c, inputs, "documentation")
+        file_item(c, inputs, "documentation")
         for c in metrics.diff.files
         if c.status in ("created", "copied") and docs.matches(c.path)
     ]
-    return _listing(items, inputs.max_listed)
-
-
-_CHANGE_KINDS = (
-    ("newly_failing", "Newly failing"),
-    ("fixed", "Fixed"),
-    ("added", "Added"),
-    ("removed", "Removed"),
-    ("newly_skipped", "Newly skipped"),
-)
-
-
-def _test_results(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
-    tests = metrics.tests
-    if tests is None:
-        return {"before": NOT_COLLECTED, "after": NOT_COLLECTED, "changes": [], "note": ""}
-    before = tests_line(tests["before"]) if tests["before"] else NO_BASELINE
-    changes = tests.get("changes")
-    groups = []
-    for key, title in _CHANGE_KINDS:
-        ids = (changes or {}).get(key) or []
-        if ids:
-            listing = _listing([{"label": code_span(i)} for i in ids], inputs.max_listed)
-            groups.append({"title": title, **listing})
-    if changes is None:
-        note = "Which tests changed needs a baseline."
-    elif not groups:
-        note = "No test was added, removed, fixed or broken."
-    else:
-        note = ""
-    return {"before": before, "after": tests_line(tests["after"]), "changes": groups, "note": note}
+    return listing(items, inputs.max_listed)
 
 
 def build_context(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
@@ -331,11 +289,16 @@ def build_context(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]
         "base": metrics.base.to_dict(),
         "head": metrics.head.to_dict(),
         "provenance": _provenance(metrics),
-        "metrics": {**_headline(metrics), "measurements": _measurements(metrics)},
+        "metrics": {
+            **_headline(metrics),
+            "measurements": _measurements(metrics),
+            "uncovered_lines": uncovered_lines(metrics),
+        },
         "code_changes": _code_changes(metrics, inputs),
-        "testing_impact": _testing_impact(metrics, inputs),
+        "testing_impact": testing_impact(metrics, inputs),
         "documentation": _documentation(metrics, inputs),
-        "test_results": _test_results(metrics, inputs),
+        "test_results": result_changes(metrics, inputs),
+        "technical_debt": technical_debt(metrics, inputs),
         "warnings": list(metrics.warnings),
     }
 

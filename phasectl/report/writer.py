@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
 from phasectl.report import document
+from phasectl.report.debt import REGION as DEBT_REGION
+from phasectl.report.debt import kept_checks
 from phasectl.report.purposes import purpose_of
 from phasectl.report.templates import FULL_TEMPLATE, Renderer, TemplateError, section_template
 from phasectl.report.values import (
@@ -176,6 +178,7 @@ def render_report(
         test_globs=config.test_globs,
         doc_globs=config.doc_globs,
         kept=kept_purposes(existing),
+        checked=kept_checks(existing.get(DEBT_REGION, "")),
     )
     inputs = replace(inputs, purposes=_purposes(repo, metrics, inputs))
     context = build_context(metrics, inputs)

@@ -1,0 +1,93 @@
+"""Technical debt a phase's diff adds and pays: TODO-style comments and new suppressions.
+
+Read from the changed lines of the diff (``git diff -U0``), never from whole files: a
+TODO that was there before the phase is not this phase's debt. A marked line the phase
+removed counts as paid, unless the same line was added elsewhere (code that moved).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from phasectl.model.diff import DiffResult
+    from phasectl.repo.diff import PatchFile
+
+MAX_TEXT = 120
+
+# A TODO-style marker counts only right after a comment's opening, so a word in a string
+# or a sentence ("see the TODO list") is not debt.
+_COMMENT_MARKER = re.compile(
+    r"(?:#|//|/\*+|<!--|^\s*\*|^\s*--|^\s*;+|^\s*%)\s*[@\\]?(TODO|FIXME|HACK|XXX)\b"
+)
+# Suppressions: each silences a tool (linter, type checker, coverage, a test runner).
+_SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("noqa", re.compile(r"#\s*noqa\b", re.IGNORECASE)),
+    ("type: ignore", re.compile(r"#\s*type:\s*ignore\b")),
+    ("pragma: no cover", re.compile(r"#\s*pragma:\s*no\s+cover\b")),
+    ("pytest skip", re.compile(r"\bpytest\.(?:mark\.)?(?:skip|skipif)\b")),
+    ("pytest xfail", re.compile(r"\bpytest\.(?:mark\.)?xfail\b")),
+    ("t.Skip", re.compile(r"\bt\.Skip(?:f|Now)?\(")),
+    ("nolint", re.compile(r"//\s*nolint\b")),
+    ("eslint-disable", re.compile(r"\beslint-disable(?:-next-line|-line)?\b")),
+)
+
+
+def debt_kinds(text: str) -> list[str]:
+    """The kinds of debt a line of source carries: ``TODO``, ``FIXME``, ``HACK``, ``XXX``
+    (in a comment) and the suppressions (``noqa``, ``type: ignore``, ...)."""
+    kinds = list(dict.fromkeys(m.group(1) for m in _COMMENT_MARKER.finditer(text)))
+    kinds += [name for name, pattern in _SUPPRESSIONS if pattern.search(text)]
+    return kinds
+
+
+def _entries(path: str, lines: Iterable[tuple[int, str]]) -> list[dict[str, Any]]:
+    found = []
+    for number, text in lines:
+        kinds = debt_kinds(text)
+        if kinds:
+            shown = text.strip()
+            if len(shown) > MAX_TEXT:
+                shown = shown[: MAX_TEXT - 1].rstrip() + "\u2026"
+            found.append({"path": path, "line": number, "kinds": kinds, "text": shown})
+    return found
+
+
+def _without_moves(
+    added: list[dict[str, Any]], removed: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Drop pairs of an added and a removed line with the same text: moved, not new or paid."""
+    moved = Counter(e["text"] for e in added) & Counter(e["text"] for e in removed)
+    kept: list[list[dict[str, Any]]] = [[], []]
+    for side, entries in enumerate((added, removed)):
+        left = Counter(moved)
+        for entry in entries:
+            if left[entry["text"]]:
+                left[entry["text"]] -= 1
+            else:
+                kept[side].append(entry)
+    return kept[0], kept[1]
+
+
+def collect_debt(patch: list[PatchFile], diff: DiffResult) -> dict[str, Any]:
+    """The debt the patch adds (``added``: path, line in head, kinds, text) and pays
+    (``removed``: path, line in base, kinds, text).
+
+    Files the diff marks as not authored (lock files, generated files, the reports) are
+    left out, as they are from the authored line counts.
+    """
+    excluded = {c.path for c in diff.files if c.excluded}
+    excluded |= {c.old_path for c in diff.files if c.excluded and c.old_path}
+    added: list[dict[str, Any]] = []
+    removed: list[dict[str, Any]] = []
+    for file in patch:
+        if file.path is not None and file.path not in excluded:
+            added += _entries(file.path, file.added)
+        old = file.old_path
+        if old is not None and old not in excluded and file.path not in excluded:
+            removed += _entries(old, file.removed)
+    new, paid = _without_moves(added, removed)
+    return {"added": new, "removed": paid}

@@ -1,0 +1,275 @@
+"""What the report says about a real phase: uncovered changed lines, deleted and
+parametrized tests, and the technical debt the diff added and paid."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phasectl.collectors.debt import debt_kinds
+from phasectl.report import document
+
+from conftest import commit, git, run_cli
+from projects import CALC, coverage_report_total, pytest_summary, python_project
+
+SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
+
+
+def report(repo: Path, *args: str) -> str:
+    result = run_cli("--repo", str(repo), "report", *args)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout
+
+
+def context(repo: Path, *args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(report(repo, "--stdout", "--format", "json", *args))
+    return data
+
+
+def grep_line(repo: Path, text: str, path: str) -> int:
+    """The line of ``text`` in ``path`` at HEAD, as ``git grep -n`` finds it."""
+    out = git(repo, "grep", "-n", "-F", "-e", text, "HEAD", "--", path)
+    return int(out.splitlines()[0].split(":")[2])
+
+
+SIGN_TEST = """\
+import pytest
+
+from calc import sign
+
+
+@pytest.mark.parametrize("n", range(-12, 12))
+def test_sign(n):
+    assert sign(n) in (-1, 0, 1)
+
+
+def test_alone():
+    assert sign(5) == 1
+"""
+
+
+def test_uncovered_lines_deleted_tests_and_parametrized_groups(git_repo: Path) -> None:
+    python_project(
+        git_repo,
+        {
+            "test_old.py": "from calc import add\n\ndef test_a():\n    assert add(1, 1) == 2\n\n"
+            "def test_b():\n    assert add(2, 2) == 4\n",
+            "test_keep.py": "from calc import add\n\ndef test_keep():\n    assert add(0, 0) == 0\n",
+        },
+    )
+    git(git_repo, "tag", "phase/1")
+    base_counts = pytest_summary(git_repo, "tests/test_old.py")
+    calc = (
+        CALC + "\n\ndef half(n):\n    if n % 2:\n        raise ValueError(n)\n    return n // 2\n"
+    )
+    commit(
+        git_repo,
+        {"calc.py": calc, "tests/test_old.py": None, "tests/test_sign.py": SIGN_TEST},
+    )
+    head_counts = pytest_summary(git_repo, "tests/test_sign.py")
+    data = context(git_repo)
+
+    # 1. the changed lines no test ran, per file, as ranges
+    lines = calc.splitlines()
+    # half() is never called: its def line runs at import, its three body lines never do.
+    never_run = [lines.index("    if n % 2:") + 1, lines.index("    return n // 2") + 1]
+    assert never_run[1] == never_run[0] + 2
+    (calc_file,) = data["metrics"]["uncovered_lines"]
+    assert calc_file["path"] == "calc.py"
+    assert calc_file["uncovered"] == [never_run]
+    assert calc_file["missing"] == f"{never_run[0]}-{never_run[1]}"
+    text = report(git_repo, "--stdout")
+    print(text)  # the rendered report, for a reader of -s output
+    assert f"  - `calc.py`: missing lines {never_run[0]}-{never_run[1]}\n" in text
+    summary = run_cli("--repo", str(git_repo), "collect", "--run-base", "never")
+    assert f"  calc.py: missing lines {never_run[0]}-{never_run[1]}\n" in summary.stdout
+
+    # 2. a deleted test file is listed under Tests Deleted, with pytest's count at the base
+    deleted = data["testing_impact"]["deleted"]["items"]
+    assert [item["label"] for item in deleted] == ["`tests/test_old.py`"]
+    assert deleted[0]["details"].endswith(f", {base_counts['passed']} tests")
+    assert "### Tests Deleted\n- `tests/test_old.py` (+0 -7, 2 tests)\n" in text
+
+    # ... and the parametrized cases are one line under their test and file
+    added = next(g for g in data["test_results"]["changes"] if g["title"] == "Added")
+    assert added["count"] == head_counts["passed"]
+    assert [item["label"] for item in added["items"]] == [
+        "`tests/test_sign.py::test_alone`",
+        f"`tests/test_sign.py::test_sign[…]` \u00d7{head_counts['passed'] - 1}",
+    ]
+    assert f"**Added ({head_counts['passed']})**\n" in text
+
+
+def test_debt_the_diff_adds_and_pays(git_repo: Path) -> None:
+    commit(
+        git_repo,
+        {
+            "app.py": "# TODO: stays, it is older than the phase\n"
+            "def run():\n    return 1  # FIXME: paid in this phase\n",
+            "util.py": "X = 1  # TODO: moves to helpers.py\n",
+        },
+    )
+    git(git_repo, "tag", "phase/1")
+    commit(
+        git_repo,
+        {
+            "app.py": "# TODO: stays, it is older than the phase\n"
+            "def run():\n    return 1\n\n\n"
+            "def retry():\n    # TODO: retry on timeout\n    return 2\n",
+            "util.py": None,
+            "helpers.py": "import os  # noqa: F401\n"
+            'X = 1  # TODO: moves to helpers.py\nS = "TODO"\n',
+            "tests/test_app.py": "import pytest\n\n\n@pytest.mark.skip(reason='flaky')\n"
+            "def test_run():\n    pass\n",
+            "web/app.js": "// eslint-disable-next-line no-console\nconsole.log(1);\n",
+            "poetry.lock": "# TODO: generated lock files are not debt\n",
+        },
+    )
+    data = context(git_repo, "--no-tests")
+    debt = data["technical_debt"]
+    found = [(e["path"], e["line"], e["kinds"]) for e in debt["added"]]
+    assert sorted(found) == sorted(
+        [
+            ("app.py", grep_line(git_repo, "# TODO: retry on timeout", "app.py"), ["TODO"]),
+            ("helpers.py", grep_line(git_repo, "import os", "helpers.py"), ["noqa"]),
+            (
+                "tests/test_app.py",
+                grep_line(git_repo, "@pytest.mark.skip", "tests/test_app.py"),
+                ["pytest skip"],
+            ),
+            ("web/app.js", grep_line(git_repo, "eslint-disable", "web/app.js"), ["eslint-disable"]),
+        ]
+    )
+    assert [(e["path"], e["kinds"]) for e in debt["removed"]] == [("app.py", ["FIXME"])]
+    assert debt["paid_text"] == "1 (1 FIXME)"
+
+    # In the team's seed document (no markers), under its heading, before people's lines.
+    path = git_repo / "docs" / "phases" / "2.md"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(SEED.read_bytes())
+    report(git_repo, "--no-tests", "--output", str(path))
+    text = path.read_text()
+    line = grep_line(git_repo, "# TODO: retry on timeout", "app.py")
+    item = f"`app.py` line {line} (TODO): `# TODO: retry on timeout`"
+    assert (
+        "## Technical Debt Introduced\n<!-- phasectl:begin technical-debt -->\n"
+        f"- [ ] {item}\n" in text
+    )
+    assert "\nPaid this phase: 1 (1 FIXME)\n<!-- phasectl:end technical-debt -->\n" in text
+    assert "<!-- phasectl:end technical-debt -->\n- [ ] [Debt item that needs" in text
+    # A box a person ticks stays ticked when the report is rendered again.
+    path.write_text(text.replace(f"- [ ] {item}", f"- [x] {item}"))
+    report(git_repo, "--no-tests", "--output", str(path))
+    region = document.region_contents(path.read_text())["technical-debt"]
+    assert f"- [x] {item}\n" in region
+    assert region.count("- [ ] ") == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "kinds"),
+    [
+        ("x = 1  # TODO: later", ["TODO"]),
+        ("// FIXME(ann): race", ["FIXME"]),
+        ("/* HACK */ y();", ["HACK"]),
+        ("<!-- XXX: check -->", ["XXX"]),
+        ("    # @TODO tidy", ["TODO"]),
+        ('s = "TODO"', []),
+        ("# see the TODO list", []),
+        ("# todo: lower case is a word", []),
+        ("import os  # noqa: F401", ["noqa"]),
+        ("x: int = y  # type: ignore[assignment]", ["type: ignore"]),
+        ("if debug:  # pragma: no cover", ["pragma: no cover"]),
+        ("@pytest.mark.skipif(sys.platform == 'win32', reason='x')", ["pytest skip"]),
+        ("@pytest.mark.xfail(strict=True)", ["pytest xfail"]),
+        ('\tt.Skip("needs docker")', ["t.Skip"]),
+        ("func f() { //nolint:errcheck", ["nolint"]),
+        ("/* eslint-disable */", ["eslint-disable"]),
+        ("x = 1  # TODO: drop  # noqa: E501", ["TODO", "noqa"]),
+    ],
+)
+def test_debt_kinds(line: str, kinds: list[str]) -> None:
+    assert debt_kinds(line) == kinds
+
+
+def test_moved_suppressions_are_neither_new_nor_paid(git_repo: Path) -> None:
+    commit(git_repo, {"a.py": "import os  # noqa: F401\n"})
+    git(git_repo, "tag", "phase/1")
+    commit(git_repo, {"a.py": None, "b/c.py": "'''Other.'''\nimport os  # noqa: F401\n"})
+    debt = context(git_repo, "--no-tests")["technical_debt"]
+    assert (debt["added"], debt["removed"]) == ([], [])
+    assert re.search(r"^- none added by this phase's diff$", report(git_repo, "--no-tests",
+                     "--stdout"), re.MULTILINE)  # fmt: skip
+
+
+PIP_COMPILE = """\
+#
+# This file is autogenerated by pip-compile with Python 3.12
+# by the following command:
+#
+#    pip-compile requirements.in
+#
+click==8.1.7
+    # via -r requirements.in
+"""
+
+
+def test_a_generated_header_marks_the_file_not_authored(git_repo: Path) -> None:
+    commit(git_repo, {"README.md": "# App\n"})
+    git(git_repo, "tag", "phase/1")
+    commit(
+        git_repo,
+        {
+            "requirements.txt": PIP_COMPILE,
+            "pill_string.go": "// Code generated by stringer -type=Pill; DO NOT EDIT.\n\n"
+            "package pill\n",
+            "reader.py": "# Reads files generated by protoc.\nX = 1\n",
+        },
+    )
+    data = context(git_repo, "--no-tests")
+    files = {f["label"]: f for g in data["code_changes"]["groups"] for f in g["items"]}
+    assert files["`requirements.txt`"] == {
+        "label": "`requirements.txt`",
+        "details": "+8 -0, not authored",
+        "purpose": "",
+    }
+    assert files["`pill_string.go`"]["details"] == "+3 -0, not authored"
+    assert files["`reader.py`"] == {
+        "label": "`reader.py`",
+        "details": "+2 -0",
+        "purpose": "Reads files generated by protoc.",
+    }
+    # The authored lines are git's count for the one file a person wrote.
+    numstat = git(git_repo, "diff", "--numstat", "phase/1", "HEAD", "--", "reader.py")
+    authored = int(numstat.split()[0])
+    rows = {r["label"]: r["value"] for r in data["metrics"]["measurements"]}
+    assert rows["Lines Added"] == f"13 ({authored} authored)"
+
+
+def coverage_percent(repo: Path) -> float:
+    """coverage.py's own total (``coverage json``), for the tests at the checked-out commit."""
+    coverage_report_total(repo)  # writes <repo>.json beside the repository
+    data = json.loads((repo.parent / f"{repo.name}.json").read_text())
+    return float(data["totals"]["percent_covered"])
+
+
+def test_a_phase_that_only_lost_ground_says_so(git_repo: Path) -> None:
+    sign_tests = "from calc import sign\n\ndef test_sign():\n    assert sign(-2) == -1\n"
+    add_test = "from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+    python_project(git_repo, {"test_add.py": add_test, "test_sign.py": sign_tests})
+    git(git_repo, "tag", "phase/1")
+    before = coverage_percent(git_repo)
+    commit(git_repo, {"tests/test_sign.py": None})
+    after = coverage_percent(git_repo)
+    assert after < before
+    headline = context(git_repo)["metrics"]
+    found = re.fullmatch(
+        r"none \(1 fewer passing test, coverage down (\d+(?:\.\d+)?) points\)",
+        headline["improvement"],
+    )
+    assert found, headline["improvement"]
+    # Shown with coverage.py's precision (0 decimals by default), so within half a unit.
+    assert float(found.group(1)) == pytest.approx(before - after, abs=0.5)
