@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from phasectl.collectors.phase import cores
+from phasectl.collectors.baseline import cores
 
 from conftest import git, run_cli
 from projects import python_project

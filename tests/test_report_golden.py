@@ -26,7 +26,7 @@ from phasectl.model.results import Outcome, TestCase, TestResults, compare_tests
 from phasectl.report.document import region_contents, render_block
 from phasectl.report.markdown import code_span
 from phasectl.report.output import display_path
-from phasectl.report.templates import Renderer, section_template
+from phasectl.report.templates import Renderer, region_template
 from phasectl.report.values import REGIONS, ReportInputs, build_context, kept_purposes
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -496,7 +496,7 @@ def render_regions(metrics: PhaseMetrics, report_inputs: ReportInputs) -> dict[s
     renderer = Renderer(None)
     regions = {}
     for region in REGIONS:
-        text = renderer.render(section_template(region), context).rstrip("\n")
+        text = renderer.render(region_template(region), context).rstrip("\n")
         regions[region] = text + "\n" if text else ""
     return regions
 

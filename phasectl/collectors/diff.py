@@ -122,7 +122,7 @@ def parse_raw_numstat(data: bytes) -> list[FileChange]:
 
 
 @dataclass(frozen=True)
-class DiffRange:
+class PhaseRange:
     """The two commits (or the empty tree) a diff compares, and notes on how they were chosen."""
 
     base: RefInfo
@@ -141,7 +141,7 @@ def resolve_range(
     *,
     merge_base: bool = False,
     skip_reports: bool = False,
-) -> DiffRange:
+) -> PhaseRange:
     """Resolve the user's refs; choose the default base when none is given.
 
     The default base is the nearest tag reachable from head that matches ``tag_prefix``,
@@ -177,7 +177,7 @@ def resolve_range(
         base_info = RefInfo(base, repo.resolve_commit(base, tag_prefix=config.tag_prefix))
     if merge_base and base_info.ref != EMPTY_TREE_REF:
         base_info = RefInfo(base_info.ref, repo.merge_base(base_info.sha, head_sha))
-    return DiffRange(base_info, RefInfo(head_ref, head_sha), tip, merge_base, tuple(notes))
+    return PhaseRange(base_info, RefInfo(head_ref, head_sha), tip, merge_base, tuple(notes))
 
 
 def _mark_excluded(
@@ -241,22 +241,22 @@ def diff_settings(config: Config) -> DiffSettings:
 
 
 def collect_diff(
-    repo: Repository, config: Config, span: DiffRange, pending: PendingDiff | None = None
+    repo: Repository, config: Config, phase_range: PhaseRange, pending: PendingDiff | None = None
 ) -> tuple[DiffResult, list[str]]:
-    """Diff ``span.base`` against ``span.head``; return the result and warnings for the user.
+    """Diff the range's base against its head; return the result and warnings for the user.
 
     ``pending`` is the same diff already started in the background (see ``start_diff``).
     """
     # Read .gitattributes first: with a diff already running, this overlaps with git's work.
-    attributes = Attributes.at(repo, span.head.sha)
+    attributes = Attributes.at(repo, phase_range.head.sha)
     excluded_paths = PathPatterns(config.excluded_globs)
-    headers = _Headers(repo, span.base.sha, span.head.sha, excluded_paths)
-    if pending is not None and span.tip == span.head.sha:
+    headers = _Headers(repo, phase_range.base.sha, phase_range.head.sha, excluded_paths)
+    if pending is not None and phase_range.tip == phase_range.head.sha:
         output = pending.result()
     else:
         if pending is not None:  # started for a head that skip_reports has moved
             pending.cancel()
-        output = repo.diff(span.base.sha, span.head.sha, diff_settings(config))
+        output = repo.diff(phase_range.base.sha, phase_range.head.sha, diff_settings(config))
     warnings: list[str] = []
     if output.warnings:
         needed = output.rename_limit_needed
@@ -269,4 +269,4 @@ def collect_diff(
     changes = parse_raw_numstat(output.data)
     excluded = list(_mark_excluded(changes, excluded_paths, attributes))
     files = tuple(_mark_generated(excluded, headers.result()))
-    return DiffResult.of(files, merge_base=span.merge_base), warnings
+    return DiffResult.of(files, merge_base=phase_range.merge_base), warnings

@@ -28,7 +28,7 @@ class TemplateError(PhasectlError):
     """A template is missing, malformed, refers to an unknown value or breaks the sandbox."""
 
 
-def section_template(region: str) -> str:
+def region_template(region: str) -> str:
     """The template that renders ``region``."""
     return f"sections/{region}.md.j2"
 

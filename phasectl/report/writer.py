@@ -20,7 +20,7 @@ from phasectl.report import document
 from phasectl.report.debt import REGION as DEBT_REGION
 from phasectl.report.debt import kept_checks
 from phasectl.report.purposes import purpose_of
-from phasectl.report.templates import FULL_TEMPLATE, Renderer, TemplateError, section_template
+from phasectl.report.templates import FULL_TEMPLATE, Renderer, TemplateError, region_template
 from phasectl.report.values import (
     REGION_HEADINGS,
     REGIONS,
@@ -185,13 +185,13 @@ def render_report(
     renderer = Renderer(repo.work_tree, config.templates_dir)
     names = [r.name for r in found] if found else list(REGIONS)
     for region in names:
-        if not renderer.has_template(section_template(region)):
+        if not renderer.has_template(region_template(region)):
             raise TemplateError(
                 f"{path} has a region '{region}' but no template "
-                f"{section_template(region)} renders it; known regions: {', '.join(REGIONS)} "
+                f"{region_template(region)} renders it; known regions: {', '.join(REGIONS)} "
                 f"(or add the template under {config.templates_dir})"
             )
-    regions = {r: _content(renderer.render(section_template(r), context)) for r in names}
+    regions = {r: _content(renderer.render(region_template(r), context)) for r in names}
     warnings: list[str] = []
     if text is None:
         blocks = {r: document.render_block(r, c, "\n") for r, c in regions.items()}

@@ -196,10 +196,10 @@ def diff_totals(
     repo: Repository, config: Config, base: str, head: str
 ) -> tuple[DiffTotals, list[str]]:
     """The totals of the diff collector from ``base`` to ``head``, and its warnings."""
-    from phasectl.collectors.diff import DiffRange, collect_diff
+    from phasectl.collectors.diff import PhaseRange, collect_diff
 
-    span = DiffRange(RefInfo(base, base), RefInfo(head, head), head)
-    diff, warnings = collect_diff(repo, config, span)
+    phase_range = PhaseRange(RefInfo(base, base), RefInfo(head, head), head)
+    diff, warnings = collect_diff(repo, config, phase_range)
     return diff.totals, [f"{base[:12]}..{head[:12]}: {warning}" for warning in warnings]
 
 
