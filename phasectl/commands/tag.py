@@ -12,7 +12,6 @@ from phasectl.commands.collect import collect_options, echo_err, run_collect, te
 from phasectl.commands.report import render_phase_report
 from phasectl.context import AppContext
 from phasectl.errors import EXIT_CHECK_FAILED, PhasectlError
-from phasectl.report.output import shell_command
 
 if TYPE_CHECKING:
     from phasectl.config import CheckSettings
@@ -135,6 +134,7 @@ def tag(
         at=at_sha,
     )
     click.echo(f"Tagged {tag_name} at {target[:12]}; report: {path}")
+    from phasectl.report.output import shell_command
     from phasectl.store.snapshots import (
         NOTES_MERGE_STRATEGY,
         NOTES_REF,
