@@ -40,11 +40,15 @@ GENERATED_NOTICE = re.compile(
 )
 _COMMENT_LINE = re.compile(r"^\s*(?:#+|//+|/\*+|\*+|<!--|--+|;+|%+)\s*")
 HEADER_BYTES = 2048
+# Every GENERATED_NOTICE match contains one of these words (a quick test before decoding).
+_MAYBE_GENERATED = re.compile(rb"generated|do not (?:edit|modify)", re.IGNORECASE)
 _HEADER_LINES = 10
 
 
 def says_generated(data: bytes) -> bool:
     """Whether a file's first comment lines say a tool generated it."""
+    if _MAYBE_GENERATED.search(data, 0, HEADER_BYTES) is None:
+        return False  # most files: one scan of the bytes, no decoding
     lines = data[:HEADER_BYTES].decode("utf-8", "replace").splitlines()[:_HEADER_LINES]
     for line in lines:
         comment = _COMMENT_LINE.match(line)
@@ -191,15 +195,16 @@ def _mark_excluded(
 
 
 class _Headers:
-    """The first bytes, at head, of the files the range changes, read in a thread while git
-    computes the line diff (reading them after it would add a second pass to ``collect``)."""
+    """The files the range changes whose first lines at head say a tool generated them,
+    found in a thread while git computes the line diff (reading them after it would add a
+    second pass to ``collect``)."""
 
     def __init__(
         self, repo: Repository, base: str, head: str, excluded_paths: PathPatterns
     ) -> None:
         import threading
 
-        self._found: dict[str, bytes] = {}
+        self._found: set[str] = set()
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._read, args=(repo, base, head, excluded_paths), daemon=True
@@ -209,26 +214,23 @@ class _Headers:
     def _read(self, repo: Repository, base: str, head: str, excluded_paths: PathPatterns) -> None:
         try:
             paths = [p for p in repo.changed_paths(base, head) if not excluded_paths.matches(p)]
-            self._found = repo.read_files(head, paths, limit=HEADER_BYTES) if paths else {}
+            heads = repo.read_files(head, paths, limit=HEADER_BYTES) if paths else {}
+            self._found = {path for path, data in heads.items() if says_generated(data)}
         except BaseException as exc:  # handed to the caller's thread by result()
             self._error = exc
 
-    def result(self) -> dict[str, bytes]:
+    def result(self) -> set[str]:
         self._thread.join()
         if self._error is not None:
             raise self._error
         return self._found
 
 
-def _mark_generated(changes: list[FileChange], heads: dict[str, bytes]) -> list[FileChange]:
+def _mark_generated(changes: list[FileChange], generated: set[str]) -> list[FileChange]:
     """Mark as excluded the files whose header says a tool generated them."""
     return [
         replace(c, excluded=True)
-        if not c.excluded
-        and not c.binary
-        and c.new_mode in _REGULAR_MODES
-        and c.path in heads
-        and says_generated(heads[c.path])
+        if not c.excluded and not c.binary and c.new_mode in _REGULAR_MODES and c.path in generated
         else c
         for c in changes
     ]
