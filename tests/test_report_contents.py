@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from phasectl.collectors.debt import debt_kinds
+from phasectl.collectors.debt import PICKAXE, PREFILTER, debt_kinds
 from phasectl.report import document
 
 from conftest import commit, git, run_cli
@@ -193,6 +194,39 @@ def test_debt_the_diff_adds_and_pays(git_repo: Path) -> None:
 )
 def test_debt_kinds(line: str, kinds: list[str]) -> None:
     assert debt_kinds(line) == kinds
+    # The quick filters never drop a line that carries debt.
+    if kinds:
+        assert PREFILTER.search(line.encode()) is not None
+        found = subprocess.run(
+            ["grep", "-c", "-i", "-E", PICKAXE], input=line, text=True, capture_output=True
+        )
+        assert found.stdout.strip() == "1", found
+
+
+def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path) -> None:
+    """git's -G keeps only files with a marked changed line; their debt is the same as
+    read from the whole patch, and so is every line number."""
+    from phasectl.collectors.debt import collect_debt
+    from phasectl.model.diff import DiffResult
+    from phasectl.repo.diff import parse_patch
+    from phasectl.repo.repository import Repository
+
+    lines = [f"x{n} = {n}\n" for n in range(40)]
+    commit(git_repo, {"a.py": "".join(lines), "b.py": "".join(lines), "gone.py": "# HACK: old\n"})
+    base = git(git_repo, "rev-parse", "HEAD").strip()
+    more = [*lines[:5], "y = 0\n", *lines[5:]]
+    lines[10] = "x10 = 10  # type: ignore\n"
+    lines[30] = "x30 = 31  # TODO: check\n"
+    commit(git_repo, {"a.py": "".join(lines), "b.py": "".join(more), "gone.py": None})
+    repo = Repository.open(git_repo)
+    head = git(git_repo, "rev-parse", "HEAD").strip()
+    whole = parse_patch(repo.patch(base, head, similarity=50))
+    pending = repo.start_patch(base, head, similarity=50, pickaxe=PICKAXE)
+    filtered = parse_patch(pending.result(), keep=PREFILTER)
+    assert [f.path for f in filtered] == ["a.py", None]  # b.py has no marked line
+    empty = DiffResult.of(())
+    assert collect_debt(filtered, empty) == collect_debt(whole, empty)
+    assert [e["line"] for e in collect_debt(filtered, empty)["added"]] == [11, 31]
 
 
 def test_moved_suppressions_are_neither_new_nor_paid(git_repo: Path) -> None:

@@ -36,6 +36,19 @@ _SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Every line ``debt_kinds`` finds debt in contains one of these words, ignoring case: git
+# keeps only the files with such a changed line (``-G``, POSIX extended syntax), and of those
+# only the lines that match are decoded and read (``PREFILTER``).
+PICKAXE = (
+    "todo|fixme|hack|xxx|noqa|type:[[:space:]]*ignore|pragma:[[:space:]]*no|skip|xfail"
+    "|nolint|eslint-disable"
+)
+PREFILTER = re.compile(
+    rb"todo|fixme|hack|xxx|noqa|type:\s*ignore|pragma:\s*no|skip|xfail|nolint|eslint-disable",
+    re.IGNORECASE,
+)
+
+
 def debt_kinds(text: str) -> list[str]:
     """The kinds of debt a line of source carries: ``TODO``, ``FIXME``, ``HACK``, ``XXX``
     (in a comment) and the suppressions (``noqa``, ``type: ignore``, ...)."""

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from phasectl.collectors.process import Echo
     from phasectl.config import Config, RunBase
     from phasectl.model.phase import PhaseMetrics
-    from phasectl.repo.diff import PendingDiff
+    from phasectl.repo.diff import PendingDiff, PendingPatch
     from phasectl.repo.repository import Repository
     from phasectl.store.snapshots import Snapshot
 
@@ -199,14 +199,39 @@ def _measured_phase(
     phase_range: PhaseRange,
     runs: _Runs,
 ) -> PhaseMetrics:
+    from phasectl.collectors.debt import PICKAXE
+
+    # The debt's lines come from a second, filtered git diff, run alongside the first.
+    debt_patch = None
+    if options.debt:
+        debt_patch = repo.start_patch(
+            phase_range.base.sha, phase_range.head.sha,
+            similarity=config.rename_similarity, pickaxe=PICKAXE,
+        )  # fmt: skip
+    try:
+        return _phase_metrics(repo, config, options, echo, phase_range, runs, debt_patch)
+    finally:
+        if debt_patch is not None:
+            debt_patch.cancel()
+
+
+def _phase_metrics(
+    repo: Repository,
+    config: Config,
+    options: CollectOptions,
+    echo: Echo,
+    phase_range: PhaseRange,
+    runs: _Runs,
+    debt_patch: PendingPatch | None,
+) -> PhaseMetrics:
     from phasectl.collectors.benchmarks import compare_benchmarks
-    from phasectl.collectors.debt import collect_debt
+    from phasectl.collectors.debt import PREFILTER, collect_debt
     from phasectl.collectors.diff import collect_diff
     from phasectl.model.coverage_change import compare_coverage
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests, ids_unrelated
-    from phasectl.repo.diff import added_line_numbers, parse_patch
+    from phasectl.repo.diff import parse_patch
 
     started, recorded = runs.started, runs.recorded
     dirty = len(repo.dirty_files()) if runs.in_place else 0
@@ -219,22 +244,17 @@ def _measured_phase(
         )
     for message in warnings:
         echo(f"Warning: {message}")
-    # The changed lines, for the debt and for patch coverage (while tests run, if they do).
-    patch = (
-        parse_patch(
-            repo.patch(
-                phase_range.base.sha, phase_range.head.sha, similarity=config.rename_similarity
-            )
-        )
-        if options.debt or (options.tests and started is not None)
-        else None
-    )
-    debt = collect_debt(patch, diff) if patch is not None and options.debt else None
+    debt = None
+    if debt_patch is not None:
+        debt = collect_debt(parse_patch(debt_patch.result(), keep=PREFILTER), diff)
     tests = coverage = benchmarks = None
     if options.tests and runs.baseline is not None:
-        # While the tests run, the changed lines are found at no cost; else only when
-        # patch coverage needs them.
-        added = added_line_numbers(patch) if patch is not None else None
+        added = None
+        if started is not None:
+            # The tests are running: find the changed lines now, while waiting costs nothing.
+            added = repo.added_lines(
+                phase_range.base.sha, phase_range.head.sha, similarity=config.rename_similarity
+            )
         after: Measurement | None
         if recorded is not None:
             after, how = recorded.measurement, "note"

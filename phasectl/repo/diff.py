@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from phasectl.errors import GitCommandError
 from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason
@@ -93,6 +94,40 @@ class PendingDiff:
         self._reader.join()
 
 
+class PendingPatch:
+    """A ``git diff -U0`` running in the background (read by a thread, as ``PendingDiff``)."""
+
+    def __init__(self, cwd: Path, args: list[str]) -> None:
+        import threading
+
+        self._args = args
+        self._proc = subprocess.Popen(
+            ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self._output: tuple[bytes, bytes] = (b"", b"")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        self._output = self._proc.communicate()
+
+    def result(self) -> bytes:
+        """Wait for git; the patch, or ``GitCommandError`` if it failed."""
+        self._reader.join()
+        out, err = self._output
+        if self._proc.returncode != 0:
+            reason = git_reason(err.decode("utf-8", "replace"), self._proc.returncode)
+            raise GitCommandError(f"git diff -U0 failed: {reason}")
+        return out
+
+    def cancel(self) -> None:
+        """Stop git if it is still running."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._reader.join()
+
+
 def start_diff(cwd: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff:
     """Start the pinned diff between two revisions (names or SHAs) in the repository at cwd."""
     return PendingDiff(cwd, base, head, settings)
@@ -146,36 +181,75 @@ class Trees(GitBase):
         if not batch:
             return found
         names = "".join(f"{rev}:{p}\n" for p in batch).encode("utf-8", "surrogateescape")
-        out, at = self._run_with_input(["cat-file", "--batch"], names), 0
-        for path in batch:
-            end = out.index(b"\n", at)
-            header = out[at:end].split()
-            at = end + 1
-            if len(header) != 3 or not header[2].isdigit():
-                continue  # "<name> missing" (or ambiguous): no contents follow
-            size = int(header[2])
-            if header[1] == b"blob":
-                found[path] = out[at : at + min(size, limit)]
-            at += size + 1  # a tree or commit is printed too: step over it all the same
+        found.update(self._read_batch(batch, names, limit))
+        return found
+
+    def _read_batch(self, batch: list[str], names: bytes, limit: int) -> dict[str, bytes]:
+        """``git cat-file --batch`` for ``names`` (one per path in ``batch``), read as it
+        comes: of each blob only the first ``limit`` bytes are kept, so memory holds the
+        heads of the files, never all their contents at once."""
+        import contextlib
+        import threading
+
+        found: dict[str, bytes] = {}
+        proc = subprocess.Popen(
+            ["git", *PINNED_CONFIG, "cat-file", "--batch"], cwd=self.work_tree or self.git_dir,
+            env=git_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+
+        def feed(pipe: IO[bytes]) -> None:
+            with contextlib.suppress(BrokenPipeError):
+                pipe.write(names)
+            with contextlib.suppress(BrokenPipeError):
+                pipe.close()
+
+        writer = threading.Thread(target=feed, args=(proc.stdin,), daemon=True)
+        writer.start()
+        out = proc.stdout
+        try:
+            for path in batch:
+                header = out.readline().split()
+                if len(header) != 3 or not header[2].isdigit():
+                    continue  # "<name> missing" (or ambiguous): no contents follow
+                size = int(header[2])
+                head = out.read(min(size, limit))
+                if header[1] == b"blob":
+                    found[path] = head
+                # The rest, and the newline after it: a tree or commit is printed too.
+                rest = size - len(head) + 1
+                while rest > 0:
+                    skipped = len(out.read(min(rest, 1 << 16)))
+                    if not skipped:
+                        break
+                    rest -= skipped
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            out.close()
+            status = proc.wait()
+            writer.join()
+        if status != 0:
+            raise GitCommandError(f"git cat-file --batch failed in {self.description}")
         return found
 
     def patch(self, base: str, head: str, *, similarity: int) -> bytes:
         """The pinned ``git diff -U0`` between two revisions: changed lines, no context."""
-        return self.run(
-            "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--no-relative",
-            "--diff-algorithm=myers",
-            "-U0",
-            f"-M{similarity}%",
-            "--src-prefix=a/",
-            "--dst-prefix=b/",
-            base,
-            head,
-            "--",
-        )[1]
+        return self.run(*_patch_args(base, head, similarity))[1]
+
+    def start_patch(
+        self, base: str, head: str, *, similarity: int, pickaxe: str | None = None
+    ) -> PendingPatch:
+        """``patch`` started in the background; with ``pickaxe`` (a POSIX extended regular
+        expression, matched ignoring case), only the files with a changed line that matches
+        it (git's ``-G``), so git, not Python, skips the rest."""
+        extra = ["-G" + pickaxe, "--regexp-ignore-case"] if pickaxe is not None else []
+        return PendingPatch(
+            self.work_tree or self.git_dir, _patch_args(base, head, similarity, extra)
+        )
 
     def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
         """Line numbers (in head's version) of lines added or changed, per path.
@@ -183,6 +257,14 @@ class Trees(GitBase):
         Parsed from ``git diff -U0``: every ``+c,d`` hunk range is a run of new lines.
         """
         return parse_added_lines(self.patch(base, head, similarity=similarity))
+
+
+def _patch_args(base: str, head: str, similarity: int, extra: Sequence[str] = ()) -> list[str]:
+    return [
+        "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
+        "--diff-algorithm=myers", "-U0", f"-M{similarity}%", "--src-prefix=a/",
+        "--dst-prefix=b/", *extra, "--end-of-options", base, head, "--",
+    ]  # fmt: skip
 
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -234,8 +316,9 @@ class PatchFile:
     removed: list[tuple[int, str]]
 
 
-def parse_patch(patch: bytes) -> list[PatchFile]:
-    """The files of a ``git diff -U0`` patch with the lines each adds and removes.
+def parse_patch(patch: bytes, keep: re.Pattern[bytes] | None = None) -> list[PatchFile]:
+    """The files of a ``git diff -U0`` patch with the lines each adds and removes (with
+    ``keep``, only the lines it finds a match in; the others are counted, not decoded).
 
     Hunk headers give the number of lines that follow, so a changed line that itself
     starts with ``+++`` or ``---`` is never taken for a file header.
@@ -245,12 +328,14 @@ def parse_patch(patch: bytes) -> list[PatchFile]:
     old_left = new_left = old_at = new_at = 0
     for line in patch.split(b"\n"):
         if old_left or new_left:
-            text = line[1:].decode("utf-8", "replace")
+            wanted = keep is None or keep.search(line, 1) is not None
             if line.startswith(b"-") and old_left:
-                files[-1].removed.append((old_at, text))
+                if wanted:
+                    files[-1].removed.append((old_at, line[1:].decode("utf-8", "replace")))
                 old_at, old_left = old_at + 1, old_left - 1
             elif line.startswith(b"+") and new_left:
-                files[-1].added.append((new_at, text))
+                if wanted:
+                    files[-1].added.append((new_at, line[1:].decode("utf-8", "replace")))
                 new_at, new_left = new_at + 1, new_left - 1
             continue  # "\ No newline at end of file" and anything unexpected
         if line.startswith(b"--- "):
