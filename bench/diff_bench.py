@@ -165,9 +165,14 @@ def build() -> tuple[Path, float, bool]:
 
 
 def timed(command: list[str], cwd: Path | None = None) -> tuple[float, bytes]:
+    """Seconds ``command`` took, and its output; a failure prints its error and exits 2."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, check=True)
-    return time.perf_counter() - start, done.stdout
+    done = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode:
+        sys.stderr.write(done.stderr.decode())
+        raise SystemExit(2)
+    return elapsed, done.stdout
 
 
 def median_pair(a: list[str], b: list[str], repeat: int) -> tuple[float, float, bytes, bytes]:

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from diff_bench import build
+from diff_bench import build, median_pair
 
 REFS = ["phase/base", "phase/head"]
 RAW = ["diff", "--raw", "--numstat", "-z", "-M50%", "-l1000", *REFS, "--"]
@@ -67,16 +65,6 @@ else:
 """
 
 
-def timed(command: list[str]) -> tuple[float, bytes]:
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode:
-        sys.stderr.write(done.stderr.decode())
-        raise SystemExit(2)
-    return elapsed, done.stdout
-
-
 def peak_rss(python: str, kind: str, target: str, *args: str) -> tuple[float, bytes]:
     """Peak RSS in MiB of ``python -m target args`` (or ``-c``): its own process only."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -103,14 +91,7 @@ def main() -> int:
     collect_args = ["--repo", str(repo), "collect", "--base", REFS[0], "--head", REFS[1],
                     "--no-tests", "--format", "json"]  # fmt: skip
     raw = ["git", "-C", str(repo), *RAW]
-    times: dict[str, list[float]] = {"report": [], "raw": []}
-    output = b""
-    for round_ in range(args.repeat + 1):
-        for name, command in (("report", [*phasectl, *report_args]), ("raw", raw)):
-            elapsed, out = timed(command)
-            if round_:  # the first round warms caches and is not counted
-                times[name].append(elapsed)
-            output = out if name == "report" else output
+    a, b, output, _ = median_pair([*phasectl, *report_args], raw, args.repeat)
     # Memory for the range's data: each process's peak less that of the same program on a
     # range with no files (phasectl's imports; the bare interpreter for the reference).
     empty = [arg if arg != REFS[0] else REFS[1] for arg in report_args]
@@ -121,7 +102,6 @@ def main() -> int:
         "bare": peak_rss(python, "-c", "pass")[0],
     }
     rss["hold"], held = peak_rss(python, "-c", HOLD_RAW, str(repo), *RAW)
-    a, b = statistics.median(times["report"]), statistics.median(times["raw"])
     data_report = rss["report"] - rss["report_empty"]
     data_hold = rss["hold"] - rss["bare"]
     ratio, memory = a / b, data_report / data_hold
