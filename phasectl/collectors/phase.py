@@ -170,14 +170,26 @@ def collect_phase(
         # twin holds: run_base_concurrently = false is for suites that hold one).
         alongside = recorded is None and config.run_base_concurrently and cores() >= 2
         baseline = find_baseline(repo, config, phase_range, options, echo, alongside=alongside)
+    # The debt's lines come from a second, filtered git diff, run alongside the first.
+    debt_patch = None
+    if options.debt:
+        from phasectl.collectors.debt import PICKAXE
+
+        debt_patch = repo.start_patch(
+            phase_range.base.sha, phase_range.head.sha,
+            similarity=config.rename_similarity, pickaxe=PICKAXE,
+        )  # fmt: skip
     try:
         return _measured_phase(
             repo, config, options, echo, phase_range,
-            _Runs(pending, started, recorded, baseline, in_place),
+            _Runs(pending, started, recorded, baseline, debt_patch, in_place),
         )  # fmt: skip
     finally:
+        # Nothing left to stop unless an error or Ctrl-C came first.
         if baseline is not None:
-            baseline.cancel()  # nothing left to stop unless an error or Ctrl-C came first
+            baseline.cancel()
+        if debt_patch is not None:
+            debt_patch.cancel()
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,7 @@ class _Runs:
     started: BackgroundMeasurement | None
     recorded: _Recorded | None
     baseline: PendingBaseline | None
+    debt_patch: PendingPatch | None
     in_place: bool
 
 
@@ -198,31 +211,6 @@ def _measured_phase(
     echo: Echo,
     phase_range: PhaseRange,
     runs: _Runs,
-) -> PhaseMetrics:
-    from phasectl.collectors.debt import PICKAXE
-
-    # The debt's lines come from a second, filtered git diff, run alongside the first.
-    debt_patch = None
-    if options.debt:
-        debt_patch = repo.start_patch(
-            phase_range.base.sha, phase_range.head.sha,
-            similarity=config.rename_similarity, pickaxe=PICKAXE,
-        )  # fmt: skip
-    try:
-        return _phase_metrics(repo, config, options, echo, phase_range, runs, debt_patch)
-    finally:
-        if debt_patch is not None:
-            debt_patch.cancel()
-
-
-def _phase_metrics(
-    repo: Repository,
-    config: Config,
-    options: CollectOptions,
-    echo: Echo,
-    phase_range: PhaseRange,
-    runs: _Runs,
-    debt_patch: PendingPatch | None,
 ) -> PhaseMetrics:
     from phasectl.collectors.benchmarks import compare_benchmarks
     from phasectl.collectors.debt import PREFILTER, collect_debt
@@ -245,8 +233,8 @@ def _phase_metrics(
     for message in warnings:
         echo(f"Warning: {message}")
     debt = None
-    if debt_patch is not None:
-        debt = collect_debt(parse_patch(debt_patch.result(), keep=PREFILTER), diff)
+    if runs.debt_patch is not None:
+        debt = collect_debt(parse_patch(runs.debt_patch.result(), keep=PREFILTER), diff)
     tests = coverage = benchmarks = None
     if options.tests and runs.baseline is not None:
         added = None

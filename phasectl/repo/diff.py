@@ -33,19 +33,52 @@ class DiffSettings:
     copies: bool = False
 
 
-class PendingDiff:
+class PendingGit:
+    """A git command running in the background; its output is read by a thread so a full
+    pipe never stalls git."""
+
+    def __init__(self, cwd: Path, args: list[str], what: str) -> None:
+        import threading
+
+        self._what = what
+        self._proc = subprocess.Popen(
+            ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),  # git's warnings in English
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self._output: tuple[bytes, bytes] = (b"", b"")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        self._output = self._proc.communicate()
+
+    def _finished(self) -> tuple[bytes, str]:
+        """Wait for git; its output and standard error, or ``GitCommandError``."""
+        self._reader.join()
+        out, err_bytes = self._output
+        err = err_bytes.decode("utf-8", "replace")
+        if self._proc.returncode != 0:
+            reason = git_reason(err, self._proc.returncode)
+            raise GitCommandError(f"{self._what} failed: {reason}")
+        return out, err
+
+    def cancel(self) -> None:
+        """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._reader.join()
+
+
+class PendingDiff(PendingGit):
     """A ``git diff --raw --numstat -z`` running in the background.
 
     The diff is the slow part of ``collect``; starting it first lets everything else
-    (Python imports, ref checks, ``git status``) happen while git works. Its output is
-    read by a thread so a full pipe never stalls git.
+    (Python imports, ref checks, ``git status``) happen while git works.
     """
 
     def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
-        import threading
-
         args = [
-            "git", *PINNED_CONFIG, "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+            "diff", "--no-color", "--no-ext-diff", "--no-textconv",
             "--no-relative", "--ignore-submodules=none", "--diff-algorithm=myers",
             "--full-index", "--raw", "--numstat", "-z",
             f"-M{settings.similarity}%", f"-l{settings.rename_limit}",
@@ -54,27 +87,11 @@ class PendingDiff:
             args.append(f"-C{settings.similarity}%")
         # --end-of-options: a revision such as "--output=x" is a revision, never an option.
         args += ["--end-of-options", base, head, "--"]
-        self._refs = (base, head)
-        env = git_env()  # git's warnings in English
-        self._proc = subprocess.Popen(
-            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        self._output: tuple[bytes, bytes] = (b"", b"")
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        self._output = self._proc.communicate()
+        super().__init__(cwd, args, f"git diff {base} {head}")
 
     def result(self) -> DiffOutput:
         """Wait for git; its output, or ``GitCommandError`` if it failed."""
-        self._reader.join()
-        out, err_bytes = self._output
-        err = err_bytes.decode("utf-8", "replace")
-        if self._proc.returncode != 0:
-            base, head = self._refs
-            reason = git_reason(err, self._proc.returncode)
-            raise GitCommandError(f"git diff {base} {head} failed: {reason}")
+        out, err = self._finished()
         warnings = tuple(
             line.removeprefix("warning: ").strip()
             for line in err.splitlines()
@@ -87,45 +104,13 @@ class PendingDiff:
                 needed = int(found.group(1))
         return DiffOutput(out, warnings, needed)
 
-    def cancel(self) -> None:
-        """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._reader.join()
 
-
-class PendingPatch:
-    """A ``git diff -U0`` running in the background (read by a thread, as ``PendingDiff``)."""
-
-    def __init__(self, cwd: Path, args: list[str]) -> None:
-        import threading
-
-        self._args = args
-        self._proc = subprocess.Popen(
-            ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        self._output: tuple[bytes, bytes] = (b"", b"")
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        self._output = self._proc.communicate()
+class PendingPatch(PendingGit):
+    """A ``git diff -U0`` running in the background."""
 
     def result(self) -> bytes:
         """Wait for git; the patch, or ``GitCommandError`` if it failed."""
-        self._reader.join()
-        out, err = self._output
-        if self._proc.returncode != 0:
-            reason = git_reason(err.decode("utf-8", "replace"), self._proc.returncode)
-            raise GitCommandError(f"git diff -U0 failed: {reason}")
-        return out
-
-    def cancel(self) -> None:
-        """Stop git if it is still running."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._reader.join()
+        return self._finished()[0]
 
 
 def start_diff(cwd: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff:
@@ -247,9 +232,8 @@ class Trees(GitBase):
         expression, matched ignoring case), only the files with a changed line that matches
         it (git's ``-G``), so git, not Python, skips the rest."""
         extra = ["-G" + pickaxe, "--regexp-ignore-case"] if pickaxe is not None else []
-        return PendingPatch(
-            self.work_tree or self.git_dir, _patch_args(base, head, similarity, extra)
-        )
+        args = _patch_args(base, head, similarity, extra)
+        return PendingPatch(self.work_tree or self.git_dir, args, "git diff -U0")
 
     def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
         """Line numbers (in head's version) of lines added or changed, per path.
