@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from diff_bench import build, median_pair
+from diff_bench import build, compile_phasectl, median_pair
 
 REFS = ["phase/base", "phase/head"]
 RAW = ["diff", "--raw", "--numstat", "-z", "-M50%", "-l1000", *REFS, "--"]
@@ -83,6 +83,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args()
     repo, build_s, cached = build()
+    compile_phasectl()
     python = sys.executable
     exe = Path(python).with_name("phasectl")
     phasectl = [str(exe)] if exe.exists() else [python, "-m", "phasectl"]

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
-
 
 def literal_glob(text: str) -> str:
     """A pattern that matches ``text`` itself: its ``*``, ``?``, ``[`` and ``\\`` escaped, and
@@ -26,6 +24,10 @@ class PathPatterns:
     """A list of patterns compiled once; for a path, the last pattern that matches decides."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
+        # Imported here: the settings module needs ``literal_glob`` at startup, and
+        # phasectl.early reads the settings before anything else loads.
+        from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
         self.patterns = tuple(patterns)
         # One regular expression for the whole list, its alternatives in reverse order: the
         # first alternative that matches is the list's last matching pattern, and its group

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -62,62 +61,95 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def parse_raw_numstat(data: bytes) -> list[FileChange]:
-    """Parse the output of ``git diff --raw --numstat -z``: raw records, then numstat records.
+@dataclass(frozen=True)
+class RawRecord:
+    """One record of ``git diff --raw``: a path, its status and modes, no line counts yet."""
 
-    Raw records look like ``:100644 100644 <sha> <sha> R087\\0old\\0new\\0``; numstat
-    records like ``3\\t1\\tpath\\0`` or, for renames and copies, ``3\\t1\\t\\0old\\0new\\0``.
-    Binary files have ``-`` counts. Records come in the same order in both sections.
-    """
+    status: Status
+    old_path: str | None
+    path: str
+    old_mode: str | None
+    new_mode: str | None
+    similarity: int | None
+    path_bytes: bytes
+    """The path as git printed it, to match the numstat record without decoding it again."""
+
+
+def parse_raw(data: bytes) -> list[RawRecord]:
+    """Parse the raw part of ``git diff --raw --numstat -z``: records such as
+    ``:100644 100644 <sha> <sha> R087\\0old\\0new\\0`` (see ``raw_section_end``)."""
     tokens = data.split(b"\0")
     if tokens and tokens[-1] == b"":
         tokens.pop()
+    records: list[RawRecord] = []
     i = 0
-    raw: list[tuple[Status, str | None, str, str, str, int | None]] = []
-    while i < len(tokens) and tokens[i].startswith(b":"):
+    while i < len(tokens):
         fields = tokens[i][1:].decode("ascii").split(" ")
-        if len(fields) != 5:
+        if not tokens[i].startswith(b":") or len(fields) != 5:
             raise GitCommandError(f"unexpected git diff --raw record {tokens[i]!r}")
         old_mode, new_mode, _old_sha, _new_sha, code = fields
         status = _STATUS_LETTERS.get(code[:1])
         if status is None:
             raise GitCommandError(f"unexpected git diff status {code!r}")
-        similarity = int(code[1:]) if code[1:] else None
+        old_path = None
         if status in ("renamed", "copied"):
-            old_path: str | None = _decode(tokens[i + 1])
-            path = _decode(tokens[i + 2])
-            i += 3
-        else:
-            old_path, path = None, _decode(tokens[i + 1])
-            i += 2
-        raw.append((status, old_path, path, old_mode, new_mode, similarity))
+            old_path = _decode(tokens[i + 1])
+            i += 1
+        records.append(
+            RawRecord(
+                status=status,
+                old_path=old_path,
+                path=_decode(tokens[i + 1]),
+                old_mode=None if old_mode == _NO_MODE else old_mode,
+                new_mode=None if new_mode == _NO_MODE else new_mode,
+                similarity=int(code[1:]) if code[1:] else None,
+                path_bytes=tokens[i + 1],
+            )
+        )
+        i += 2
+    return records
+
+
+def parse_numstat(records: list[RawRecord], data: bytes, excluded: set[str]) -> list[FileChange]:
+    """Join the numstat part of ``git diff --raw --numstat -z`` (records like
+    ``3\\t1\\tpath\\0`` or, for renames and copies, ``3\\t1\\t\\0old\\0new\\0``; ``-``
+    counts for a binary file) to the raw records, which come in the same order.
+
+    The files whose paths are in ``excluded`` are marked so.
+    """
+    tokens = data.split(b"\0")
+    if tokens and tokens[-1] == b"":
+        tokens.pop()
     changes: list[FileChange] = []
-    for status, old_path, path, old_mode, new_mode, similarity in raw:
+    i = 0
+    for record in records:
         if i >= len(tokens):
-            raise GitCommandError(f"git diff --numstat gave no record for {path!r}")
+            raise GitCommandError(f"git diff --numstat gave no record for {record.path!r}")
         added_raw, removed_raw, inline_path = tokens[i].split(b"\t", 2)
         if inline_path:
-            numstat_path = _decode(inline_path)
+            numstat_path = inline_path
             i += 1
         else:
-            numstat_path = _decode(tokens[i + 2])
+            numstat_path = tokens[i + 2] if i + 2 < len(tokens) else b""
             i += 3
-        if numstat_path != path:
+        if numstat_path != record.path_bytes:
             raise GitCommandError(
-                f"git diff --raw and --numstat disagree: {path!r} vs {numstat_path!r}"
+                "git diff --raw and --numstat disagree: "
+                f"{record.path!r} vs {_decode(numstat_path)!r}"
             )
         binary = added_raw == b"-"
         changes.append(
             FileChange(
-                path=path,
-                status=status,
+                path=record.path,
+                status=record.status,
                 added=None if binary else int(added_raw),
                 removed=None if binary else int(removed_raw),
                 binary=binary,
-                old_path=old_path,
-                old_mode=None if old_mode == _NO_MODE else old_mode,
-                new_mode=None if new_mode == _NO_MODE else new_mode,
-                similarity=similarity,
+                excluded=record.path in excluded,
+                old_path=record.old_path,
+                old_mode=record.old_mode,
+                new_mode=record.new_mode,
+                similarity=record.similarity,
             )
         )
     if i != len(tokens):
@@ -184,14 +216,14 @@ def resolve_range(
     return PhaseRange(base_info, RefInfo(head_ref, head_sha), tip, merge_base, tuple(notes))
 
 
-def _mark_excluded(
-    changes: list[FileChange], excluded_paths: PathPatterns, attributes: Attributes
-) -> Iterator[FileChange]:
-    for change in changes:
-        excluded = excluded_paths.matches(change.path) or attributes.state(
-            change.path, "linguist-generated"
-        ) in ("set", "true")
-        yield replace(change, excluded=excluded) if excluded else change
+def _excluded(records: list[RawRecord], patterns: PathPatterns, attributes: Attributes) -> set[str]:
+    """The paths the ``exclude`` globs or ``linguist-generated`` keep out of the counts."""
+    return {
+        r.path
+        for r in records
+        if patterns.matches(r.path)
+        or attributes.state(r.path, "linguist-generated") in ("set", "true")
+    }
 
 
 class _Headers:
@@ -249,16 +281,24 @@ def collect_diff(
 
     ``pending`` is the same diff already started in the background (see ``start_diff``).
     """
-    # Read .gitattributes first: with a diff already running, this overlaps with git's work.
+    if pending is None or phase_range.tip != phase_range.head.sha:
+        if pending is not None:  # started for a head that skip_reports has moved
+            pending.cancel()
+        pending = repo.start_diff(phase_range.base.sha, phase_range.head.sha, diff_settings(config))
+    # Read .gitattributes and file headers while git works, and the raw records while git
+    # counts lines: what is left when git ends is joining the counts.
     attributes = Attributes.at(repo, phase_range.head.sha)
     excluded_paths = PathPatterns(config.excluded_globs)
     headers = _Headers(repo, phase_range.base.sha, phase_range.head.sha, excluded_paths)
-    if pending is not None and phase_range.tip == phase_range.head.sha:
-        output = pending.result()
-    else:
-        if pending is not None:  # started for a head that skip_reports has moved
-            pending.cancel()
-        output = repo.diff(phase_range.base.sha, phase_range.head.sha, diff_settings(config))
+    records: list[RawRecord] = []
+    excluded: set[str] = set()
+    raw_length = 0
+    for piece in pending.raw_pieces():
+        more = parse_raw(piece)
+        records += more
+        excluded |= _excluded(more, excluded_paths, attributes)
+        raw_length += len(piece)
+    output = pending.result()
     warnings: list[str] = []
     if output.warnings:
         needed = output.rename_limit_needed
@@ -268,7 +308,6 @@ def collect_diff(
             f"rename_limit = {config.rename_limit}): some renames show as a deletion plus a "
             f"creation; {advice} in the phasectl config to detect them"
         )
-    changes = parse_raw_numstat(output.data)
-    excluded = list(_mark_excluded(changes, excluded_paths, attributes))
-    files = tuple(_mark_generated(excluded, headers.result()))
+    changes = parse_numstat(records, output.data[raw_length:], excluded)
+    files = tuple(_mark_generated(changes, headers.result()))
     return DiffResult.of(files, merge_base=phase_range.merge_base), warnings

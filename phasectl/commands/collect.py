@@ -27,11 +27,13 @@ def absolute_globs(patterns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def start_early_diff(app: AppContext, base: str | None, head: str | None) -> PendingDiff | None:
-    """With both refs named, start git's diff before anything else: it is the slow part,
-    and imports, ref checks and ``git status`` then run while git works. The refs are
-    still checked before its output is used."""
+    """With both refs named, start git's diff before anything else (or take the one
+    ``phasectl.early`` started before click loaded): it is the slow part, and imports, ref
+    checks and ``git status`` then run while git works. The refs are still checked before
+    its output is used."""
     if base is None or head is None:
         return None
+    from phasectl import early
     from phasectl.repo.base import find_work_tree
     from phasectl.repo.diff import DiffSettings, start_diff
 
@@ -40,7 +42,7 @@ def start_early_diff(app: AppContext, base: str | None, head: str | None) -> Pen
         return None
     config = app.config_for(root)
     settings = DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
-    return start_diff(root, base, head, settings)
+    return early.take(root, base, head, settings) or start_diff(root, base, head, settings)
 
 
 def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMeasurement | None:

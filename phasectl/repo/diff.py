@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -41,6 +42,7 @@ class PendingGit:
         import threading
 
         self._what = what
+        self._cancelled = False
         self._proc = subprocess.Popen(
             ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),  # git's warnings in English
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -64,19 +66,56 @@ class PendingGit:
 
     def cancel(self) -> None:
         """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
+        self._cancelled = True
         if self._proc.poll() is None:
             self._proc.kill()
         self._reader.join()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel`` was called: git was stopped, or had ended, before its output
+        was used."""
+        return self._cancelled
+
+
+def raw_section_end(data: bytes | bytearray, start: int = 0) -> tuple[int, bool]:
+    """How far ``data`` (``git diff --raw --numstat -z`` output, as much as has come) holds
+    whole raw records from ``start`` on; and whether the raw section is known to end there,
+    because a numstat record begins.
+
+    A raw record is ``:<modes> <shas> <status>\\0path\\0``, with a second path for a rename
+    (``R``) or copy (``C``); a numstat record starts with a count or ``-``, never ``:``.
+    """
+    at = start
+    while at < len(data):
+        if data[at] != 0x3A:  # ":"
+            return at, True
+        header_end = data.find(b"\0", at)
+        if header_end < 0:
+            return at, False
+        status = data[data.rfind(b" ", at, header_end) + 1]
+        end = header_end
+        for _ in range(2 if status in b"RC" else 1):
+            end = data.find(b"\0", end + 1)
+            if end < 0:
+                return at, False
+        at = end + 1
+    return at, False
 
 
 class PendingDiff(PendingGit):
     """A ``git diff --raw --numstat -z`` running in the background.
 
     The diff is the slow part of ``collect``; starting it first lets everything else
-    (Python imports, ref checks, ``git status``) happen while git works.
+    (Python imports, ref checks, ``git status``) happen while git works. git prints the raw
+    records (paths and statuses) as soon as renames are found, and the line counts only at
+    the end; ``raw_pieces`` hands the first part over while git computes the second.
     """
 
     def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
+        from queue import SimpleQueue
+
+        self._pieces: SimpleQueue[bytes | None] = SimpleQueue()
         args = [
             "diff", "--no-color", "--no-ext-diff", "--no-textconv",
             "--no-relative", "--ignore-submodules=none", "--diff-algorithm=myers",
@@ -88,6 +127,47 @@ class PendingDiff(PendingGit):
         # --end-of-options: a revision such as "--output=x" is a revision, never an option.
         args += ["--end-of-options", base, head, "--"]
         super().__init__(cwd, args, f"git diff {base} {head}")
+
+    def _read(self) -> None:
+        """Read git's output as it comes, handing on each run of whole raw records; standard
+        error is drained by a second thread, so that neither pipe can fill and stall git."""
+        import threading
+
+        proc = self._proc
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        errors: list[bytes] = []
+
+        def drain(pipe: IO[bytes]) -> None:
+            with pipe:
+                errors.append(pipe.read())
+
+        drainer = threading.Thread(target=drain, args=(proc.stderr,), daemon=True)
+        drainer.start()
+        buffer = bytearray()
+        scanned, complete = 0, False
+        try:
+            with proc.stdout:
+                while chunk := os.read(proc.stdout.fileno(), 1 << 16):
+                    buffer += chunk
+                    if not complete:
+                        start = scanned
+                        scanned, complete = raw_section_end(buffer, scanned)
+                        if scanned > start:
+                            self._pieces.put(bytes(buffer[start:scanned]))
+            proc.wait()
+            drainer.join()
+            self._output = (bytes(buffer), errors[0] if errors else b"")
+        finally:
+            # The raw section has ended: at a numstat record, or at the end of the output
+            # (git failed or was stopped, or the diff has no line counts).
+            self._pieces.put(None)
+
+    def raw_pieces(self) -> Iterator[bytes]:
+        """The raw records, in runs of whole records, as git prints them; the runs end where
+        the raw section ends (or git ends). Their lengths add up to the raw section's."""
+        while (piece := self._pieces.get()) is not None:
+            yield piece
 
     def result(self) -> DiffOutput:
         """Wait for git; its output, or ``GitCommandError`` if it failed."""
@@ -121,9 +201,9 @@ def start_diff(cwd: Path, base: str, head: str, settings: DiffSettings) -> Pendi
 class Trees(GitBase):
     """Diffs between trees and the files in them."""
 
-    def diff(self, base: str, head: str, settings: DiffSettings) -> DiffOutput:
-        """Run the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
-        return start_diff(self.work_tree or self.git_dir, base, head, settings).result()
+    def start_diff(self, base: str, head: str, settings: DiffSettings) -> PendingDiff:
+        """Start the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
+        return start_diff(self.work_tree or self.git_dir, base, head, settings)
 
     def changed_paths(self, base: str, head: str) -> list[str]:
         """The paths whose contents at ``head`` differ from ``base`` (created, modified or

@@ -1,0 +1,139 @@
+"""The console script's entry point: start git's diff before click and the commands load.
+
+``collect``, ``report`` and ``check`` with both ``--base`` and ``--head`` spend most of their
+time in one ``git diff``. Python's imports (click, the command's modules) cost about 50 ms
+before a command could start it. So ``main`` reads the command line the cheap way, starts
+that diff, then hands over to click. The command keeps the diff only if its own parse of
+the command line, the repository and the settings ask for exactly this diff (``take``);
+otherwise, and whatever happens, it is stopped.
+
+The cheap reading gives up (and nothing starts early) on anything it does not follow:
+``-C``, ``--config``, ``--merge-base``, ``--help``, or an option before the command other
+than ``--repo`` and ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from phasectl.repo.diff import DiffSettings, PendingDiff
+
+_COMMANDS = ("collect", "report", "check")
+_GIVE_UP = ("-C", "--config", "--merge-base", "-h", "--help", "--version")
+
+
+class EarlyRequest(NamedTuple):
+    """What the command line asks to diff, as read before click parses it."""
+
+    repo: Path
+    base: str
+    head: str
+
+
+class _Started(NamedTuple):
+    root: Path
+    base: str
+    head: str
+    settings: DiffSettings
+    pending: PendingDiff
+
+
+_started: _Started | None = None
+
+
+def _value(args: Sequence[str], at: int, name: str) -> tuple[str | None, int]:
+    """The value of option ``name`` at ``args[at]`` (``--name V`` or ``--name=V``) and the
+    index after it; ``(None, at + 1)`` when ``args[at]`` is not that option."""
+    arg = args[at]
+    if arg == name:
+        return (args[at + 1], at + 2) if at + 1 < len(args) else (None, at + 1)
+    if arg.startswith(name + "="):
+        return arg[len(name) + 1 :], at + 1
+    return None, at + 1
+
+
+def read_request(args: Sequence[str]) -> EarlyRequest | None:
+    """The diff ``args`` (the command line without the program) ask for, or ``None``."""
+    found: dict[str, str] = {"--repo": "."}
+    at, command_seen = 0, False
+    while at < len(args):
+        arg = args[at]
+        if arg == "--":
+            break
+        if arg in _GIVE_UP or arg.split("=", 1)[0] in _GIVE_UP:
+            return None
+        if not command_seen and not arg.startswith("-"):
+            if arg not in _COMMANDS:
+                return None
+            command_seen, at = True, at + 1
+            continue
+        if not command_seen and arg != "--debug" and not arg.startswith("--repo"):
+            return None
+        for name in ("--repo", "--base", "--head"):
+            value, after = _value(args, at, name)
+            if value is not None:
+                found[name] = value
+                at = after
+                break
+        else:
+            at += 1
+    if not command_seen or "--base" not in found or "--head" not in found:
+        return None
+    return EarlyRequest(Path(found["--repo"]), found["--base"], found["--head"])
+
+
+def start(request: EarlyRequest) -> PendingDiff | None:
+    """Start the diff ``request`` names, with the repository's settings; on any trouble
+    (no repository, a bad settings file) start nothing: the command reports it."""
+    global _started
+    try:
+        from phasectl.config import load_config
+        from phasectl.repo.base import find_work_tree
+        from phasectl.repo.diff import DiffSettings, start_diff
+
+        root = find_work_tree(request.repo)
+        if root is None:
+            return None
+        config = load_config(root)
+        settings = DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
+        pending = start_diff(root, request.base, request.head, settings)
+    except Exception:  # the command itself meets and reports the same trouble
+        return None
+    _started = _Started(root, request.base, request.head, settings, pending)
+    return pending
+
+
+def take(root: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff | None:
+    """The diff started early, if it is exactly this one; else stop it and return ``None``."""
+    global _started
+    started, _started = _started, None
+    if started is None:
+        return None
+    if (started.root, started.base, started.head, started.settings) == (
+        root,
+        base,
+        head,
+        settings,
+    ):
+        return started.pending
+    started.pending.cancel()
+    return None
+
+
+def main() -> None:
+    """Console-script entry point: start the diff if the command line names one, then run
+    the command (which takes it, or not); a diff no command took is stopped."""
+    request = read_request(sys.argv[1:])
+    if request is not None:
+        start(request)
+    try:
+        from phasectl.cli import main as cli_main
+
+        cli_main()
+    finally:
+        if _started is not None:
+            _started.pending.cancel()

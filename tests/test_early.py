@@ -1,0 +1,284 @@
+"""The console script starts git's diff before click loads (``phasectl.early``).
+
+The figures must be git's whichever way the diff started, a diff the command does not want
+is stopped, and git's output is handed over in whole raw records however it is cut.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phasectl import early
+from phasectl.early import EarlyRequest, read_request
+from phasectl.repo.diff import DiffSettings, raw_section_end
+
+from conftest import by_path, collect_json, commit, git
+
+TEXT = "".join(f"line {n}\n" for n in range(1, 31))
+# `python -m phasectl` enters through phasectl.early, as the console script does.
+PHASECTL = [sys.executable, "-m", "phasectl"]
+
+
+def process_collect(repo: Path, *args: str, cwd: Path | None = None) -> dict[str, Any]:
+    done = subprocess.run(
+        [*PHASECTL, "--repo", str(repo), "collect", "--format", "json", "--no-tests", *args],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def git_numstat(repo: Path, base: str, head: str, *options: str) -> dict[str, tuple[str, str]]:
+    """Path -> (added, removed) as ``git diff --numstat`` prints them ("-" for binary)."""
+    out = git(repo, "diff", "--numstat", "-z", *options, base, head, "--")
+    tokens = out.split("\0")
+    counts: dict[str, tuple[str, str]] = {}
+    i = 0
+    while i < len(tokens) - 1:
+        added, removed, path = tokens[i].split("\t", 2)
+        if not path:  # a rename or copy: the old and new paths follow
+            path, i = tokens[i + 2], i + 3
+        else:
+            i += 1
+        counts[path] = (added, removed)
+    return counts
+
+
+def as_numstat(data: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {
+        path: ("-", "-") if f["binary"] else (str(f["added"]), str(f["removed"]))
+        for path, f in by_path(data).items()
+    }
+
+
+@pytest.fixture
+def phase(git_repo: Path) -> tuple[Path, str, str]:
+    """A range with edits, renames (one edited past 90% similarity), a copy, a binary
+    file and odd names; tagged ``base`` and ``head``."""
+    base = commit(
+        git_repo,
+        {
+            "keep.py": TEXT,
+            "moved.py": TEXT,
+            "edited_move.py": TEXT,
+            "orig.py": TEXT,
+            "logo.bin": b"\x89PNG\x00\x01",
+            ":colon first.py": TEXT,
+        },
+    )
+    head = commit(
+        git_repo,
+        {
+            "keep.py": TEXT + "more\n",
+            "orig.py": TEXT + "changed\n",
+            "moved.py": None,
+            "sub/moved.py": TEXT,
+            "edited_move.py": None,
+            "sub/edited R100.py": TEXT.replace("line 3\n", "three\n").replace("line 9\n", "9\n"),
+            "copy.py": TEXT + "extra\n",
+            "logo.bin": b"\x89PNG\x00\x02",
+            ":colon first.py": TEXT + "x\n",
+            "new\tline\nname.py": "a\nb\n",
+        },
+    )
+    git(git_repo, "tag", "base", base)
+    git(git_repo, "tag", "head", head)
+    return git_repo, base, head
+
+
+@pytest.mark.parametrize(
+    ("settings", "git_options"),
+    [
+        ("", ("-M50%",)),
+        ("rename_similarity = 95\n", ("-M95%",)),
+        ("detect_copies = true\n", ("-M50%", "-C50%")),
+    ],
+    ids=["defaults", "similarity", "copies"],
+)
+def test_the_early_diff_gives_gits_figures(
+    phase: tuple[Path, str, str], settings: str, git_options: tuple[str, ...]
+) -> None:
+    repo, _, _ = phase
+    (repo / ".phasectl.toml").write_text(settings)
+    early_run = process_collect(repo, "--base", "base", "--head", "head")
+    in_process = collect_json(repo, "--base", "base", "--head", "head")
+    assert early_run["diff"] == in_process["diff"]
+    assert as_numstat(early_run) == git_numstat(repo, "base", "head", *git_options)
+    statuses = {f["status"] for f in early_run["diff"]["files"]}
+    assert "renamed" in statuses
+    if "-C50%" in git_options:
+        assert "copied" in statuses
+
+
+def test_a_config_file_the_early_start_does_not_read_still_counts(
+    phase: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    repo, _, _ = phase
+    settings = tmp_path / "strict.toml"
+    settings.write_text("rename_similarity = 95\n")
+    data = process_collect(repo, "--base", "base", "--head", "head", "--config", str(settings))
+    assert as_numstat(data) == git_numstat(repo, "base", "head", "-M95%")
+
+
+def test_the_early_diff_starts_from_the_folder_given_by_repo(
+    phase: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    repo, _, _ = phase
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    data = process_collect(repo, "--base", "base", "--head", "head", cwd=elsewhere)
+    assert as_numstat(data) == git_numstat(repo, "base", "head", "-M50%")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["collect", "--base", "v1", "--head", "v2"], EarlyRequest(Path(), "v1", "v2")),
+        (["--repo", "r", "report", "--head=h", "--base=b"], EarlyRequest(Path("r"), "b", "h")),
+        (["--debug", "check", "--base", "b", "--head", "h", "--repo", "x"],
+         EarlyRequest(Path("x"), "b", "h")),
+        (["collect", "--base", "b"], None),  # head is HEAD: the command starts it itself
+        (["collect", "--base", "b", "--head", "h", "--merge-base"], None),
+        (["-C", "sub", "collect", "--base", "b", "--head", "h"], None),
+        (["collect", "--config", "f.toml", "--base", "b", "--head", "h"], None),
+        (["collect", "--base", "b", "--head", "h", "--help"], None),
+        (["tag", "--base", "b", "--head", "h"], None),
+        (["--unknown", "collect", "--base", "b", "--head", "h"], None),
+        (["collect", "--", "--base", "b", "--head", "h"], None),
+        (["collect", "--base", "b", "--head"], None),
+        ([], None),
+    ],
+)  # fmt: skip
+def test_the_command_line_is_read_or_left_to_click(
+    argv: list[str], expected: EarlyRequest | None
+) -> None:
+    assert read_request(argv) == expected
+
+
+def test_a_diff_the_command_does_not_ask_for_is_stopped(phase: tuple[Path, str, str]) -> None:
+    repo, base, head = phase
+    root = repo.resolve()
+    pending = early.start(EarlyRequest(repo, "base", "head"))
+    assert pending is not None
+    assert early.take(root, "base", "other", DiffSettings()) is None
+    assert pending.cancelled
+    # Taken once at most: a second command in the same process starts its own.
+    assert early.take(root, "base", "head", DiffSettings()) is None
+    mine = early.start(EarlyRequest(repo, base, head))
+    assert mine is not None
+    try:
+        assert early.take(root, base, head, DiffSettings()) is mine
+        assert not mine.cancelled
+    finally:
+        mine.cancel()
+
+
+def slow_rename_repo(repo: Path, files: int = 900) -> None:
+    """Two commits between which ``git diff -M`` compares ``files`` deleted files with as
+    many created ones (about half a second of git's time here)."""
+    rng = random.Random(7)
+    stream: list[bytes] = []
+
+    def blob(salt: str) -> bytes:
+        return "".join(f"{salt} {n} {rng.randrange(10**9)}\n" for n in range(60)).encode()
+
+    def add_commit(mark: int, changes: dict[str, bytes | None]) -> None:
+        stream.append(f"commit refs/heads/main\nmark :{mark}\n".encode())
+        stream.append(f"committer A <a@example.com> {1_700_000_000 + mark} +0000\n".encode())
+        stream.append(b"data 1\nx\n" + (f"from :{mark - 1}\n".encode() if mark > 1 else b""))
+        for path, data in changes.items():
+            if data is None:
+                stream.append(f"D {path}\n".encode())
+            else:
+                stream.append(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+
+    add_commit(1, {f"old/f{n}.txt": blob("a") for n in range(files)})
+    add_commit(
+        2,
+        {
+            **{f"old/f{n}.txt": None for n in range(files)},
+            **{f"new/g{n}.txt": blob("b") for n in range(files)},
+        },
+    )
+    stream.append(b"reset refs/tags/base\nfrom :1\n\nreset refs/tags/head\nfrom :2\n\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+
+
+def git_processes_in(folder: Path) -> list[int]:
+    """The git processes running with ``folder`` as their current folder (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "git" and (
+                entry / "cwd"
+            ).readlink() == folder.resolve():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
+def test_an_early_diff_does_not_outlive_a_command_that_fails(git_repo: Path) -> None:
+    slow_rename_repo(git_repo)
+    started = time.perf_counter()
+    git(git_repo, "diff", "--raw", "--numstat", "-M50%", "base", "head")
+    git_alone = time.perf_counter() - started
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*PHASECTL, "--repo", str(git_repo), "collect", "--base", "base", "--head", "head",
+         "--format", "yaml"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    phasectl_took = time.perf_counter() - started
+    left = git_processes_in(git_repo)
+    assert done.returncode == 2
+    assert "--format" in done.stderr
+    # The test means something only if git would still be working when phasectl ended.
+    assert phasectl_took < git_alone, (phasectl_took, git_alone)
+    assert left == []
+
+
+def test_whole_raw_records_are_found_however_the_output_is_cut(
+    phase: tuple[Path, str, str],
+) -> None:
+    repo, _, _ = phase
+    (repo / ".phasectl.toml").write_text("detect_copies = true\n")
+    out = subprocess.run(
+        ["git", "diff", "--raw", "--numstat", "-z", "-M50%", "-C50%", "base", "head", "--"],
+        cwd=repo, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    end, complete = raw_section_end(out)
+    assert complete
+    assert out[end : end + 1].isdigit()
+    # Where each raw record starts: after its header and its one or two paths.
+    tokens = out[:end].split(b"\0")[:-1]
+    starts, offset, i = [], 0, 0
+    while i < len(tokens):
+        starts.append(offset)
+        paths = 2 if tokens[i].split(b" ")[-1][:1] in (b"R", b"C") else 1
+        offset += sum(len(t) + 1 for t in tokens[i : i + 1 + paths])
+        i += 1 + paths
+    assert offset == end
+    boundaries = {*starts, end}
+    for cut in range(len(out) + 1):
+        found, complete = raw_section_end(out[:cut])
+        assert found in boundaries, cut
+        assert found <= cut, cut
+        assert complete == (cut > end), cut
+        # Scanning on from any earlier record finds the same place.
+        for start in (b for b in boundaries if b <= found):
+            assert raw_section_end(out[:cut], start) == (found, complete), (cut, start)
