@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from diff_bench import compile_phasectl
+
 CACHE = Path(__file__).resolve().parent / ".cache" / "tests-project"
 GENERATOR_VERSION = "4"
 MODULES = 12
@@ -147,6 +149,7 @@ def main() -> int:
     python = sys.executable
     start = time.perf_counter()
     repo = build(python)
+    compile_phasectl()
     print(
         f"project: {MODULES * TESTS_PER_MODULE} tests in {MODULES} modules "
         f"(ready in {time.perf_counter() - start:.1f} s)"

@@ -14,7 +14,7 @@ import pytest
 from phasectl.collectors.debt import PICKAXE, PREFILTER, debt_kinds
 from phasectl.report import document
 
-from conftest import commit, git, run_cli
+from conftest import by_path, collect_json, commit, git, run_cli
 from projects import CALC, coverage_report_total, pytest_summary, python_project
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
@@ -204,29 +204,115 @@ def test_debt_kinds(line: str, kinds: list[str]) -> None:
 
 
 def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path) -> None:
-    """git's -G keeps only files with a marked changed line; their debt is the same as
-    read from the whole patch, and so is every line number."""
-    from phasectl.collectors.debt import collect_debt
+    """git's -G keeps only files with a marked changed line, and the filtered patch is taken
+    without rename detection; renamed and copied files are diffed again as the diff paired
+    them. The debt is the same as read from the whole patch, and so is every line number."""
+    from phasectl.collectors.debt import collect_debt, phase_debt
+    from phasectl.collectors.diff import diff_settings
+    from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
     from phasectl.repo.diff import parse_patch
     from phasectl.repo.repository import Repository
 
     lines = [f"x{n} = {n}\n" for n in range(40)]
-    commit(git_repo, {"a.py": "".join(lines), "b.py": "".join(lines), "gone.py": "# HACK: old\n"})
+    marked = [f"y{n} = {n}  # TODO: item {n % 3}\n" for n in range(30)]
+    other = [f"w{n} = {n}  # TODO: thing {n % 3}\n" for n in range(30)]
+    commit(
+        git_repo,
+        {
+            "a.py": "".join(lines), "b.py": "".join(lines), "gone.py": "# HACK: old\n",
+            "moved.py": "".join(marked), "edited_move.py": "".join(other),
+            "exact_move.py": "# noqa: E501\n" + "".join(lines),
+            ".phasectl.toml": "detect_copies = true\n", "source.py": "".join(marked),
+        },
+    )  # fmt: skip
     base = git(git_repo, "rev-parse", "HEAD").strip()
     more = [*lines[:5], "y = 0\n", *lines[5:]]
+    edited = [*other[:3], "z = 1  # TODO: item 1\n", *other[3:20], "# FIXME: new\n", *other[21:]]
     lines[10] = "x10 = 10  # type: ignore\n"
     lines[30] = "x30 = 31  # TODO: check\n"
-    commit(git_repo, {"a.py": "".join(lines), "b.py": "".join(more), "gone.py": None})
+    commit(
+        git_repo,
+        {
+            "a.py": "".join(lines), "b.py": "".join(more), "gone.py": None,
+            "moved.py": None, "sub/moved.py": "".join(marked),
+            "edited_move.py": None, "sub/edited.py": "".join(edited),
+            "exact_move.py": None, "sub/exact.py": "# noqa: E501\n" + "".join(more),
+            "source.py": "".join(marked) + "end = 1\n",
+            "copy.py": "".join(marked) + "end = 1\n# XXX: copied\n",
+        },
+    )  # fmt: skip
     repo = Repository.open(git_repo)
     head = git(git_repo, "rev-parse", "HEAD").strip()
-    whole = parse_patch(repo.patch(base, head, similarity=50))
-    pending = repo.start_patch(base, head, similarity=50, pickaxe=PICKAXE)
-    filtered = parse_patch(pending.result(), keep=PREFILTER)
-    assert [f.path for f in filtered] == ["a.py", None]  # b.py has no marked line
-    empty = DiffResult.of(())
-    assert collect_debt(filtered, empty) == collect_debt(whole, empty)
-    assert [e["line"] for e in collect_debt(filtered, empty)["added"]] == [11, 31]
+    data = collect_json(git_repo, "--base", base)
+    assert by_path(data)["sub/edited.py"]["status"] == "renamed"
+    assert by_path(data)["copy.py"]["status"] == "copied"
+    result = DiffResult.from_dict(data["diff"])
+    settings = diff_settings(load_config(git_repo))
+    whole = parse_patch(repo.run(
+        "diff", "-U0", "--no-color", "--diff-algorithm=myers", "-M50%", "-C50%",
+        "--src-prefix=a/", "--dst-prefix=b/", base, head,
+    )[1])  # fmt: skip
+    patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
+    debt = phase_debt(repo, result, settings, patch, (base, head))
+    assert debt == collect_debt(whole, result)
+    added = {(e["path"], e["line"]) for e in debt["added"]}
+    assert ("sub/edited.py", 4) in added
+    assert ("sub/edited.py", 22) in added
+    assert ("copy.py", 32) in added
+    assert ("sub/moved.py", 1) not in added
+    assert [e["line"] for e in debt["added"] if e["path"] == "a.py"] == [11, 31]
+
+
+def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_patch(
+    git_repo: Path,
+) -> None:
+    """Among only the renamed paths, git's basename rule pairs dir1/x.py with dir2/x.py
+    (x.py is no longer ambiguous there); the whole diff paired them otherwise. The debt
+    then comes from the whole patch, as the diff paired the files."""
+    from phasectl.collectors.debt import collect_debt, phase_debt
+    from phasectl.collectors.diff import diff_settings
+    from phasectl.config import load_config
+    from phasectl.model.diff import DiffResult
+    from phasectl.repo.diff import parse_patch
+    from phasectl.repo.repository import Repository
+
+    p = [f"p{n} = {n}  # TODO: p{n % 4}\n" for n in range(20)]
+    q = [f"q{n} = {n * 7}\n" for n in range(20)]
+    x = p + q
+    y = [*p[:2], *(f"a{n}\n" for n in range(6)), *p[8:], *q]
+    base = commit(
+        git_repo,
+        {
+            ".phasectl.toml": "rename_similarity = 40\n",
+            "dir1/x.py": "".join(x),
+            "a/y.py": "".join(y),
+        },
+    )
+    moved = list(x)
+    moved[5] = "p5 = 5  # TODO: changed\n"
+    edited = list(x)
+    for n in (1, 4, 9, 13, 17):
+        edited[n] = f"changed{n}  # FIXME\n"
+    head = commit(
+        git_repo,
+        {
+            "dir1/x.py": None, "a/y.py": None, "dir3/q.py": "".join(moved),
+            "dir2/x.py": "".join(edited), "dir4/x.py": "".join(f"other {n}\n" for n in range(30)),
+        },
+    )  # fmt: skip
+    restricted = git(git_repo, "diff", "-M40%", "--name-status", base, head, "--",
+                     "dir1/x.py", "a/y.py", "dir3/q.py", "dir2/x.py")  # fmt: skip
+    data = collect_json(git_repo, "--base", base)
+    assert by_path(data)["dir2/x.py"]["old_path"] == "a/y.py"
+    assert "dir1/x.py\tdir2/x.py" in restricted  # the pairing the fallback is for
+    result = DiffResult.from_dict(data["diff"])
+    repo = Repository.open(git_repo)
+    whole = parse_patch(repo.patch(base, head, similarity=40))
+    patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
+    debt = phase_debt(repo, result, diff_settings(load_config(git_repo)), patch, (base, head))
+    assert debt == collect_debt(whole, result)
+    assert {e["path"] for e in debt["added"]} == {"dir2/x.py", "dir3/q.py"}
 
 
 def test_moved_suppressions_are_neither_new_nor_paid(git_repo: Path) -> None:

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from phasectl.model.diff import DiffResult
-    from phasectl.repo.diff import PatchFile
+    from phasectl.model.diff import DiffResult, FileChange
+    from phasectl.repo.diff import DiffSettings, PatchFile
+    from phasectl.repo.repository import Repository
 
 MAX_TEXT = 120
 
@@ -104,3 +105,45 @@ def collect_debt(patch: list[PatchFile], diff: DiffResult) -> dict[str, Any]:
             removed += _entries(old, file.removed)
     new, paid = _without_moves(added, removed)
     return {"added": new, "removed": paid}
+
+
+def phase_debt(
+    repo: Repository, diff: DiffResult, settings: DiffSettings, patch: bytes, refs: tuple[str, str]
+) -> dict[str, Any]:
+    """The debt of the range ``refs`` (base, head) whose diff is ``diff``, from ``patch``:
+    ``start_patch``'s output, taken without rename detection (that would cost git as much
+    again as the diff itself).
+
+    That patch shows each renamed or copied file as a deletion and a creation. Those are
+    dropped; the renames and copies whose sides hold a marked line are diffed again as the
+    diff paired them (``pairs_patch``), so every line and line number is the one a diff with
+    rename detection gives.
+    """
+    from phasectl.repo.diff import parse_patch
+
+    pairs = {c.path: c for c in diff.files if c.status in ("renamed", "copied")}
+    sources = {c.old_path: c for c in diff.files if c.status == "renamed"}
+    files: list[PatchFile] = []
+    again: dict[str, FileChange] = {}
+    for file in parse_patch(patch, keep=PREFILTER):
+        change = pairs.get(file.path or "") if file.old_path is None else None
+        if change is None and file.path is None:
+            change = sources.get(file.old_path or "")
+        if change is None:
+            files.append(file)
+        elif change.similarity != 100:  # an exact rename or copy changes no line
+            again[change.path] = change
+    if again:
+        paths = [p for c in again.values() for p in (c.old_path or "", c.path)]
+        paired = parse_patch(repo.pairs_patch(*refs, paths, settings, PICKAXE), keep=PREFILTER)
+        for file in paired:
+            change = again.get(file.path or "")
+            if change is not None and file.old_path != change.old_path:
+                # git paired these paths otherwise than the diff did: the whole patch, then.
+                whole = repo.patch(*refs, similarity=settings.similarity)
+                return collect_debt(parse_patch(whole, keep=PREFILTER), diff)
+            if change is not None:
+                files.append(file)
+    order = {c.path: n for n, c in enumerate(diff.files)}
+    files.sort(key=lambda f: order.get(f.path or f.old_path or "", len(order)))
+    return collect_debt(files, diff)

@@ -175,10 +175,7 @@ def collect_phase(
     if options.debt:
         from phasectl.collectors.debt import PICKAXE
 
-        debt_patch = repo.start_patch(
-            phase_range.base.sha, phase_range.head.sha,
-            similarity=config.rename_similarity, pickaxe=PICKAXE,
-        )  # fmt: skip
+        debt_patch = repo.start_patch(phase_range.base.sha, phase_range.head.sha, pickaxe=PICKAXE)
     try:
         return _measured_phase(
             repo, config, options, echo, phase_range,
@@ -213,13 +210,12 @@ def _measured_phase(
     runs: _Runs,
 ) -> PhaseMetrics:
     from phasectl.collectors.benchmarks import compare_benchmarks
-    from phasectl.collectors.debt import PREFILTER, collect_debt
-    from phasectl.collectors.diff import collect_diff
+    from phasectl.collectors.debt import phase_debt
+    from phasectl.collectors.diff import collect_diff, diff_settings
     from phasectl.model.coverage_change import compare_coverage
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests, ids_unrelated
-    from phasectl.repo.diff import parse_patch
 
     started, recorded = runs.started, runs.recorded
     dirty = len(repo.dirty_files()) if runs.in_place else 0
@@ -234,7 +230,8 @@ def _measured_phase(
         echo(f"Warning: {message}")
     debt = None
     if runs.debt_patch is not None:
-        debt = collect_debt(parse_patch(runs.debt_patch.result(), keep=PREFILTER), diff)
+        refs = (phase_range.base.sha, phase_range.head.sha)
+        debt = phase_debt(repo, diff, diff_settings(config), runs.debt_patch.result(), refs)
     tests = coverage = benchmarks = None
     if options.tests and runs.baseline is not None:
         added = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from phasectl.errors import GitCommandError
-from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason
+from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason, give_way
 
 _RENAME_LIMIT_HINT = re.compile(r"at least (\d+)")
 
@@ -38,7 +38,8 @@ class PendingGit:
     """A git command running in the background; its output is read by a thread so a full
     pipe never stalls git."""
 
-    def __init__(self, cwd: Path, args: list[str], what: str) -> None:
+    def __init__(self, cwd: Path, args: list[str], what: str, *, aside: bool = False) -> None:
+        """``aside``: this command is not what phasectl waits for first (``give_way``)."""
         import threading
 
         self._what = what
@@ -47,6 +48,8 @@ class PendingGit:
             ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),  # git's warnings in English
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
+        if aside:
+            give_way(self._proc.pid)
         self._output: tuple[bytes, bytes] = (b"", b"")
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -231,8 +234,11 @@ class Trees(GitBase):
             return None
         return path.resolve().relative_to(root.resolve()).as_posix()
 
-    def read_files(self, rev: str, paths: list[str], *, limit: int = 1 << 20) -> dict[str, bytes]:
-        """The first ``limit`` bytes of each of ``paths`` at ``rev``, read in one ``git`` call.
+    def read_files(
+        self, rev: str, paths: list[str], *, limit: int = 1 << 20, aside: bool = False
+    ) -> dict[str, bytes]:
+        """The first ``limit`` bytes of each of ``paths`` at ``rev``, read in one ``git`` call
+        (``aside``: one that gives way to the diff, see ``give_way``).
 
         Paths missing at ``rev`` (or not files) are left out.
         """
@@ -246,10 +252,12 @@ class Trees(GitBase):
         if not batch:
             return found
         names = "".join(f"{rev}:{p}\n" for p in batch).encode("utf-8", "surrogateescape")
-        found.update(self._read_batch(batch, names, limit))
+        found.update(self._read_batch(batch, names, limit, aside))
         return found
 
-    def _read_batch(self, batch: list[str], names: bytes, limit: int) -> dict[str, bytes]:
+    def _read_batch(
+        self, batch: list[str], names: bytes, limit: int, aside: bool
+    ) -> dict[str, bytes]:
         """``git cat-file --batch`` for ``names`` (one per path in ``batch``), read as it
         comes: of each blob only the first ``limit`` bytes are kept, so memory holds the
         heads of the files, never all their contents at once."""
@@ -262,6 +270,8 @@ class Trees(GitBase):
             env=git_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        if aside:
+            give_way(proc.pid)
         assert proc.stdin is not None
         assert proc.stdout is not None
 
@@ -303,17 +313,28 @@ class Trees(GitBase):
 
     def patch(self, base: str, head: str, *, similarity: int) -> bytes:
         """The pinned ``git diff -U0`` between two revisions: changed lines, no context."""
-        return self.run(*_patch_args(base, head, similarity))[1]
+        return self.run(*_patch_args(base, head, f"-M{similarity}%"))[1]
 
-    def start_patch(
-        self, base: str, head: str, *, similarity: int, pickaxe: str | None = None
-    ) -> PendingPatch:
-        """``patch`` started in the background; with ``pickaxe`` (a POSIX extended regular
-        expression, matched ignoring case), only the files with a changed line that matches
-        it (git's ``-G``), so git, not Python, skips the rest."""
-        extra = ["-G" + pickaxe, "--regexp-ignore-case"] if pickaxe is not None else []
-        args = _patch_args(base, head, similarity, extra)
-        return PendingPatch(self.work_tree or self.git_dir, args, "git diff -U0")
+    def start_patch(self, base: str, head: str, *, pickaxe: str) -> PendingPatch:
+        """``git diff -U0`` without rename detection, started in the background (aside, see
+        ``give_way``): only the files with a changed line that matches ``pickaxe`` (a POSIX
+        extended regular expression, matched ignoring case; git's ``-G``), so git, not
+        Python, skips the rest. A renamed file shows as a deletion and a creation; see
+        ``pairs_patch``."""
+        args = _patch_args(base, head, "--no-renames", "-G" + pickaxe, "--regexp-ignore-case")
+        return PendingPatch(self.work_tree or self.git_dir, args, "git diff -U0", aside=True)
+
+    def pairs_patch(
+        self, base: str, head: str, paths: Iterable[str], settings: DiffSettings, pickaxe: str
+    ) -> bytes:
+        """``git diff -U0 -G`` (as ``start_patch``) with rename and copy detection among
+        ``paths`` only: the old and new sides of the renames the whole diff found pair up
+        again, at a fraction of the cost of finding them among every changed file."""
+        detect = [f"-M{settings.similarity}%", "-G" + pickaxe, "--regexp-ignore-case"]
+        if settings.copies:
+            detect.append(f"-C{settings.similarity}%")
+        args = _patch_args(base, head, *detect)
+        return self.run(*args, *(f":(top,literal){p}" for p in paths))[1]
 
     def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
         """Line numbers (in head's version) of lines added or changed, per path.
@@ -323,11 +344,11 @@ class Trees(GitBase):
         return parse_added_lines(self.patch(base, head, similarity=similarity))
 
 
-def _patch_args(base: str, head: str, similarity: int, extra: Sequence[str] = ()) -> list[str]:
+def _patch_args(base: str, head: str, *detect: str) -> list[str]:
     return [
         "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
-        "--diff-algorithm=myers", "-U0", f"-M{similarity}%", "--src-prefix=a/",
-        "--dst-prefix=b/", *extra, "--end-of-options", base, head, "--",
+        "--diff-algorithm=myers", "-U0", "--src-prefix=a/", "--dst-prefix=b/", *detect,
+        "--end-of-options", base, head, "--",
     ]  # fmt: skip
 
 

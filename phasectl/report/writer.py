@@ -159,11 +159,13 @@ def render_report(
     *,
     committed_at: str | None = None,
     start_from: bytes | None = None,
+    renderer: Renderer | None = None,
 ) -> RenderedReport:
     """Render the report at ``path`` for ``metrics``; nothing is written.
 
     ``committed_at``: compare with the report as committed in that commit, not as it is on
     disk. ``start_from``: the document to fill when ``path`` does not exist yet.
+    ``renderer``: one built already for this repository and config (``prepare_renderer``).
     Raises ``DocumentError`` for broken markers and ``TemplateError`` for broken templates.
     """
     old = _read_committed(repo, committed_at, path) if committed_at else _read(path)
@@ -182,7 +184,7 @@ def render_report(
     )
     inputs = replace(inputs, purposes=_purposes(repo, metrics, inputs))
     context = build_context(metrics, inputs)
-    renderer = Renderer(repo.work_tree, config.templates_dir)
+    renderer = renderer or Renderer(repo.work_tree, config.templates_dir)
     names = [r.name for r in found] if found else list(REGIONS)
     for region in names:
         if not renderer.has_template(region_template(region)):
