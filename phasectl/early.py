@@ -86,20 +86,41 @@ def read_request(args: Sequence[str]) -> EarlyRequest | None:
     return EarlyRequest(Path(found["--repo"]), found["--base"], found["--head"])
 
 
+# The settings that change the diff, as named in .phasectl.toml or [tool.phasectl]. Only
+# a settings file that mentions one is read here (reading TOML costs imports); a stale
+# list would only make ``take`` refuse the diff, never give a wrong one.
+_DIFF_KEYS = (b"rename_similarity", b"rename_limit", b"detect_copies")
+_SETTINGS_FILES = (".phasectl.toml", "pyproject.toml")
+
+
+def _settings(root: Path) -> DiffSettings:
+    from phasectl.repo.diff import DiffSettings
+
+    for name in _SETTINGS_FILES:
+        try:
+            text = (root / name).read_bytes()
+        except OSError:
+            continue
+        if any(key in text for key in _DIFF_KEYS):
+            from phasectl.config import load_config
+
+            config = load_config(root)
+            return DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
+    return DiffSettings()
+
+
 def start(request: EarlyRequest) -> PendingDiff | None:
     """Start the diff ``request`` names, with the repository's settings; on any trouble
     (no repository, a bad settings file) start nothing: the command reports it."""
     global _started
     try:
-        from phasectl.config import load_config
         from phasectl.repo.base import find_work_tree
-        from phasectl.repo.diff import DiffSettings, start_diff
+        from phasectl.repo.diff import start_diff
 
         root = find_work_tree(request.repo)
         if root is None:
             return None
-        config = load_config(root)
-        settings = DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
+        settings = _settings(root)
         pending = start_diff(root, request.base, request.head, settings)
     except Exception:  # the command itself meets and reports the same trouble
         return None

@@ -245,8 +245,9 @@ class _Headers:
 
     def _read(self, repo: Repository, base: str, head: str, excluded_paths: PathPatterns) -> None:
         try:
-            paths = [p for p in repo.changed_paths(base, head) if not excluded_paths.matches(p)]
-            heads = repo.read_files(head, paths, limit=HEADER_BYTES, aside=True) if paths else {}
+            blobs = repo.changed_files(base, head)
+            wanted = {p: blob for p, blob in blobs.items() if not excluded_paths.matches(p)}
+            heads = repo.read_blobs(wanted, limit=HEADER_BYTES, aside=True)
             self._found = {path for path, data in heads.items() if says_generated(data)}
         except BaseException as exc:  # handed to the caller's thread by result()
             self._error = exc

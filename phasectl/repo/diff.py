@@ -208,14 +208,22 @@ class Trees(GitBase):
         """Start the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
         return start_diff(self.work_tree or self.git_dir, base, head, settings)
 
-    def changed_paths(self, base: str, head: str) -> list[str]:
-        """The paths whose contents at ``head`` differ from ``base`` (created, modified or
-        type-changed, renames not followed): git's quick tree comparison, no line diff."""
+    def changed_files(self, base: str, head: str) -> dict[str, str]:
+        """The regular files whose contents at ``head`` differ from ``base`` (created,
+        modified or type-changed, renames not followed), each with its blob at ``head``:
+        git's quick tree comparison, no line diff."""
         out = self.run(
             "diff", "--no-ext-diff", "--no-textconv", "--no-relative", "--no-renames",
-            "--name-only", "-z", "--diff-filter=AMT", "--end-of-options", base, head, "--",
+            "--raw", "-z", "--full-index", "--diff-filter=AMT", "--end-of-options", base,
+            head, "--",
         )[1]  # fmt: skip
-        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+        tokens = out.split(b"\0")[:-1]  # each record ends with a NUL
+        found: dict[str, str] = {}
+        for header, path in zip(tokens[::2], tokens[1::2], strict=True):
+            fields = header.split(b" ")  # ":old_mode new_mode old_sha new_sha status"
+            if len(fields) == 5 and fields[1] in (b"100644", b"100755"):
+                found[path.decode("utf-8", "surrogateescape")] = fields[3].decode("ascii")
+        return found
 
     def tree_paths(self, rev: str) -> list[str]:
         """Every file path in ``rev``'s tree."""
@@ -234,11 +242,8 @@ class Trees(GitBase):
             return None
         return path.resolve().relative_to(root.resolve()).as_posix()
 
-    def read_files(
-        self, rev: str, paths: list[str], *, limit: int = 1 << 20, aside: bool = False
-    ) -> dict[str, bytes]:
-        """The first ``limit`` bytes of each of ``paths`` at ``rev``, read in one ``git`` call
-        (``aside``: one that gives way to the diff, see ``give_way``).
+    def read_files(self, rev: str, paths: list[str], *, limit: int = 1 << 20) -> dict[str, bytes]:
+        """The first ``limit`` bytes of each of ``paths`` at ``rev``, read in one ``git`` call.
 
         Paths missing at ``rev`` (or not files) are left out.
         """
@@ -252,11 +257,20 @@ class Trees(GitBase):
         if not batch:
             return found
         names = "".join(f"{rev}:{p}\n" for p in batch).encode("utf-8", "surrogateescape")
-        found.update(self._read_batch(batch, names, limit, aside))
+        found.update(self._read_batch(batch, names, limit))
         return found
 
+    def read_blobs(self, blobs: dict[str, str], *, limit: int, aside: bool) -> dict[str, bytes]:
+        """The first ``limit`` bytes of each blob of ``blobs`` (path -> blob id), by path,
+        read in one ``git`` call (``aside``: one that gives way to the diff, see
+        ``give_way``). A blob id needs no lookup in a tree, as a ``rev:path`` name does."""
+        if not blobs:
+            return {}
+        names = "".join(f"{sha}\n" for sha in blobs.values()).encode("ascii")
+        return self._read_batch(list(blobs), names, limit, aside)
+
     def _read_batch(
-        self, batch: list[str], names: bytes, limit: int, aside: bool
+        self, batch: list[str], names: bytes, limit: int, aside: bool = False
     ) -> dict[str, bytes]:
         """``git cat-file --batch`` for ``names`` (one per path in ``batch``), read as it
         comes: of each blob only the first ``limit`` bytes are kept, so memory holds the
