@@ -7,6 +7,7 @@ is stopped, and git's output is handed over in whole raw records however it is c
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -28,13 +29,20 @@ PHASECTL = [sys.executable, "-m", "phasectl"]
 
 
 def process_collect(repo: Path, *args: str, cwd: Path | None = None) -> dict[str, Any]:
+    """``phasectl collect`` as a process; also checks that git's line diff ran only once
+    (an early diff the command refused would make two)."""
+    trace = repo.parent / "git-trace.txt"
+    trace.unlink(missing_ok=True)
     done = subprocess.run(
         [*PHASECTL, "--repo", str(repo), "collect", "--format", "json", "--no-tests", *args],
         cwd=cwd,
         capture_output=True,
         check=False,
+        env={**os.environ, "GIT_TRACE": str(trace)},
     )
     assert done.returncode == 0, done.stderr
+    diffs = [line for line in trace.read_text().splitlines() if "--numstat" in line]
+    assert len(diffs) == 1, diffs
     data: dict[str, Any] = json.loads(done.stdout)
     return data
 
