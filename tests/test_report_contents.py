@@ -211,7 +211,7 @@ def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path)
     from phasectl.collectors.diff import diff_settings
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
-    from phasectl.repo.diff import parse_patch
+    from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
 
     lines = [f"x{n} = {n}\n" for n in range(40)]
@@ -274,7 +274,7 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
     from phasectl.collectors.diff import diff_settings
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
-    from phasectl.repo.diff import parse_patch
+    from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
 
     p = [f"p{n} = {n}  # TODO: p{n % 4}\n" for n in range(20)]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
-from phasectl.repo.diff import unquote_c_path
+from phasectl.repo.patch import unquote_c_path
 
 if TYPE_CHECKING:
     from phasectl.repo.repository import Repository

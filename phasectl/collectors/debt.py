@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from phasectl.model.diff import DiffResult, FileChange
-    from phasectl.repo.diff import DiffSettings, PatchFile
+    from phasectl.repo.diff import DiffSettings
+    from phasectl.repo.patch import PatchFile
     from phasectl.repo.repository import Repository
 
 MAX_TEXT = 120
@@ -119,7 +120,7 @@ def phase_debt(
     diff paired them (``pairs_patch``), so every line and line number is the one a diff with
     rename detection gives.
     """
-    from phasectl.repo.diff import parse_patch
+    from phasectl.repo.patch import parse_patch
 
     pairs = {c.path: c for c in diff.files if c.status in ("renamed", "copied")}
     sources = {c.old_path: c for c in diff.files if c.status == "renamed"}

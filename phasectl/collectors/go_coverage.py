@@ -53,9 +53,12 @@ _MODULE = re.compile(r"^\s*module\s+(?:\"([^\"]+)\"|`([^`]+)`|([^\s/]\S*?))\s*(?
 _REGENERATE = "regenerate it with go test -coverprofile=FILE"
 
 Range = tuple[int, int]
+_Seen = tuple[int, int, int]
+"""A block as read: statements, count (merged so far), and the profile line it was first on.
+A tuple, not a list: a 100 MB profile holds millions of them."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GoBlock:
     """One merged profile block."""
 
@@ -176,7 +179,7 @@ def read_go_coverprofile(path: Path, repo_root: Path | None = None) -> dict[str,
 
 @untrusted("coverage profile")
 def _read_profile(
-    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], list[int]]]
+    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], _Seen]]
 ) -> str:
     return _read_blocks(path, mode, files)
 
@@ -193,15 +196,15 @@ def read_go_coverprofiles(
     if repo_root is not None and (repo_root / "go.mod").is_file():
         module = read_go_module_path(repo_root)
     mode = ""
-    # file -> range -> [statements, count, line]
-    files: dict[str, dict[tuple[int, int, int, int], list[int]]] = {}
+    # file -> range -> (statements, count, line)
+    files: dict[str, dict[tuple[int, int, int, int], _Seen]] = {}
     for path in paths:
         mode = _read_profile(path, mode, files)
     return _merged(files, mode, module, repo_root)
 
 
 def _read_blocks(
-    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], list[int]]]
+    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], _Seen]]
 ) -> str:
     """Add the blocks of the profile at ``path`` to ``files``; the profile's mode.
 
@@ -218,7 +221,7 @@ def _read_lines(
     path: Path,
     handle: Iterable[bytes],
     mode: str,
-    files: dict[str, dict[tuple[int, int, int, int], list[int]]],
+    files: dict[str, dict[tuple[int, int, int, int], _Seen]],
 ) -> str:
     own_mode = ""
     for lineno, raw in enumerate(handle, 1):
@@ -260,27 +263,31 @@ def _read_lines(
         key = (start_line, start_col, end_line, end_col)
         seen = blocks.get(key)
         if seen is None:
-            blocks[key] = [statements, count, lineno]
+            blocks[key] = (statements, count, lineno)
             continue
         if seen[0] != statements:
             raise PhasectlError(
                 f"{where}: this block has {statements} statements but line {seen[2]} gives the "
                 f"same range {seen[0]}; the profiles come from different sources, regenerate them"
             )
-        seen[1] = seen[1] | count if mode == "set" else seen[1] + count
+        merged = seen[1] | count if mode == "set" else seen[1] + count
+        blocks[key] = (seen[0], merged, seen[2])
     if not own_mode:
         raise PhasectlError(f"{path}:1: empty coverage profile (no mode line); {_REGENERATE}")
     return mode
 
 
 def _merged(
-    files: dict[str, dict[tuple[int, int, int, int], list[int]]],
+    files: dict[str, dict[tuple[int, int, int, int], _Seen]],
     mode: str,
     module: str,
     repo_root: Path | None,
 ) -> dict[str, GoFileCoverage]:
     result: dict[str, GoFileCoverage] = {}
-    for name, blocks in files.items():
+    # Each file's raw blocks are dropped as its merged ones are made: memory holds one form
+    # of a 100 MB profile's millions of blocks, not both.
+    for name in list(files):
+        blocks = files.pop(name)
         repo_name = _repo_name(name, module, repo_root)
         limit = _line_count(repo_root, repo_name)
         merged = tuple(
