@@ -145,13 +145,23 @@ def take(root: Path, base: str, head: str, settings: DiffSettings) -> PendingDif
     return None
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # as a shell reports a process a signal stopped
+
+
 def main() -> None:
     """Console-script entry point: start the diff if the command line names one, then run
     the command (which takes it, or not); a diff no command took is stopped."""
-    request = read_request(sys.argv[1:])
-    if request is not None:
-        start(request)
+    import signal
+
+    # Until the command installs its own handling (phasectl.collectors.process), SIGTERM
+    # ends phasectl through the ``finally`` below, so an early diff does not outlive it.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
+        request = read_request(sys.argv[1:])
+        if request is not None:
+            start(request)
         from phasectl.cli import main as cli_main
 
         cli_main()

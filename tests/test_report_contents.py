@@ -315,6 +315,65 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
     assert {e["path"] for e in debt["added"]} == {"dir2/x.py", "dir3/q.py"}
 
 
+def whole_and_phase_debt(repo_path: Path, base: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The debt as ``report`` finds it, and as read from one whole patch with renames."""
+    from phasectl.collectors.debt import collect_debt, phase_debt
+    from phasectl.collectors.diff import diff_settings
+    from phasectl.config import load_config
+    from phasectl.model.diff import DiffResult
+    from phasectl.repo.patch import parse_patch
+    from phasectl.repo.repository import Repository
+
+    repo = Repository.open(repo_path)
+    head = git(repo_path, "rev-parse", "HEAD").strip()
+    result = DiffResult.from_dict(collect_json(repo_path, "--base", base)["diff"])
+    whole = parse_patch(repo.patch(base, head, similarity=50))
+    patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
+    debt = phase_debt(repo, result, diff_settings(load_config(repo_path)), patch, (base, head))
+    return debt, collect_debt(whole, result)
+
+
+def test_a_rename_git_scores_100_percent_can_still_change_a_line(git_repo: Path) -> None:
+    """git's similarity hashes chunks of text: these two TODO lines hash alike, so the
+    rename scores 100% though a line changed. Its debt still counts."""
+    base = commit(
+        git_repo, {"mod.py": "def f():\n    return 1\n\n# TODO: handle parser case 10107\n"}
+    )
+    commit(
+        git_repo,
+        {
+            "mod.py": None,
+            "renamed.py": "def f():\n    return 1\n\n# TODO: handle parser case 37070\n",
+        },
+    )
+    change = by_path(collect_json(git_repo, "--base", base))["renamed.py"]
+    assert (change["similarity"], change["added"], change["removed"]) == (100, 1, 1)
+    debt, whole = whole_and_phase_debt(git_repo, base)
+    assert debt == whole
+    assert [e["line"] for e in debt["added"]] == [4]
+
+
+def test_renames_too_many_for_one_command_line_are_diffed_in_batches(git_repo: Path) -> None:
+    """The renamed paths go to git in batches of whole pairs (about 128 KiB of paths per
+    command); here about 170 KiB, so two commands, and the debt is the whole patch's."""
+    folder = "a-rather-long-folder-name/" * 4
+    files = {
+        f"{folder}old_module_{n:04d}.py": f"value_{n} = {n}\n# TODO: item {n}\n" + "x = 1\n" * 8
+        for n in range(600)
+    }
+    base = commit(git_repo, files)
+    moved: dict[str, str | None] = dict.fromkeys(files)
+    for path, text in files.items():
+        moved[path.replace("old_module", "new_module")] = text + "# FIXME: moved\n"
+    commit(git_repo, moved)
+    data = collect_json(git_repo, "--base", base)
+    assert data["diff"]["totals"]["files_renamed"] == 600
+    debt, whole = whole_and_phase_debt(git_repo, base)
+    assert debt == whole
+    assert len(debt["added"]) == 600
+    assert {e["kinds"][0] for e in debt["added"]} == {"FIXME"}
+
+
 def test_moved_suppressions_are_neither_new_nor_paid(git_repo: Path) -> None:
     commit(git_repo, {"a.py": "import os  # noqa: F401\n"})
     git(git_repo, "tag", "phase/1")

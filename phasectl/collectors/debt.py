@@ -7,9 +7,10 @@ removed counts as paid, unless the same line was added elsewhere (code that move
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -108,6 +109,10 @@ def collect_debt(patch: list[PatchFile], diff: DiffResult) -> dict[str, Any]:
     return {"added": new, "removed": paid}
 
 
+# At most this many bytes of paths on one git command line (Linux allows 2 MiB in all).
+_PATHS_PER_CALL = 1 << 17
+
+
 def phase_debt(
     repo: Repository, diff: DiffResult, settings: DiffSettings, patch: bytes, refs: tuple[str, str]
 ) -> dict[str, Any]:
@@ -117,8 +122,8 @@ def phase_debt(
 
     That patch shows each renamed or copied file as a deletion and a creation. Those are
     dropped; the renames and copies whose sides hold a marked line are diffed again as the
-    diff paired them (``pairs_patch``), so every line and line number is the one a diff with
-    rename detection gives.
+    diff paired them (``renames_patch``, among their own paths), so every line and line
+    number is the one a diff with rename detection gives.
     """
     from phasectl.repo.patch import parse_patch
 
@@ -132,19 +137,36 @@ def phase_debt(
             change = sources.get(file.old_path or "")
         if change is None:
             files.append(file)
-        elif change.similarity != 100:  # an exact rename or copy changes no line
+        elif change.added or change.removed:
+            # Not "similarity 100": git's score hashes chunks of text, and a changed line
+            # can score 100%. No line changed only when numstat counts none.
             again[change.path] = change
-    if again:
-        paths = [p for c in again.values() for p in (c.old_path or "", c.path)]
-        paired = parse_patch(repo.pairs_patch(*refs, paths, settings, PICKAXE), keep=PREFILTER)
-        for file in paired:
+    for batch in _batches(list(again.values())):
+        paths = [p for c in batch for p in (c.old_path or "", c.path)]
+        text = repo.renames_patch(*refs, settings, PICKAXE, paths)
+        for file in parse_patch(text, keep=PREFILTER):
             change = again.get(file.path or "")
             if change is not None and file.old_path != change.old_path:
                 # git paired these paths otherwise than the diff did: the whole patch, then.
-                whole = repo.patch(*refs, similarity=settings.similarity)
+                whole = repo.renames_patch(*refs, settings, PICKAXE)
                 return collect_debt(parse_patch(whole, keep=PREFILTER), diff)
             if change is not None:
                 files.append(file)
     order = {c.path: n for n, c in enumerate(diff.files)}
     files.sort(key=lambda f: order.get(f.path or f.old_path or "", len(order)))
     return collect_debt(files, diff)
+
+
+def _batches(changes: list[FileChange]) -> Iterator[list[FileChange]]:
+    """Whole pairs, as many as keep one git command line under ``_PATHS_PER_CALL`` bytes."""
+    batch: list[FileChange] = []
+    size = 0
+    for change in changes:
+        length = len(os.fsencode(change.path)) + len(os.fsencode(change.old_path or "")) + 40
+        if batch and size + length > _PATHS_PER_CALL:
+            yield batch
+            batch, size = [], 0
+        batch.append(change)
+        size += length
+    if batch:
+        yield batch

@@ -282,10 +282,21 @@ def collect_diff(
 
     ``pending`` is the same diff already started in the background (see ``start_diff``).
     """
-    if pending is None or phase_range.tip != phase_range.head.sha:
-        if pending is not None:  # started for a head that skip_reports has moved
-            pending.cancel()
-        pending = repo.start_diff(phase_range.base.sha, phase_range.head.sha, diff_settings(config))
+    if pending is not None and phase_range.tip == phase_range.head.sha:
+        return _joined(repo, config, phase_range, pending)  # its starter stops it on error
+    if pending is not None:  # started for a head that skip_reports has moved
+        pending.cancel()
+    own = repo.start_diff(phase_range.base.sha, phase_range.head.sha, diff_settings(config))
+    try:
+        return _joined(repo, config, phase_range, own)
+    finally:
+        own.cancel()  # on an error or Ctrl-C: git stops with phasectl
+
+
+def _joined(
+    repo: Repository, config: Config, phase_range: PhaseRange, pending: PendingDiff
+) -> tuple[DiffResult, list[str]]:
+    """``collect_diff`` once its diff is running."""
     # Read .gitattributes and file headers while git works, and the raw records while git
     # counts lines: what is left when git ends is joining the counts.
     attributes = Attributes.at(repo, phase_range.head.sha)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -336,21 +336,27 @@ class Trees(GitBase):
         ``give_way``): only the files with a changed line that matches ``pickaxe`` (a POSIX
         extended regular expression, matched ignoring case; git's ``-G``), so git, not
         Python, skips the rest. A renamed file shows as a deletion and a creation; see
-        ``pairs_patch``."""
+        ``renames_patch``."""
         args = _patch_args(base, head, "--no-renames", "-G" + pickaxe, "--regexp-ignore-case")
         return PendingPatch(self.work_tree or self.git_dir, args, "git diff -U0", aside=True)
 
-    def pairs_patch(
-        self, base: str, head: str, paths: Iterable[str], settings: DiffSettings, pickaxe: str
+    def renames_patch(
+        self,
+        base: str,
+        head: str,
+        settings: DiffSettings,
+        pickaxe: str,
+        paths: Sequence[str] | None = None,
     ) -> bytes:
-        """``git diff -U0 -G`` (as ``start_patch``) with rename and copy detection among
-        ``paths`` only: the old and new sides of the renames the whole diff found pair up
-        again, at a fraction of the cost of finding them among every changed file."""
-        detect = [f"-M{settings.similarity}%", "-G" + pickaxe, "--regexp-ignore-case"]
+        """``git diff -U0 -G`` (as ``start_patch``) with rename and copy detection as the
+        diff has it, among ``paths`` only when given: the old and new sides of renames the
+        whole diff found pair up again, at a fraction of the cost of finding them among
+        every changed file."""
+        detect = [f"-M{settings.similarity}%", f"-l{settings.rename_limit}"]
         if settings.copies:
             detect.append(f"-C{settings.similarity}%")
-        args = _patch_args(base, head, *detect)
-        return self.run(*args, *(f":(top,literal){p}" for p in paths))[1]
+        args = _patch_args(base, head, *detect, "-G" + pickaxe, "--regexp-ignore-case")
+        return self.run(*args, *(f":(top,literal){p}" for p in paths or ()))[1]
 
     def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
         """Line numbers (in head's version) of lines added or changed, per path.
