@@ -104,8 +104,7 @@ def _settings(root: Path) -> DiffSettings:
         if any(key in text for key in _DIFF_KEYS):
             from phasectl.config import load_config
 
-            config = load_config(root)
-            return DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
+            return DiffSettings.of(load_config(root))
     return DiffSettings()
 
 

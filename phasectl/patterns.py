@@ -24,8 +24,8 @@ class PathPatterns:
     """A list of patterns compiled once; for a path, the last pattern that matches decides."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        # Imported here: the settings module needs ``literal_glob`` at startup, and
-        # phasectl.early reads the settings before anything else loads.
+        # Imported here: the settings module needs only ``literal_glob``, and phasectl.early
+        # may read the settings before git's diff starts.
         from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
         self.patterns = tuple(patterns)

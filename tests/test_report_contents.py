@@ -208,9 +208,9 @@ def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path)
     without rename detection; renamed and copied files are diffed again as the diff paired
     them. The debt is the same as read from the whole patch, and so is every line number."""
     from phasectl.collectors.debt import collect_debt, phase_debt
-    from phasectl.collectors.diff import diff_settings
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
+    from phasectl.repo.diff import DiffSettings
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
 
@@ -248,7 +248,7 @@ def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path)
     assert by_path(data)["sub/edited.py"]["status"] == "renamed"
     assert by_path(data)["copy.py"]["status"] == "copied"
     result = DiffResult.from_dict(data["diff"])
-    settings = diff_settings(load_config(git_repo))
+    settings = DiffSettings.of(load_config(git_repo))
     whole = parse_patch(repo.run(
         "diff", "-U0", "--no-color", "--diff-algorithm=myers", "-M50%", "-C50%",
         "--src-prefix=a/", "--dst-prefix=b/", base, head,
@@ -271,9 +271,9 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
     (x.py is no longer ambiguous there); the whole diff paired them otherwise. The debt
     then comes from the whole patch, as the diff paired the files."""
     from phasectl.collectors.debt import collect_debt, phase_debt
-    from phasectl.collectors.diff import diff_settings
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
+    from phasectl.repo.diff import DiffSettings
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
 
@@ -310,7 +310,7 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
     repo = Repository.open(git_repo)
     whole = parse_patch(repo.patch(base, head, similarity=40))
     patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
-    debt = phase_debt(repo, result, diff_settings(load_config(git_repo)), patch, (base, head))
+    debt = phase_debt(repo, result, DiffSettings.of(load_config(git_repo)), patch, (base, head))
     assert debt == collect_debt(whole, result)
     assert {e["path"] for e in debt["added"]} == {"dir2/x.py", "dir3/q.py"}
 
@@ -318,9 +318,9 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
 def whole_and_phase_debt(repo_path: Path, base: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The debt as ``report`` finds it, and as read from one whole patch with renames."""
     from phasectl.collectors.debt import collect_debt, phase_debt
-    from phasectl.collectors.diff import diff_settings
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
+    from phasectl.repo.diff import DiffSettings
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
 
@@ -329,7 +329,7 @@ def whole_and_phase_debt(repo_path: Path, base: str) -> tuple[dict[str, Any], di
     result = DiffResult.from_dict(collect_json(repo_path, "--base", base)["diff"])
     whole = parse_patch(repo.patch(base, head, similarity=50))
     patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
-    debt = phase_debt(repo, result, diff_settings(load_config(repo_path)), patch, (base, head))
+    debt = phase_debt(repo, result, DiffSettings.of(load_config(repo_path)), patch, (base, head))
     return debt, collect_debt(whole, result)
 
 

@@ -13,7 +13,7 @@ from phasectl.patterns import PathPatterns
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repo.diff import DiffSettings, PendingDiff
+    from phasectl.repo.diff import PendingDiff
     from phasectl.repo.repository import Repository
 
 EMPTY_TREE_REF = "(empty tree)"
@@ -269,12 +269,6 @@ def _mark_generated(changes: list[FileChange], generated: set[str]) -> list[File
     ]
 
 
-def diff_settings(config: Config) -> DiffSettings:
-    from phasectl.repo.diff import DiffSettings
-
-    return DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
-
-
 def collect_diff(
     repo: Repository, config: Config, phase_range: PhaseRange, pending: PendingDiff | None = None
 ) -> tuple[DiffResult, list[str]]:
@@ -286,7 +280,9 @@ def collect_diff(
         return _joined(repo, config, phase_range, pending)  # its starter stops it on error
     if pending is not None:  # started for a head that skip_reports has moved
         pending.cancel()
-    own = repo.start_diff(phase_range.base.sha, phase_range.head.sha, diff_settings(config))
+    from phasectl.repo.diff import DiffSettings
+
+    own = repo.start_diff(phase_range.base.sha, phase_range.head.sha, DiffSettings.of(config))
     try:
         return _joined(repo, config, phase_range, own)
     finally:

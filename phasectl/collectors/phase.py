@@ -211,11 +211,12 @@ def _measured_phase(
 ) -> PhaseMetrics:
     from phasectl.collectors.benchmarks import compare_benchmarks
     from phasectl.collectors.debt import phase_debt
-    from phasectl.collectors.diff import collect_diff, diff_settings
+    from phasectl.collectors.diff import collect_diff
     from phasectl.model.coverage_change import compare_coverage
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests, ids_unrelated
+    from phasectl.repo.diff import DiffSettings
 
     started, recorded = runs.started, runs.recorded
     dirty = len(repo.dirty_files()) if runs.in_place else 0
@@ -231,7 +232,8 @@ def _measured_phase(
     debt = None
     if runs.debt_patch is not None:
         refs = (phase_range.base.sha, phase_range.head.sha)
-        debt = phase_debt(repo, diff, diff_settings(config), runs.debt_patch.result(), refs)
+        settings = DiffSettings.of(config)
+        debt = phase_debt(repo, diff, settings, runs.debt_patch.result(), refs)
     tests = coverage = benchmarks = None
     if options.tests and runs.baseline is not None:
         added = None

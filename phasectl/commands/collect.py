@@ -40,8 +40,7 @@ def start_early_diff(app: AppContext, base: str | None, head: str | None) -> Pen
     root = find_work_tree(app.repo_path)
     if root is None:
         return None
-    config = app.config_for(root)
-    settings = DiffSettings(config.rename_similarity, config.rename_limit, config.detect_copies)
+    settings = DiffSettings.of(app.config_for(root))
     return early.take(root, base, head, settings) or start_diff(root, base, head, settings)
 
 

@@ -9,11 +9,14 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from phasectl.errors import GitCommandError
 from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason, give_way
 from phasectl.repo.patch import parse_added_lines
+
+if TYPE_CHECKING:
+    from phasectl.config import Config
 
 _RENAME_LIMIT_HINT = re.compile(r"at least (\d+)")
 
@@ -34,6 +37,11 @@ class DiffSettings:
     similarity: int = 50
     rename_limit: int = 1000
     copies: bool = False
+
+    @classmethod
+    def of(cls, config: Config) -> DiffSettings:
+        """The settings ``config`` gives the diff."""
+        return cls(config.rename_similarity, config.rename_limit, config.detect_copies)
 
 
 class PendingGit:
