@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from phasectl.errors import PhasectlError
+TYPE_CHECKING = False  # the console script's first imports stay lean (phasectl.early)
+if TYPE_CHECKING:
+    from phasectl.errors import PhasectlError
 
 __all__ = ["PhasectlError"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "PhasectlError":
+        from phasectl.errors import PhasectlError
+
+        return PhasectlError
+    raise AttributeError(f"module 'phasectl' has no attribute {name!r}")

@@ -14,32 +14,41 @@ than ``--repo`` and ``--debug``.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal's C half, loaded at startup
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
+from phasectl.repo.spawn import (
+    DEFAULT_RENAME_LIMIT,
+    DEFAULT_SIMILARITY,
+    Child,
+    diff_args,
+    spawn_git,
+    work_tree_of,
+)
+
+TYPE_CHECKING = False  # typing costs 10 ms of imports before git could start
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from phasectl.repo.diff import DiffSettings, PendingDiff
+
+    # What the command line asks to diff, as read before click parses it: the --repo
+    # folder, base and head.
+    EarlyRequest = tuple[str, str, str]
+    # The settings that change the diff: similarity, rename limit, copies.
+    _Settings = tuple[int, int, bool]
 
 _COMMANDS = ("collect", "report", "check")
 _GIVE_UP = ("-C", "--config", "--merge-base", "-h", "--help", "--version")
 
 
-class EarlyRequest(NamedTuple):
-    """What the command line asks to diff, as read before click parses it."""
+class _Started:
+    """The diff started early, and what it was started for."""
 
-    repo: Path
-    base: str
-    head: str
-
-
-class _Started(NamedTuple):
-    root: Path
-    base: str
-    head: str
-    settings: DiffSettings
-    pending: PendingDiff
+    def __init__(self, root: str, base: str, head: str, settings: _Settings, child: Child):
+        self.request = (root, base, head, settings)
+        self.child = child
 
 
 _started: _Started | None = None
@@ -83,7 +92,7 @@ def read_request(args: Sequence[str]) -> EarlyRequest | None:
             at += 1
     if not command_seen or "--base" not in found or "--head" not in found:
         return None
-    return EarlyRequest(Path(found["--repo"]), found["--base"], found["--head"])
+    return found["--repo"], found["--base"], found["--head"]
 
 
 # The settings that change the diff, as named in .phasectl.toml or [tool.phasectl]. Only
@@ -93,38 +102,37 @@ _DIFF_KEYS = (b"rename_similarity", b"rename_limit", b"detect_copies")
 _SETTINGS_FILES = (".phasectl.toml", "pyproject.toml")
 
 
-def _settings(root: Path) -> DiffSettings:
-    from phasectl.repo.diff import DiffSettings
-
+def _settings(root: str) -> _Settings:
     for name in _SETTINGS_FILES:
         try:
-            text = (root / name).read_bytes()
+            with open(f"{root}/{name}", "rb") as file:
+                text = file.read()
         except OSError:
             continue
         if any(key in text for key in _DIFF_KEYS):
             from phasectl.config import load_config
+            from phasectl.repo.diff import DiffSettings
 
-            return DiffSettings.of(load_config(root))
-    return DiffSettings()
+            settings = DiffSettings.of(load_config(Path(root)))
+            return settings.similarity, settings.rename_limit, settings.copies
+    return DEFAULT_SIMILARITY, DEFAULT_RENAME_LIMIT, False
 
 
-def start(request: EarlyRequest) -> PendingDiff | None:
+def start(request: EarlyRequest) -> bool:
     """Start the diff ``request`` names, with the repository's settings; on any trouble
     (no repository, a bad settings file) start nothing: the command reports it."""
     global _started
+    repo, base, head = request
     try:
-        from phasectl.repo.base import find_work_tree
-        from phasectl.repo.diff import start_diff
-
-        root = find_work_tree(request.repo)
+        root = work_tree_of(repo)
         if root is None:
-            return None
+            return False
         settings = _settings(root)
-        pending = start_diff(root, request.base, request.head, settings)
+        child = spawn_git(root, diff_args(base, head, *settings))
     except Exception:  # the command itself meets and reports the same trouble
-        return None
-    _started = _Started(root, request.base, request.head, settings, pending)
-    return pending
+        return False
+    _started = _Started(root, base, head, settings, child)
+    return True
 
 
 def take(root: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff | None:
@@ -133,15 +141,13 @@ def take(root: Path, base: str, head: str, settings: DiffSettings) -> PendingDif
     started, _started = _started, None
     if started is None:
         return None
-    if (started.root, started.base, started.head, started.settings) == (
-        root,
-        base,
-        head,
-        settings,
-    ):
-        return started.pending
-    started.pending.cancel()
-    return None
+    asked = (str(root), base, head, (settings.similarity, settings.rename_limit, settings.copies))
+    if started.request != asked:
+        started.child.discard()
+        return None
+    from phasectl.repo.diff import PendingDiff
+
+    return PendingDiff(root, base, head, settings, child=started.child)
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -151,12 +157,10 @@ def _terminated(signum: int, frame: object) -> None:
 def main() -> None:
     """Console-script entry point: start the diff if the command line names one, then run
     the command (which takes it, or not); a diff no command took is stopped."""
-    import signal
-
     # Until the command installs its own handling (phasectl.collectors.process), SIGTERM
     # ends phasectl through the ``finally`` below, so an early diff does not outlive it.
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminated)
+    if _signal.getsignal(_signal.SIGTERM) == _signal.SIG_DFL:
+        _signal.signal(_signal.SIGTERM, _terminated)
     try:
         request = read_request(sys.argv[1:])
         if request is not None:
@@ -166,7 +170,7 @@ def main() -> None:
         cli_main()
     finally:
         if _started is not None:
-            _started.pending.cancel()
+            _started.child.discard()
         # The process is ending: let the interpreter's last garbage collections skip what
         # the run built (5,000 files' figures are 10-20 ms of traversal); files are closed
         # and atexit handlers still run, and the memory goes back with the process.

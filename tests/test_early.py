@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from phasectl import early
-from phasectl.early import EarlyRequest, read_request
+from phasectl.early import read_request
 from phasectl.repo.diff import DiffSettings, raw_section_end
 
 from conftest import by_path, collect_json, commit, git
@@ -152,10 +152,10 @@ def test_the_early_diff_starts_from_the_folder_given_by_repo(
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["collect", "--base", "v1", "--head", "v2"], EarlyRequest(Path(), "v1", "v2")),
-        (["--repo", "r", "report", "--head=h", "--base=b"], EarlyRequest(Path("r"), "b", "h")),
+        (["collect", "--base", "v1", "--head", "v2"], (".", "v1", "v2")),
+        (["--repo", "r", "report", "--head=h", "--base=b"], ("r", "b", "h")),
         (["--debug", "check", "--base", "b", "--head", "h", "--repo", "x"],
-         EarlyRequest(Path("x"), "b", "h")),
+         ("x", "b", "h")),
         (["collect", "--base", "b"], None),  # head is HEAD: the command starts it itself
         (["collect", "--base", "b", "--head", "h", "--merge-base"], None),
         (["-C", "sub", "collect", "--base", "b", "--head", "h"], None),
@@ -169,7 +169,7 @@ def test_the_early_diff_starts_from_the_folder_given_by_repo(
     ],
 )  # fmt: skip
 def test_the_command_line_is_read_or_left_to_click(
-    argv: list[str], expected: EarlyRequest | None
+    argv: list[str], expected: tuple[str, str, str] | None
 ) -> None:
     assert read_request(argv) == expected
 
@@ -177,17 +177,20 @@ def test_the_command_line_is_read_or_left_to_click(
 def test_a_diff_the_command_does_not_ask_for_is_stopped(phase: tuple[Path, str, str]) -> None:
     repo, base, head = phase
     root = repo.resolve()
-    pending = early.start(EarlyRequest(repo, "base", "head"))
-    assert pending is not None
+    assert early.start((str(repo), "base", "head"))
+    assert early._started is not None
+    child = early._started.child
     assert early.take(root, "base", "other", DiffSettings()) is None
-    assert pending.cancelled
+    assert child.returncode is not None  # stopped and reaped
     # Taken once at most: a second command in the same process starts its own.
     assert early.take(root, "base", "head", DiffSettings()) is None
-    mine = early.start(EarlyRequest(repo, base, head))
+    assert early.start((str(repo), base, head))
+    mine = early.take(root, base, head, DiffSettings())
     assert mine is not None
     try:
-        assert early.take(root, base, head, DiffSettings()) is mine
         assert not mine.cancelled
+        plain = ["git", "diff", "--raw", "--numstat", "-z", "--full-index", "-M50%", base, head]
+        assert mine.result().data == subprocess.run(plain, cwd=repo, capture_output=True).stdout
     finally:
         mine.cancel()
 

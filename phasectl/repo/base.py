@@ -15,19 +15,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from phasectl.errors import GitCommandError, RepositoryError
+from phasectl.repo.spawn import PINNED_CONFIG, REPOSITORY_VARIABLES, git_env, work_tree_of
 
 _Opened = TypeVar("_Opened", bound="GitBase")
-
-# Settings read from git config that would otherwise change what we parse.
-PINNED_CONFIG = (
-    "-c", "core.quotePath=false",
-    "-c", "diff.noprefix=false",
-    "-c", "diff.mnemonicPrefix=false",
-    "-c", "diff.relative=false",
-    "-c", "diff.renames=true",
-    "-c", "color.ui=never",
-    "-c", "core.pager=cat",
-)  # fmt: skip
 
 
 def git_reason(err: str, status: int) -> str:
@@ -49,24 +39,8 @@ def find_work_tree(path: Path) -> Path | None:
 
     ``None`` when no ``.git`` is found above it (a bare repository, or no repository).
     """
-    for folder in (path.resolve(), *path.resolve().parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
-
-
-_REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
-
-
-def git_env(**extra: str) -> dict[str, str]:
-    """The environment every git call phasectl makes runs in.
-
-    git's messages in English, whatever the user's locale (some are matched on); and
-    without ``GIT_DIR`` / ``GIT_WORK_TREE``, so that each call goes to the repository of the
-    folder it runs in (``open`` has checked that they name the same one).
-    """
-    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
-    return {**env, "LC_ALL": "C", "LANGUAGE": "C", **extra}
+    found = work_tree_of(os.fspath(path))
+    return None if found is None else Path(found)
 
 
 def give_way(pid: int) -> None:
@@ -142,7 +116,7 @@ class GitBase:
         calls then run without them (see ``git_env``). Relative values are read from the
         current folder, as the shell meant them.
         """
-        named = {k: os.environ[k] for k in _REPOSITORY_VARIABLES if os.environ.get(k)}
+        named = {k: os.environ[k] for k in REPOSITORY_VARIABLES if os.environ.get(k)}
         if not named:
             return
         absolute = {k: str(Path(v).absolute()) for k, v in named.items()}

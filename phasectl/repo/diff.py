@@ -12,8 +12,17 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from phasectl.errors import GitCommandError
-from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason, give_way
+from phasectl.repo.base import GitBase, git_reason, give_way
 from phasectl.repo.patch import parse_added_lines
+from phasectl.repo.spawn import (
+    DEFAULT_RENAME_LIMIT,
+    DEFAULT_SIMILARITY,
+    PINNED_CONFIG,
+    Child,
+    diff_args,
+    git_env,
+    spawn_git,
+)
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -34,8 +43,8 @@ class DiffOutput:
 class DiffSettings:
     """The settings that change what ``git diff`` detects."""
 
-    similarity: int = 50
-    rename_limit: int = 1000
+    similarity: int = DEFAULT_SIMILARITY
+    rename_limit: int = DEFAULT_RENAME_LIMIT
     copies: bool = False
 
     @classmethod
@@ -45,19 +54,20 @@ class DiffSettings:
 
 
 class PendingGit:
-    """A git command running in the background; its output is read by a thread so a full
-    pipe never stalls git."""
+    """A git command running in the background; its output is read by a thread (and its
+    standard error by a second one) so that a full pipe never stalls git."""
 
-    def __init__(self, cwd: Path, args: list[str], what: str, *, aside: bool = False) -> None:
-        """``aside``: this command is not what phasectl waits for first (``give_way``)."""
+    def __init__(
+        self, cwd: Path, args: list[str], what: str, *, aside: bool = False,
+        child: Child | None = None,
+    ) -> None:  # fmt: skip
+        """``aside``: this command is not what phasectl waits for first (``give_way``).
+        ``child``: the command, already started (by ``phasectl.early``)."""
         import threading
 
         self._what = what
         self._cancelled = False
-        self._proc = subprocess.Popen(
-            ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),  # git's warnings in English
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        self._proc = child or spawn_git(str(cwd), args)
         if aside:
             give_way(self._proc.pid)
         self._output: tuple[bytes, bytes] = (b"", b"")
@@ -65,7 +75,31 @@ class PendingGit:
         self._reader.start()
 
     def _read(self) -> None:
-        self._output = self._proc.communicate()
+        import threading
+
+        proc = self._proc
+        errors: list[bytes] = []
+        drainer = threading.Thread(
+            target=lambda: errors.append(_read_all(proc.stderr)), daemon=True
+        )
+        drainer.start()
+        buffer = bytearray()
+        try:
+            while chunk := os.read(proc.stdout, 1 << 16):
+                buffer += chunk
+                self._received(buffer)
+            proc.wait()
+            drainer.join()
+            self._output = (bytes(buffer), errors[0] if errors else b"")
+        finally:
+            os.close(proc.stdout)
+            self._ended()
+
+    def _received(self, output: bytearray) -> None:
+        """Called by the reading thread each time more output has come."""
+
+    def _ended(self) -> None:
+        """Called by the reading thread when it stops, for whatever reason."""
 
     def _finished(self) -> tuple[bytes, str]:
         """Wait for git; its output and standard error, or ``GitCommandError``."""
@@ -73,15 +107,14 @@ class PendingGit:
         out, err_bytes = self._output
         err = err_bytes.decode("utf-8", "replace")
         if self._proc.returncode != 0:
-            reason = git_reason(err, self._proc.returncode)
+            reason = git_reason(err, self._proc.returncode or 0)
             raise GitCommandError(f"{self._what} failed: {reason}")
         return out, err
 
     def cancel(self) -> None:
         """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
         self._cancelled = True
-        if self._proc.poll() is None:
-            self._proc.kill()
+        self._proc.kill()
         self._reader.join()
 
     @property
@@ -89,6 +122,17 @@ class PendingGit:
         """Whether ``cancel`` was called: git was stopped, or had ended, before its output
         was used."""
         return self._cancelled
+
+
+def _read_all(fd: int) -> bytes:
+    """Everything that comes from pipe ``fd`` until it closes; then close it."""
+    chunks = []
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def raw_section_end(data: bytes | bytearray, start: int = 0) -> tuple[int, bool]:
@@ -125,56 +169,29 @@ class PendingDiff(PendingGit):
     the end; ``raw_pieces`` hands the first part over while git computes the second.
     """
 
-    def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
+    def __init__(
+        self, cwd: Path, base: str, head: str, settings: DiffSettings, child: Child | None = None
+    ) -> None:
+        """``child``: this diff, already started (by ``phasectl.early``)."""
         from queue import SimpleQueue
 
         self._pieces: SimpleQueue[bytes | None] = SimpleQueue()
-        args = [
-            "diff", "--no-color", "--no-ext-diff", "--no-textconv",
-            "--no-relative", "--ignore-submodules=none", "--diff-algorithm=myers",
-            "--full-index", "--raw", "--numstat", "-z",
-            f"-M{settings.similarity}%", f"-l{settings.rename_limit}",
-        ]  # fmt: skip
-        if settings.copies:
-            args.append(f"-C{settings.similarity}%")
-        # --end-of-options: a revision such as "--output=x" is a revision, never an option.
-        args += ["--end-of-options", base, head, "--"]
-        super().__init__(cwd, args, f"git diff {base} {head}")
+        self._scanned, self._raw_complete = 0, False
+        args = diff_args(base, head, settings.similarity, settings.rename_limit, settings.copies)
+        super().__init__(cwd, args, f"git diff {base} {head}", child=child)
 
-    def _read(self) -> None:
-        """Read git's output as it comes, handing on each run of whole raw records; standard
-        error is drained by a second thread, so that neither pipe can fill and stall git."""
-        import threading
+    def _received(self, output: bytearray) -> None:
+        """Hand on each run of whole raw records as it comes."""
+        if not self._raw_complete:
+            start = self._scanned
+            self._scanned, self._raw_complete = raw_section_end(output, start)
+            if self._scanned > start:
+                self._pieces.put(bytes(output[start : self._scanned]))
 
-        proc = self._proc
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        errors: list[bytes] = []
-
-        def drain(pipe: IO[bytes]) -> None:
-            with pipe:
-                errors.append(pipe.read())
-
-        drainer = threading.Thread(target=drain, args=(proc.stderr,), daemon=True)
-        drainer.start()
-        buffer = bytearray()
-        scanned, complete = 0, False
-        try:
-            with proc.stdout:
-                while chunk := os.read(proc.stdout.fileno(), 1 << 16):
-                    buffer += chunk
-                    if not complete:
-                        start = scanned
-                        scanned, complete = raw_section_end(buffer, scanned)
-                        if scanned > start:
-                            self._pieces.put(bytes(buffer[start:scanned]))
-            proc.wait()
-            drainer.join()
-            self._output = (bytes(buffer), errors[0] if errors else b"")
-        finally:
-            # The raw section has ended: at a numstat record, or at the end of the output
-            # (git failed or was stopped, or the diff has no line counts).
-            self._pieces.put(None)
+    def _ended(self) -> None:
+        # The raw section has ended: at a numstat record, or at the end of the output
+        # (git failed or was stopped, or the diff has no line counts).
+        self._pieces.put(None)
 
     def raw_pieces(self) -> Iterator[bytes]:
         """The raw records, in runs of whole records, as git prints them; the runs end where

@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 from phasectl.errors import GitCommandError
-from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason
+from phasectl.repo.base import GitBase, git_reason
+from phasectl.repo.spawn import PINNED_CONFIG, git_env
 
 
 def _push_reason(err: str, status: int) -> str:

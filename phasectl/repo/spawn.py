@@ -1,0 +1,158 @@
+"""Starting git with nothing but ``os``: the first milliseconds of a ``collect``.
+
+``phasectl.early`` starts git's diff before anything else loads, so this module imports
+only what the interpreter has already loaded at startup (``os``, ``sys``, ``_signal``,
+``_thread``): ``subprocess``, ``pathlib`` and ``typing`` cost about 35 ms here, which git
+would otherwise wait for. Every background git command of ``phasectl.repo.diff`` starts
+here too, so this one way of starting git is the one the tests run.
+"""
+
+from __future__ import annotations
+
+import _signal  # type: ignore[import-not-found]  # signal's C half, loaded at startup
+import _thread
+import os
+import sys
+
+# Settings read from git config that would otherwise change what we parse.
+PINNED_CONFIG = (
+    "-c", "core.quotePath=false",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "diff.relative=false",
+    "-c", "diff.renames=true",
+    "-c", "color.ui=never",
+    "-c", "core.pager=cat",
+)  # fmt: skip
+
+DEFAULT_SIMILARITY = 50
+DEFAULT_RENAME_LIMIT = 1000
+REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
+
+
+def git_env(**extra: str) -> dict[str, str]:
+    """The environment every git call phasectl makes runs in.
+
+    git's messages in English, whatever the user's locale (some are matched on); and
+    without ``GIT_DIR`` / ``GIT_WORK_TREE``, so that each call goes to the repository of the
+    folder it runs in (``open`` has checked that they name the same one).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in REPOSITORY_VARIABLES}
+    return {**env, "LC_ALL": "C", "LANGUAGE": "C", **extra}
+
+
+def work_tree_of(path: str) -> str | None:
+    """The top of the work tree containing ``path``, found without running git: the
+    nearest folder above it holding ``.git``. ``None`` when there is none (a bare
+    repository, or no repository)."""
+    folder = os.path.realpath(path)
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def diff_args(
+    base: str,
+    head: str,
+    similarity: int = DEFAULT_SIMILARITY,
+    rename_limit: int = DEFAULT_RENAME_LIMIT,
+    copies: bool = False,
+) -> list[str]:
+    """The arguments of the pinned ``git diff --raw --numstat -z`` between two revisions."""
+    args = [
+        "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+        "--no-relative", "--ignore-submodules=none", "--diff-algorithm=myers",
+        "--full-index", "--raw", "--numstat", "-z",
+        f"-M{similarity}%", f"-l{rename_limit}",
+    ]  # fmt: skip
+    if copies:
+        args.append(f"-C{similarity}%")
+    # --end-of-options: a revision such as "--output=x" is a revision, never an option.
+    return [*args, "--end-of-options", base, head, "--"]
+
+
+class Child:
+    """A git process and the reading ends of its standard output and error (file
+    descriptors, closed by whoever reads them to the end, or by ``discard``)."""
+
+    def __init__(self, pid: int, stdout: int, stderr: int) -> None:
+        self.pid = pid
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode: int | None = None
+        self._reaping = _thread.allocate_lock()
+
+    def wait(self) -> int:
+        """Wait for git to end; its exit status (negative: the signal that stopped it)."""
+        with self._reaping:
+            if self.returncode is None:
+                status = os.waitpid(self.pid, 0)[1]
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        """Stop git if it has not been waited for (as ``Popen.kill``)."""
+        if self.returncode is None:
+            try:  # noqa: SIM105 (contextlib is not loaded yet)
+                os.kill(self.pid, _signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it has ended, and is waiting to be reaped
+
+    def discard(self) -> None:
+        """Stop git, close its pipes and reap it: for a process nobody reads."""
+        self.kill()
+        for fd in (self.stdout, self.stderr):
+            os.close(fd)
+        self.wait()
+
+
+# Room for a 5,000-file diff's whole output (about 0.5 MB): git never waits for phasectl to
+# read, while phasectl's threads take turns (the standard pipe holds 64 KiB).
+_PIPE_SIZE = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Make pipe ``fd`` hold up to ``_PIPE_SIZE`` bytes, where the system allows it."""
+    if sys.platform == "linux":
+        import fcntl
+
+        try:  # noqa: SIM105 (contextlib is not loaded yet)
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        except OSError:
+            pass  # over the system's or the user's limit: the standard size serves
+
+
+def spawn_git(cwd: str, args: list[str]) -> Child:
+    """Start ``git <pinned config> args`` in ``cwd`` with standard input from /dev/null and
+    its output in pipes (``os.posix_spawnp``, as ``subprocess`` would, minus its imports).
+
+    ``FileNotFoundError`` when git is not on PATH.
+    """
+    out_read, out_write = os.pipe()  # not inheritable: only the dup2'd ends reach git
+    err_read, err_write = os.pipe()
+    _widen(out_write)
+    try:
+        pid = os.posix_spawnp(
+            "git",
+            ["git", "-C", cwd, *PINNED_CONFIG, *args],
+            git_env(),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, out_write, 1),
+                (os.POSIX_SPAWN_DUP2, err_write, 2),
+            ],
+            # Python ignores SIGPIPE; git must not (subprocess's restore_signals).
+            setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ),
+        )
+    except BaseException:
+        os.close(out_read)
+        os.close(err_read)
+        raise
+    finally:
+        os.close(out_write)
+        os.close(err_write)
+    return Child(pid, out_read, err_read)
