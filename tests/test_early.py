@@ -20,6 +20,7 @@ import pytest
 from phasectl import early
 from phasectl.early import read_request
 from phasectl.repo.diff import DiffSettings, raw_section_end
+from phasectl.repo.spawn import spawn_git
 
 from conftest import by_path, collect_json, commit, git
 
@@ -293,3 +294,54 @@ def test_whole_raw_records_are_found_however_the_output_is_cut(
         # Scanning on from any earlier record finds the same place.
         for start in (b for b in boundaries if b <= found):
             assert raw_section_end(out[:cut], start) == (found, complete), (cut, start)
+
+
+def test_git_starts_before_the_heavy_imports(phase: tuple[Path, str, str]) -> None:
+    """The early path imports what the interpreter has loaded at startup and no more:
+    typing, pathlib or subprocess would each delay git by 10-15 ms."""
+    repo, base, head = phase
+    code = (
+        "import sys\n"
+        "from phasectl import early\n"
+        f"started = early.start(({str(repo)!r}, {base!r}, {head!r}))\n"
+        "heavy = {'typing', 'pathlib', 'subprocess', 're', 'dataclasses', 'threading'}\n"
+        "print(started, sorted(heavy & set(sys.modules)))\n"
+        "early._started.child.discard()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout == "True []\n", done.stderr
+
+
+@pytest.mark.parametrize("refs", [["--base", "base", "--head", "head"], []])
+def test_no_git_on_path_is_one_clear_error(
+    phase: tuple[Path, str, str], tmp_path: Path, refs: list[str]
+) -> None:
+    repo, _, _ = phase
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = subprocess.run(
+        [*PHASECTL, "--repo", str(repo), "collect", "--no-tests", *refs],
+        capture_output=True, text=True, check=False, env={**os.environ, "PATH": str(empty)},
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2,
+        "Error: git was not found on PATH; install git and retry\n",
+    )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pipe sizes are Linux's")
+def test_the_diffs_pipe_holds_a_large_diff(git_repo: Path) -> None:
+    """git writes a 5,000-file diff's output without waiting for phasectl's threads."""
+    import fcntl
+
+    if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < 1 << 20:
+        pytest.skip("this system's pipes hold less than 1 MiB")
+    child = spawn_git(str(git_repo), ["version"])
+    try:
+        size = fcntl.fcntl(child.stdout, fcntl.F_GETPIPE_SZ)
+    finally:
+        child.discard()
+    assert size == 1 << 20

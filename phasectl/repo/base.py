@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from phasectl.errors import GitCommandError, RepositoryError
-from phasectl.repo.spawn import PINNED_CONFIG, REPOSITORY_VARIABLES, git_env, work_tree_of
+from phasectl.repo.spawn import (
+    GIT_NOT_FOUND,
+    PINNED_CONFIG,
+    REPOSITORY_VARIABLES,
+    git_env,
+    work_tree_of,
+)
 
 _Opened = TypeVar("_Opened", bound="GitBase")
 
@@ -66,7 +72,7 @@ def _rev_parse(
             check=False,
         )  # fmt: skip
     except FileNotFoundError:
-        raise RepositoryError("git was not found on PATH; install git and retry") from None
+        raise RepositoryError(GIT_NOT_FOUND) from None
     lines = done.stdout.decode("utf-8", "surrogateescape").splitlines()
     return done.returncode, lines, done.stderr.decode("utf-8", "replace")
 

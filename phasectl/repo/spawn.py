@@ -27,6 +27,7 @@ PINNED_CONFIG = (
 
 DEFAULT_SIMILARITY = 50
 DEFAULT_RENAME_LIMIT = 1000
+GIT_NOT_FOUND = "git was not found on PATH; install git and retry"
 REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
 
 
@@ -130,7 +131,7 @@ def spawn_git(cwd: str, args: list[str]) -> Child:
     """Start ``git <pinned config> args`` in ``cwd`` with standard input from /dev/null and
     its output in pipes (``os.posix_spawnp``, as ``subprocess`` would, minus its imports).
 
-    ``FileNotFoundError`` when git is not on PATH.
+    ``RepositoryError`` when git is not on PATH.
     """
     out_read, out_write = os.pipe()  # not inheritable: only the dup2'd ends reach git
     err_read, err_write = os.pipe()
@@ -148,9 +149,13 @@ def spawn_git(cwd: str, args: list[str]) -> Child:
             # Python ignores SIGPIPE; git must not (subprocess's restore_signals).
             setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ),
         )
-    except BaseException:
+    except BaseException as error:
         os.close(out_read)
         os.close(err_read)
+        if isinstance(error, FileNotFoundError):
+            from phasectl.errors import RepositoryError
+
+            raise RepositoryError(GIT_NOT_FOUND) from None
         raise
     finally:
         os.close(out_write)
