@@ -1,15 +1,17 @@
 """The console script's entry point: start git's diff before click and the commands load.
 
-``collect``, ``report`` and ``check`` with both ``--base`` and ``--head`` spend most of their
-time in one ``git diff``. Python's imports (click, the command's modules) cost about 50 ms
-before a command could start it. So ``main`` reads the command line the cheap way, starts
-that diff, then hands over to click. The command keeps the diff only if its own parse of
-the command line, the repository and the settings ask for exactly this diff (``take``);
-otherwise, and whatever happens, it is stopped.
+``collect``, ``report`` and ``check`` spend most of their time in one ``git diff``.
+Python's imports (click, the command's modules) cost about 100 ms before a command could
+start it. So ``main`` reads the command line the cheap way, starts that diff, then hands
+over to click. With ``--base`` and ``--head`` the diff is of those; with neither, of the
+default range, found the way ``resolve_range`` finds it (the nearest phase tag, with the
+same git commands). The command keeps the diff only if its own parse of the command line,
+its range and its settings ask for exactly this diff (``take``); otherwise, and whatever
+happens, it is stopped.
 
 The cheap reading gives up (and nothing starts early) on anything it does not follow:
-``-C``, ``--config``, ``--merge-base``, ``--help``, or an option before the command other
-than ``--repo`` and ``--debug``.
+``-C``, ``--config``, ``--merge-base``, ``--help``, only one of ``--base`` and ``--head``,
+or an option before the command other than ``--repo`` and ``--debug``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ from phasectl.repo.spawn import (
     DEFAULT_RENAME_LIMIT,
     DEFAULT_SIMILARITY,
     Child,
+    describe_args,
     diff_args,
+    git_output,
+    outside_args,
     spawn_git,
+    tags_at_args,
     work_tree_of,
 )
 
@@ -33,9 +39,9 @@ if TYPE_CHECKING:
 
     from phasectl.repo.diff import DiffSettings, PendingDiff
 
-    # What the command line asks to diff, as read before click parses it: the --repo
-    # folder, base and head.
-    EarlyRequest = tuple[str, str, str]
+    # What the command line asks to diff, as read before click parses it: the command,
+    # the --repo folder, and base and head (both None: the default range).
+    EarlyRequest = tuple[str, str, str | None, str | None]
     # The settings that change the diff: similarity, rename limit, copies.
     _Settings = tuple[int, int, bool]
 
@@ -68,19 +74,19 @@ def _value(args: Sequence[str], at: int, name: str) -> tuple[str | None, int]:
 def read_request(args: Sequence[str]) -> EarlyRequest | None:
     """The diff ``args`` (the command line without the program) ask for, or ``None``."""
     found: dict[str, str] = {"--repo": "."}
-    at, command_seen = 0, False
+    at, command = 0, ""
     while at < len(args):
         arg = args[at]
         if arg == "--":
-            break
+            return None
         if arg in _GIVE_UP or arg.split("=", 1)[0] in _GIVE_UP:
             return None
-        if not command_seen and not arg.startswith("-"):
+        if not command and not arg.startswith("-"):
             if arg not in _COMMANDS:
                 return None
-            command_seen, at = True, at + 1
+            command, at = arg, at + 1
             continue
-        if not command_seen and arg != "--debug" and not arg.startswith("--repo"):
+        if not command and arg != "--debug" and not arg.startswith("--repo"):
             return None
         for name in ("--repo", "--base", "--head"):
             value, after = _value(args, at, name)
@@ -90,44 +96,77 @@ def read_request(args: Sequence[str]) -> EarlyRequest | None:
                 break
         else:
             at += 1
-    if not command_seen or "--base" not in found or "--head" not in found:
+    base, head = found.get("--base"), found.get("--head")
+    if not command or (base is None) != (head is None):
         return None
-    return found["--repo"], found["--base"], found["--head"]
+    return command, found["--repo"], base, head
 
 
-# The settings that change the diff, as named in .phasectl.toml or [tool.phasectl]. Only
-# a settings file that mentions one is read here (reading TOML costs imports); a stale
-# list would only make ``take`` refuse the diff, never give a wrong one.
-_DIFF_KEYS = (b"rename_similarity", b"rename_limit", b"detect_copies")
+# The settings the early diff depends on, as named in .phasectl.toml or [tool.phasectl],
+# and their defaults (phasectl.config.Config's; a test keeps them equal). Only a settings
+# file that mentions one is read here (reading TOML costs imports); a stale list would
+# only make ``take`` refuse the diff, never give a wrong one.
+_KEYS = (b"rename_similarity", b"rename_limit", b"detect_copies", b"tag_prefix", b"report_dir")
 _SETTINGS_FILES = (".phasectl.toml", "pyproject.toml")
+TAG_PREFIX, REPORT_DIR = "phase/", "docs/phases"
+# The commands whose head skips commits that only change reports (collect_options).
+_SKIP_REPORTS = ("report", "check")
 
 
-def _settings(root: str) -> _Settings:
+def _settings(root: str) -> tuple[_Settings, str, str]:
+    """The diff's settings, the tag prefix and the report folder of the repository."""
     for name in _SETTINGS_FILES:
         try:
             with open(f"{root}/{name}", "rb") as file:
                 text = file.read()
         except OSError:
             continue
-        if any(key in text for key in _DIFF_KEYS):
+        if any(key in text for key in _KEYS):
+            from pathlib import Path
+
             from phasectl.config import load_config
             from phasectl.repo.diff import DiffSettings
 
-            settings = DiffSettings.of(load_config(Path(root)))
-            return settings.similarity, settings.rename_limit, settings.copies
-    return DEFAULT_SIMILARITY, DEFAULT_RENAME_LIMIT, False
+            config = load_config(Path(root))
+            settings = DiffSettings.of(config)
+            diff = settings.similarity, settings.rename_limit, settings.copies
+            return diff, config.tag_prefix, config.report_dir
+    return (DEFAULT_SIMILARITY, DEFAULT_RENAME_LIMIT, False), TAG_PREFIX, REPORT_DIR
+
+
+def default_range(
+    root: str, skip_reports: bool, prefix: str, report_dir: str
+) -> tuple[str, str] | None:
+    """The base tag and head commit ``resolve_range`` chooses when neither is named, found
+    with the same git commands; ``None`` when there is no tag to diff against (the empty
+    tree, or a shallow clone's error: the command's business)."""
+    tip = git_output(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
+    if not tip:
+        return None
+    head = (git_output(root, outside_args(tip, report_dir)) or tip) if skip_reports else tip
+    at_head = (git_output(root, tags_at_args(head)) or "").splitlines()
+    for pattern in (f"{prefix}*", None):
+        tag = git_output(root, describe_args(head, pattern, at_head))
+        if tag:
+            return tag, head
+    return None
 
 
 def start(request: EarlyRequest) -> bool:
     """Start the diff ``request`` names, with the repository's settings; on any trouble
-    (no repository, a bad settings file) start nothing: the command reports it."""
+    (no repository, a bad settings file, no tag) start nothing: the command meets it."""
     global _started
-    repo, base, head = request
+    command, repo, base, head = request
     try:
         root = work_tree_of(repo)
         if root is None:
             return False
-        settings = _settings(root)
+        settings, prefix, report_dir = _settings(root)
+        if base is None or head is None:
+            found = default_range(root, command in _SKIP_REPORTS, prefix, report_dir)
+            if found is None:
+                return False
+            base, head = found
         child = spawn_git(root, diff_args(base, head, *settings))
     except Exception:  # the command itself meets and reports the same trouble
         return False
@@ -136,7 +175,10 @@ def start(request: EarlyRequest) -> bool:
 
 
 def take(root: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff | None:
-    """The diff started early, if it is exactly this one; else stop it and return ``None``."""
+    """The diff started early, if it is exactly this one; else stop it and return ``None``.
+
+    ``base`` and ``head`` as the command line named them; for the default range, the base
+    tag's name and the head commit's SHA."""
     global _started
     started, _started = _started, None
     if started is None:

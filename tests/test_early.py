@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 import time
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +23,64 @@ from phasectl.early import read_request
 from phasectl.repo.diff import DiffSettings, raw_section_end
 from phasectl.repo.spawn import spawn_git
 
-from conftest import by_path, collect_json, commit, git
+from conftest import by_path, collect_json, commit, git, run_cli
 
 TEXT = "".join(f"line {n}\n" for n in range(1, 31))
 # `python -m phasectl` enters through phasectl.early, as the console script does.
 PHASECTL = [sys.executable, "-m", "phasectl"]
 
 
-def process_collect(repo: Path, *args: str, cwd: Path | None = None) -> dict[str, Any]:
-    """``phasectl collect`` as a process; also checks that git's line diff ran only once
-    (an early diff the command refused would make two)."""
+# `python -m phasectl`, telling on standard error whether the command took a diff
+# phasectl.early had started (it is wrapped to see, and still does its work).
+TELLING = [
+    sys.executable,
+    "-c",
+    "import atexit, sys\n"
+    "from phasectl import early\n"
+    "taken, take = [], early.take\n"
+    "def telling(*args):\n"
+    "    pending = take(*args)\n"
+    "    taken.append(pending is not None)\n"
+    "    return pending\n"
+    "early.take = telling\n"
+    "atexit.register(lambda: print('taken', any(taken), file=sys.stderr))\n"
+    "sys.argv[0] = 'phasectl'\n"
+    "early.main()\n",
+]
+
+
+def process_run(
+    repo: Path, *args: str, early: bool = True, cwd: Path | None = None, status: int = 0
+) -> str:
+    """``phasectl --repo REPO args`` as a process; its standard output.
+
+    Also checks whether the command took the diff ``phasectl.early`` started, and, from
+    git's trace, that git's line diff ran once (a refused early diff would make two)."""
     trace = repo.parent / "git-trace.txt"
     trace.unlink(missing_ok=True)
     done = subprocess.run(
-        [*PHASECTL, "--repo", str(repo), "collect", "--format", "json", "--no-tests", *args],
+        [*TELLING, "--repo", str(repo), *args],
         cwd=cwd,
         capture_output=True,
+        text=True,
         check=False,
         env={**os.environ, "GIT_TRACE": str(trace)},
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, done.stderr
+    assert done.stderr.endswith(f"taken {early}\n"), done.stderr
     diffs = [line for line in trace.read_text().splitlines() if "--numstat" in line]
     assert len(diffs) == 1, diffs
-    data: dict[str, Any] = json.loads(done.stdout)
+    return done.stdout
+
+
+def process_collect(
+    repo: Path, *args: str, early: bool = True, cwd: Path | None = None
+) -> dict[str, Any]:
+    """``phasectl collect --format json --no-tests args`` as a process (``process_run``)."""
+    out = process_run(
+        repo, "collect", "--format", "json", "--no-tests", *args, early=early, cwd=cwd
+    )
+    data: dict[str, Any] = json.loads(out)
     return data
 
 
@@ -136,7 +172,9 @@ def test_a_config_file_the_early_start_does_not_read_still_counts(
     repo, _, _ = phase
     settings = tmp_path / "strict.toml"
     settings.write_text("rename_similarity = 95\n")
-    data = process_collect(repo, "--base", "base", "--head", "head", "--config", str(settings))
+    data = process_collect(
+        repo, "--base", "base", "--head", "head", "--config", str(settings), early=False
+    )
     assert as_numstat(data) == git_numstat(repo, "base", "head", "-M95%")
 
 
@@ -150,14 +188,62 @@ def test_the_early_diff_starts_from_the_folder_given_by_repo(
     assert as_numstat(data) == git_numstat(repo, "base", "head", "-M50%")
 
 
+def test_the_default_range_is_diffed_early(phase: tuple[Path, str, str]) -> None:
+    """No --base/--head: the nearest tag before head ("base": head's own tag is skipped,
+    and no phase/ tag exists, so any tag serves), found before the command starts."""
+    repo, _, _ = phase
+    early_run = process_collect(repo)
+    assert early_run["base"]["ref"] == "base"
+    assert early_run["diff"] == collect_json(repo)["diff"]
+    assert as_numstat(early_run) == git_numstat(repo, "base", "HEAD", "-M50%")
+
+
+@pytest.mark.parametrize("command", ["report", "check"])
+def test_a_report_commit_on_top_keeps_the_early_diff(
+    phase: tuple[Path, str, str], command: str
+) -> None:
+    """``report`` and ``check`` diff up to the last commit that is not only reports; the
+    early start finds that commit as they do."""
+    repo, base, _ = phase
+    git(repo, "tag", "phase/one", base)
+    commit(repo, {"docs/phases/two.md": "# Two\n"}, "report")
+    (repo / ".phasectl.toml").write_text('tag_prefix = "phase/"\n')  # read: the slow way
+    if command == "check":  # a report to check, committed
+        process_run(repo, "report", "--no-tests")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "report two")
+    args = [command, "--no-tests", *(["--stdout"] if command == "report" else [])]
+    in_process = run_cli("--repo", str(repo), *args)
+    out = process_run(repo, *args, status=in_process.exit_code)
+    assert out == in_process.output
+    if command == "report":
+        assert "phase/one" in out
+
+
+def test_with_no_tag_the_command_diffs_the_empty_tree(git_repo: Path) -> None:
+    commit(git_repo, {"a.py": "x\n"})
+    data = process_collect(git_repo, early=False)
+    assert data["base"]["ref"] == "(empty tree)"
+    assert as_numstat(data) == {"a.py": ("1", "0")}
+
+
+def test_the_early_defaults_are_the_configs() -> None:
+    from phasectl.config import Config
+
+    assert (Config().tag_prefix, Config().report_dir) == (early.TAG_PREFIX, early.REPORT_DIR)
+    assert early._settings("/nonexistent")[0] == astuple(DiffSettings())
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["collect", "--base", "v1", "--head", "v2"], (".", "v1", "v2")),
-        (["--repo", "r", "report", "--head=h", "--base=b"], ("r", "b", "h")),
+        (["collect", "--base", "v1", "--head", "v2"], ("collect", ".", "v1", "v2")),
+        (["--repo", "r", "report", "--head=h", "--base=b"], ("report", "r", "b", "h")),
         (["--debug", "check", "--base", "b", "--head", "h", "--repo", "x"],
-         ("x", "b", "h")),
+         ("check", "x", "b", "h")),
+        (["report"], ("report", ".", None, None)),  # the default range
         (["collect", "--base", "b"], None),  # head is HEAD: the command starts it itself
+        (["collect", "--head", "h"], None),
         (["collect", "--base", "b", "--head", "h", "--merge-base"], None),
         (["-C", "sub", "collect", "--base", "b", "--head", "h"], None),
         (["collect", "--config", "f.toml", "--base", "b", "--head", "h"], None),
@@ -170,7 +256,7 @@ def test_the_early_diff_starts_from_the_folder_given_by_repo(
     ],
 )  # fmt: skip
 def test_the_command_line_is_read_or_left_to_click(
-    argv: list[str], expected: tuple[str, str, str] | None
+    argv: list[str], expected: tuple[str, str, str | None, str | None] | None
 ) -> None:
     assert read_request(argv) == expected
 
@@ -178,14 +264,14 @@ def test_the_command_line_is_read_or_left_to_click(
 def test_a_diff_the_command_does_not_ask_for_is_stopped(phase: tuple[Path, str, str]) -> None:
     repo, base, head = phase
     root = repo.resolve()
-    assert early.start((str(repo), "base", "head"))
+    assert early.start(("collect", str(repo), "base", "head"))
     assert early._started is not None
     child = early._started.child
     assert early.take(root, "base", "other", DiffSettings()) is None
     assert child.returncode is not None  # stopped and reaped
     # Taken once at most: a second command in the same process starts its own.
     assert early.take(root, "base", "head", DiffSettings()) is None
-    assert early.start((str(repo), base, head))
+    assert early.start(("collect", str(repo), base, head))
     mine = early.take(root, base, head, DiffSettings())
     assert mine is not None
     try:
@@ -299,11 +385,11 @@ def test_whole_raw_records_are_found_however_the_output_is_cut(
 def test_git_starts_before_the_heavy_imports(phase: tuple[Path, str, str]) -> None:
     """The early path imports what the interpreter has loaded at startup and no more:
     typing, pathlib or subprocess would each delay git by 10-15 ms."""
-    repo, base, head = phase
+    repo, _, _ = phase
     code = (
         "import sys\n"
         "from phasectl import early\n"
-        f"started = early.start(({str(repo)!r}, {base!r}, {head!r}))\n"
+        f"started = early.start(('report', {str(repo)!r}, None, None))\n"
         "heavy = {'typing', 'pathlib', 'subprocess', 're', 'dataclasses', 'threading'}\n"
         "print(started, sorted(heavy & set(sys.modules)))\n"
         "early._started.child.discard()\n"

@@ -274,12 +274,11 @@ def collect_diff(
 ) -> tuple[DiffResult, list[str]]:
     """Diff the range's base against its head; return the result and warnings for the user.
 
-    ``pending`` is the same diff already started in the background (see ``start_diff``).
+    ``pending`` is the diff of the range's base and head, already started in the background
+    (see ``start_diff``); its starter stops it on an error.
     """
-    if pending is not None and phase_range.tip == phase_range.head.sha:
-        return _joined(repo, config, phase_range, pending)  # its starter stops it on error
-    if pending is not None:  # started for a head that skip_reports has moved
-        pending.cancel()
+    if pending is not None:
+        return _joined(repo, config, phase_range, pending)
     from phasectl.repo.diff import DiffSettings
 
     own = repo.start_diff(phase_range.base.sha, phase_range.head.sha, DiffSettings.of(config))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -136,11 +136,13 @@ def collect_phase(
     echo: Echo,
     pending: PendingDiff | None = None,
     started: BackgroundMeasurement | None = None,
+    claim: Callable[[PhaseRange], PendingDiff | None] | None = None,
 ) -> PhaseMetrics:
     """Everything measurable for the range. Warnings are echoed as they appear, and kept.
 
     ``pending`` is the diff of ``options.base`` and ``options.head``, already started;
-    ``started`` the test run of the work tree, already started.
+    ``started`` the test run of the work tree, already started; ``claim`` gives the diff
+    of the resolved range if one was started before (``phasectl.early``), else ``None``.
     """
     from phasectl.collectors.baseline import cores, find_baseline
     from phasectl.collectors.diff import resolve_range
@@ -149,6 +151,9 @@ def collect_phase(
         repo, config, options.base, options.head,
         merge_base=options.merge_base, skip_reports=options.skip_reports,
     )  # fmt: skip
+    if pending is not None and phase_range.tip != phase_range.head.sha:
+        pending.cancel()  # started for a head that skip_reports has moved
+        pending = None
     in_place = repo.head_sha() in (phase_range.head.sha, phase_range.tip)
     if started is not None and not in_place:
         # Stopped before the base's run starts: stopping a run stops every test process.
@@ -176,13 +181,17 @@ def collect_phase(
         from phasectl.collectors.debt import PICKAXE
 
         debt_patch = repo.start_patch(phase_range.base.sha, phase_range.head.sha, pickaxe=PICKAXE)
+    # Until claimed, an early diff is phasectl.early's to stop.
+    claimed = claim(phase_range) if pending is None and claim is not None else None
     try:
         return _measured_phase(
             repo, config, options, echo, phase_range,
-            _Runs(pending, started, recorded, baseline, debt_patch, in_place),
+            _Runs(pending or claimed, started, recorded, baseline, debt_patch, in_place),
         )  # fmt: skip
     finally:
         # Nothing left to stop unless an error or Ctrl-C came first.
+        if claimed is not None:
+            claimed.cancel()
         if baseline is not None:
             baseline.cancel()
         if debt_patch is not None:

@@ -11,6 +11,7 @@ import click
 from phasectl.context import AppContext
 
 if TYPE_CHECKING:
+    from phasectl.collectors.diff import PhaseRange
     from phasectl.collectors.measurement import BackgroundMeasurement
     from phasectl.collectors.phase import CollectOptions
     from phasectl.model.phase import PhaseMetrics
@@ -42,6 +43,23 @@ def start_early_diff(app: AppContext, base: str | None, head: str | None) -> Pen
         return None
     settings = DiffSettings.of(app.config_for(root))
     return early.take(root, base, head, settings) or start_diff(root, base, head, settings)
+
+
+def claim_early_diff(app: AppContext) -> Callable[[PhaseRange], PendingDiff | None]:
+    """The diff of the default range that ``phasectl.early`` started, for ``collect_phase``
+    to take once it has resolved the range (if it is that diff)."""
+    from phasectl import early
+    from phasectl.repo.base import find_work_tree
+    from phasectl.repo.diff import DiffSettings
+
+    def claim(phase_range: PhaseRange) -> PendingDiff | None:
+        root = find_work_tree(app.repo_path)
+        if root is None:
+            return None
+        settings = DiffSettings.of(app.config_for(root))
+        return early.take(root, phase_range.base.ref, phase_range.head.sha, settings)
+
+    return claim
 
 
 def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMeasurement | None:
@@ -203,11 +221,13 @@ def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
     from phasectl.collectors.phase import collect_phase
 
     pending = start_early_diff(app, options.base, options.head) if not options.merge_base else None
+    default_range = options.base is None and options.head is None and not options.merge_base
+    claim = claim_early_diff(app) if default_range else None
     # With recorded_head the tests may not run at all: do not start them before knowing.
     early = options.head is None and not options.recorded_head
     started = start_early_tests(app, options) if early else None
     try:
-        return collect_phase(app.repository, app.config, options, echo_err, pending, started)
+        return collect_phase(app.repository, app.config, options, echo_err, pending, started, claim)
     finally:
         if started is not None:
             started.cancel()

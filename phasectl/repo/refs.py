@@ -6,6 +6,7 @@ import re
 
 from phasectl.errors import RefError, ShallowCloneError
 from phasectl.repo.base import GitBase
+from phasectl.repo.spawn import describe_args, outside_args, tags_at_args
 
 _TAG_LIKE = re.compile(r"^(refs/tags/|tags/)|^v?\d+(\.\d+)*([-.][\w.]+)?$")
 # Revision expressions that name a set of commits, not one: ^x, a..b, a...b, x^@, x^!, x^-.
@@ -47,7 +48,7 @@ class Refs(GitBase):
         raise RefError(f"{message}; check the name with 'git log --oneline --decorate'")
 
     def tags_at(self, sha: str) -> list[str]:
-        out = self.run("tag", "--points-at", sha)[1]
+        out = self.run(*tags_at_args(sha))[1]
         return [name for name in out.decode("utf-8", "surrogateescape").splitlines() if name]
 
     def nearest_tag(self, head_sha: str, pattern: str | None) -> str | None:
@@ -55,11 +56,8 @@ class Refs(GitBase):
 
         ``pattern`` is a glob(7) on tag names (``phase/*``); ``None`` means any tag.
         """
-        args = ["describe", "--tags", "--abbrev=0"]
-        if pattern is not None:
-            args.append(f"--match={pattern}")
-        args += [f"--exclude={name}" for name in self.tags_at(head_sha)]
-        status, out, _ = self.run(*args, head_sha, check=False)
+        args = describe_args(head_sha, pattern, self.tags_at(head_sha))
+        status, out, _ = self.run(*args, check=False)
         if status != 0:
             return None
         return out.decode("utf-8", "surrogateescape").strip() or None
@@ -108,10 +106,7 @@ class Refs(GitBase):
     def last_change_outside(self, sha: str, folder: str) -> str:
         """The newest commit at or before ``sha`` that changes something outside ``folder``
         (``sha`` itself when none does)."""
-        top = folder.strip("/")
-        status, out, _ = self.run(
-            "rev-list", "-1", sha, "--", ":(top)", f":(top,exclude,literal){top}", check=False
-        )
+        status, out, _ = self.run(*outside_args(sha, folder), check=False)
         found = out.decode("ascii").strip() if status == 0 else ""
         return found or sha
 

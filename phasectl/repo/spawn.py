@@ -106,8 +106,7 @@ class Child:
     def discard(self) -> None:
         """Stop git, close its pipes and reap it: for a process nobody reads."""
         self.kill()
-        for fd in (self.stdout, self.stderr):
-            os.close(fd)
+        _close(self.stdout, self.stderr)
         self.wait()
 
 
@@ -127,15 +126,21 @@ def _widen(fd: int) -> None:
             pass  # over the system's or the user's limit: the standard size serves
 
 
-def spawn_git(cwd: str, args: list[str]) -> Child:
+def spawn_git(cwd: str, args: list[str], *, quiet: bool = False) -> Child:
     """Start ``git <pinned config> args`` in ``cwd`` with standard input from /dev/null and
-    its output in pipes (``os.posix_spawnp``, as ``subprocess`` would, minus its imports).
+    its output in pipes (``os.posix_spawnp``, as ``subprocess`` would, minus its imports);
+    ``quiet``: its standard error goes to /dev/null (``Child.stderr`` is then -1).
 
     ``RepositoryError`` when git is not on PATH.
     """
     out_read, out_write = os.pipe()  # not inheritable: only the dup2'd ends reach git
-    err_read, err_write = os.pipe()
+    err_read, err_write = (-1, -1) if quiet else os.pipe()
     _widen(out_write)
+    errors = (
+        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)
+        if quiet
+        else (os.POSIX_SPAWN_DUP2, err_write, 2)
+    )
     try:
         pid = os.posix_spawnp(
             "git",
@@ -144,20 +149,62 @@ def spawn_git(cwd: str, args: list[str]) -> Child:
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_DUP2, out_write, 1),
-                (os.POSIX_SPAWN_DUP2, err_write, 2),
+                errors,
             ],
             # Python ignores SIGPIPE; git must not (subprocess's restore_signals).
             setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ),
         )
     except BaseException as error:
-        os.close(out_read)
-        os.close(err_read)
+        _close(out_read, err_read)
         if isinstance(error, FileNotFoundError):
             from phasectl.errors import RepositoryError
 
             raise RepositoryError(GIT_NOT_FOUND) from None
         raise
     finally:
-        os.close(out_write)
-        os.close(err_write)
+        _close(out_write, err_write)
     return Child(pid, out_read, err_read)
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            os.close(fd)
+
+
+def git_output(cwd: str, args: list[str]) -> str | None:
+    """What ``git args`` prints, without its last newline; ``None`` when git fails."""
+    child = spawn_git(cwd, args, quiet=True)
+    chunks = []
+    try:
+        while chunk := os.read(child.stdout, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(child.stdout)
+        status = child.wait()
+    out = b"".join(chunks).decode("utf-8", "surrogateescape")
+    return out.removesuffix("\n") if status == 0 else None
+
+
+# The command lines of the ref lookups ``resolve_range`` makes (phasectl.repo.refs), which
+# phasectl.early repeats to start the diff of the default range before the command runs.
+
+
+def describe_args(sha: str, pattern: str | None, exclude: list[str]) -> list[str]:
+    """The nearest tag reachable from ``sha`` matching glob ``pattern`` (any tag if
+    ``None``), other than those named in ``exclude``."""
+    args = ["describe", "--tags", "--abbrev=0"]
+    if pattern is not None:
+        args.append(f"--match={pattern}")
+    return [*args, *(f"--exclude={name}" for name in exclude), sha]
+
+
+def tags_at_args(sha: str) -> list[str]:
+    """The tags pointing at ``sha``, one per line."""
+    return ["tag", "--points-at", sha]
+
+
+def outside_args(sha: str, folder: str) -> list[str]:
+    """The newest commit at or before ``sha`` that changes something outside ``folder``."""
+    top = folder.strip("/")
+    return ["rev-list", "-1", sha, "--", ":(top)", f":(top,exclude,literal){top}"]
