@@ -17,18 +17,18 @@ or an option before the command other than ``--repo`` and ``--debug``.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # signal's C half, loaded at startup
+import os
 import sys
 
 from phasectl.repo.spawn import (
     DEFAULT_RENAME_LIMIT,
     DEFAULT_SIMILARITY,
     Child,
-    describe_args,
+    default_tag,
     diff_args,
     git_output,
     outside_args,
     spawn_git,
-    tags_at_args,
     work_tree_of,
 )
 
@@ -116,8 +116,11 @@ _SKIP_REPORTS = ("report", "check")
 def _settings(root: str) -> tuple[_Settings, str, str]:
     """The diff's settings, the tag prefix and the report folder of the repository."""
     for name in _SETTINGS_FILES:
+        path = f"{root}/{name}"
+        if not os.path.isfile(path):  # a FIFO would block; the command says what is wrong
+            continue
         try:
-            with open(f"{root}/{name}", "rb") as file:
+            with open(path, "rb") as file:
                 text = file.read()
         except OSError:
             continue
@@ -144,12 +147,8 @@ def default_range(
     if not tip:
         return None
     head = (git_output(root, outside_args(tip, report_dir)) or tip) if skip_reports else tip
-    at_head = (git_output(root, tags_at_args(head)) or "").splitlines()
-    for pattern in (f"{prefix}*", None):
-        tag = git_output(root, describe_args(head, pattern, at_head))
-        if tag:
-            return tag, head
-    return None
+    tag = default_tag(lambda args: git_output(root, args), head, prefix)
+    return None if tag is None else (tag, head)
 
 
 def start(request: EarlyRequest) -> bool:
@@ -167,7 +166,7 @@ def start(request: EarlyRequest) -> bool:
             if found is None:
                 return False
             base, head = found
-        child = spawn_git(root, diff_args(base, head, *settings))
+        child = spawn_git(root, diff_args(base, head, *settings), wide=True)
     except Exception:  # the command itself meets and reports the same trouble
         return False
     _started = _Started(root, base, head, settings, child)
@@ -192,6 +191,14 @@ def take(root: Path, base: str, head: str, settings: DiffSettings) -> PendingDif
     return PendingDiff(root, base, head, settings, child=started.child)
 
 
+def discard() -> None:
+    """Stop the diff started early, if any is left: the command wants none, or is over."""
+    global _started
+    started, _started = _started, None
+    if started is not None:
+        started.child.discard()
+
+
 def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # as a shell reports a process a signal stopped
 
@@ -210,9 +217,13 @@ def main() -> None:
         from phasectl.cli import main as cli_main
 
         cli_main()
+    except KeyboardInterrupt:
+        # Ctrl-C before the command's own handling (phasectl.cli) is in place: while the
+        # default range is looked up, or Python imports. Said as the command says it.
+        sys.stderr.write("phasectl: stopped by SIGINT\n")
+        raise SystemExit(128 + _signal.SIGINT) from None
     finally:
-        if _started is not None:
-            _started.child.discard()
+        discard()
         # The process is ending: let the interpreter's last garbage collections skip what
         # the run built (5,000 files' figures are 10-20 ms of traversal); files are closed
         # and atexit handlers still run, and the memory goes back with the process.

@@ -50,12 +50,18 @@ TELLING = [
 
 
 def process_run(
-    repo: Path, *args: str, early: bool = True, cwd: Path | None = None, status: int = 0
+    repo: Path,
+    *args: str,
+    early: bool | None = True,
+    cwd: Path | None = None,
+    status: int = 0,
+    diffs: int = 1,
 ) -> str:
     """``phasectl --repo REPO args`` as a process; its standard output.
 
-    Also checks whether the command took the diff ``phasectl.early`` started, and, from
-    git's trace, that git's line diff ran once (a refused early diff would make two)."""
+    Also checks whether the command took the diff ``phasectl.early`` started (unless
+    ``early`` is None), and, from git's trace, that git's line diff ran ``diffs`` times (a
+    refused early diff makes two)."""
     trace = repo.parent / "git-trace.txt"
     trace.unlink(missing_ok=True)
     done = subprocess.run(
@@ -67,19 +73,16 @@ def process_run(
         env={**os.environ, "GIT_TRACE": str(trace)},
     )
     assert done.returncode == status, done.stderr
-    assert done.stderr.endswith(f"taken {early}\n"), done.stderr
-    diffs = [line for line in trace.read_text().splitlines() if "--numstat" in line]
-    assert len(diffs) == 1, diffs
+    if early is not None:
+        assert done.stderr.endswith(f"taken {early}\n"), done.stderr
+    ran = [line for line in trace.read_text().splitlines() if "--numstat" in line]
+    assert len(ran) == diffs, ran
     return done.stdout
 
 
-def process_collect(
-    repo: Path, *args: str, early: bool = True, cwd: Path | None = None
-) -> dict[str, Any]:
+def process_collect(repo: Path, *args: str, **checks: Any) -> dict[str, Any]:
     """``phasectl collect --format json --no-tests args`` as a process (``process_run``)."""
-    out = process_run(
-        repo, "collect", "--format", "json", "--no-tests", *args, early=early, cwd=cwd
-    )
+    out = process_run(repo, "collect", "--format", "json", "--no-tests", *args, **checks)
     data: dict[str, Any] = json.loads(out)
     return data
 
@@ -330,15 +333,20 @@ def git_processes_in(folder: Path) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
-def test_an_early_diff_does_not_outlive_a_command_that_fails(git_repo: Path) -> None:
+@pytest.mark.parametrize(
+    "refs", [["--base", "base", "--head", "head"], []], ids=["named", "default"]
+)
+def test_an_early_diff_does_not_outlive_a_command_that_fails(
+    git_repo: Path, refs: list[str]
+) -> None:
     slow_rename_repo(git_repo)
+    git(git_repo, "checkout", "-q", "head")  # the default range: base..head
     started = time.perf_counter()
     git(git_repo, "diff", "--raw", "--numstat", "-M50%", "base", "head")
     git_alone = time.perf_counter() - started
     started = time.perf_counter()
     done = subprocess.run(
-        [*PHASECTL, "--repo", str(git_repo), "collect", "--base", "base", "--head", "head",
-         "--format", "yaml"],
+        [*PHASECTL, "--repo", str(git_repo), "collect", *refs, "--format", "yaml"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     phasectl_took = time.perf_counter() - started
@@ -425,9 +433,87 @@ def test_the_diffs_pipe_holds_a_large_diff(git_repo: Path) -> None:
 
     if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < 1 << 20:
         pytest.skip("this system's pipes hold less than 1 MiB")
-    child = spawn_git(str(git_repo), ["version"])
+    child = spawn_git(str(git_repo), ["version"], wide=True)
     try:
         size = fcntl.fcntl(child.stdout, fcntl.F_GETPIPE_SZ)
     finally:
         child.discard()
     assert size == 1 << 20
+
+
+@pytest.mark.parametrize(
+    "refs", [["--base", "base", "--head", "head"], []], ids=["named", "default"]
+)
+def test_a_parent_that_ignores_sigchld_changes_nothing(
+    phase: tuple[Path, str, str], refs: list[str]
+) -> None:
+    """SIGCHLD ignored (inherited across exec): the system reaps git itself, and waiting
+    for it finds no child; the figures are still git's."""
+    repo, _, _ = phase
+    ignoring = (
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'phasectl', *sys.argv[1:]])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", ignoring, "--repo", str(repo), "collect", "--no-tests",
+         "--format", "json", *refs],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert as_numstat(json.loads(done.stdout)) == git_numstat(repo, "base", "head", "-M50%")
+
+
+@pytest.mark.parametrize(
+    "refs", [["--base", "base", "--head", "head"], []], ids=["named", "default"]
+)
+def test_a_bare_repository_inside_a_work_tree_is_measured_itself(
+    phase: tuple[Path, str, str], refs: list[str]
+) -> None:
+    """The early start finds the work tree around --repo; a bare repository inside it is
+    another repository, with its own (default) settings: the diff of the outer one, with
+    the outer settings, is refused."""
+    repo, _, _ = phase
+    (repo / ".phasectl.toml").write_text("rename_similarity = 95\n")
+    git(repo, "clone", "-q", "--bare", ".", "mirror.git")
+    mirror = repo / "mirror.git"
+    # The outer repository's diff is started, then stopped: two diffs.
+    data = process_collect(mirror, *refs, early=None, diffs=2)
+    assert as_numstat(data) == git_numstat(mirror, "base", "head", "-M50%")
+    assert data["diff"] == collect_json(mirror, *refs)["diff"]
+
+
+def test_a_fifo_for_a_settings_file_does_not_hang_the_early_start(
+    phase: tuple[Path, str, str],
+) -> None:
+    repo, _, _ = phase
+    os.mkfifo(repo / "pyproject.toml")
+    done = subprocess.run(
+        [*PHASECTL, "--repo", str(repo), "collect", "--no-tests", "--format", "json"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert as_numstat(json.loads(done.stdout)) == git_numstat(repo, "base", "HEAD", "-M50%")
+
+
+def test_the_default_base_is_gits_nearest_tag(phase: tuple[Path, str, str]) -> None:
+    """With no phase tag at all, describe is not asked for one (it would walk the whole
+    history to fail); with one that head cannot reach, any tag serves. Either way the
+    base is the tag ``git describe`` names, phase tags first."""
+    repo, base, _ = phase
+    trace = repo.parent / "git-trace.txt"  # process_run's
+
+    def describes() -> list[str]:
+        return [line for line in trace.read_text().splitlines() if " describe " in line]
+
+    nearest = git(repo, "describe", "--tags", "--abbrev=0", "--exclude=head", "HEAD").strip()
+    assert process_collect(repo)["base"]["ref"] == nearest == "base"
+    assert describes()
+    assert not [line for line in describes() if "--match" in line]
+    git(repo, "checkout", "-q", "-b", "side", base)
+    commit(repo, {"side.py": "x\n"})
+    git(repo, "tag", "phase/side")
+    git(repo, "checkout", "-q", "-")
+    nearest = git(repo, "describe", "--tags", "--abbrev=0", "--exclude=head", "HEAD").strip()
+    assert process_collect(repo)["base"]["ref"] == nearest == "base"
+    assert [line for line in describes() if "--match=phase/*" in line]

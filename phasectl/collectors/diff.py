@@ -195,9 +195,7 @@ def resolve_range(
     head_sha = repo.last_change_outside(tip, config.report_dir) if skip_reports else tip
     notes: list[str] = []
     if base is None:
-        tag = repo.nearest_tag(head_sha, f"{config.tag_prefix}*") or repo.nearest_tag(
-            head_sha, None
-        )
+        tag = repo.default_tag(head_sha, config.tag_prefix)
         if tag is not None:
             base_info = RefInfo(tag, repo.resolve_commit(tag))
         elif repo.is_shallow():

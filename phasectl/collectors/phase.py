@@ -154,48 +154,46 @@ def collect_phase(
     if pending is not None and phase_range.tip != phase_range.head.sha:
         pending.cancel()  # started for a head that skip_reports has moved
         pending = None
-    in_place = repo.head_sha() in (phase_range.head.sha, phase_range.tip)
-    if started is not None and not in_place:
-        # Stopped before the base's run starts: stopping a run stops every test process.
-        started.cancel()
-        started = None
-    recorded = (
-        _recorded_head(repo, phase_range) if options.tests and options.recorded_head else None
-    )
-    if recorded is not None and (options.results or options.coverage or options.benchmarks):
-        # What the user names on the command line wins over what the tag recorded.
-        echo("phasectl: head figures from --results/--coverage, not the tag's snapshot")
-        recorded = None
-    if recorded is not None and started is not None:
-        started.cancel()
-        started = None
-    baseline = None
-    if options.tests and (recorded is not None or not options.recorded_only):
-        # The base's run needs no more than a core of its own (and no test resource its
-        # twin holds: run_base_concurrently = false is for suites that hold one).
-        alongside = recorded is None and config.run_base_concurrently and cores() >= 2
-        baseline = find_baseline(repo, config, phase_range, options, echo, alongside=alongside)
-    # The debt's lines come from a second, filtered git diff, run alongside the first.
-    debt_patch = None
-    if options.debt:
-        from phasectl.collectors.debt import PICKAXE
-
-        debt_patch = repo.start_patch(phase_range.base.sha, phase_range.head.sha, pickaxe=PICKAXE)
-    # Until claimed, an early diff is phasectl.early's to stop.
+    # Claimed at once: until then nobody reads it. From then on, ours to stop.
     claimed = claim(phase_range) if pending is None and claim is not None else None
+    baseline = debt_patch = None
     try:
+        in_place = repo.head_sha() in (phase_range.head.sha, phase_range.tip)
+        if started is not None and not in_place:
+            # Stopped before the base's run starts: stopping a run stops every test process.
+            started.cancel()
+            started = None
+        recorded = (
+            _recorded_head(repo, phase_range) if options.tests and options.recorded_head else None
+        )
+        if recorded is not None and (options.results or options.coverage or options.benchmarks):
+            # What the user names on the command line wins over what the tag recorded.
+            echo("phasectl: head figures from --results/--coverage, not the tag's snapshot")
+            recorded = None
+        if recorded is not None and started is not None:
+            started.cancel()
+            started = None
+        if options.tests and (recorded is not None or not options.recorded_only):
+            # The base's run needs no more than a core of its own (and no test resource its
+            # twin holds: run_base_concurrently = false is for suites that hold one).
+            alongside = recorded is None and config.run_base_concurrently and cores() >= 2
+            baseline = find_baseline(repo, config, phase_range, options, echo, alongside=alongside)
+        # The debt's lines come from a second, filtered git diff, run alongside the first.
+        if options.debt:
+            from phasectl.collectors.debt import PICKAXE
+
+            debt_patch = repo.start_patch(
+                phase_range.base.sha, phase_range.head.sha, pickaxe=PICKAXE
+            )
         return _measured_phase(
             repo, config, options, echo, phase_range,
             _Runs(pending or claimed, started, recorded, baseline, debt_patch, in_place),
         )  # fmt: skip
     finally:
         # Nothing left to stop unless an error or Ctrl-C came first.
-        if claimed is not None:
-            claimed.cancel()
-        if baseline is not None:
-            baseline.cancel()
-        if debt_patch is not None:
-            debt_patch.cancel()
+        for running in (claimed, baseline, debt_patch):
+            if running is not None:
+                running.cancel()
 
 
 @dataclass(frozen=True)

@@ -49,14 +49,16 @@ def claim_early_diff(app: AppContext) -> Callable[[PhaseRange], PendingDiff | No
     """The diff of the default range that ``phasectl.early`` started, for ``collect_phase``
     to take once it has resolved the range (if it is that diff)."""
     from phasectl import early
-    from phasectl.repo.base import find_work_tree
     from phasectl.repo.diff import DiffSettings
 
     def claim(phase_range: PhaseRange) -> PendingDiff | None:
-        root = find_work_tree(app.repo_path)
+        # The repository measured, which --repo may name inside another's work tree (a
+        # bare one): its root and settings, so that a diff of the other is refused.
+        root = app.repository.work_tree
         if root is None:
+            early.discard()
             return None
-        settings = DiffSettings.of(app.config_for(root))
+        settings = DiffSettings.of(app.config)
         return early.take(root, phase_range.base.ref, phase_range.head.sha, settings)
 
     return claim
@@ -227,6 +229,11 @@ def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
     early = options.head is None and not options.recorded_head
     started = start_early_tests(app, options) if early else None
     try:
+        if pending is not None and pending.cwd != app.repository.work_tree:
+            # --repo names a repository inside another's work tree (a bare one, say): the
+            # diff was of the other.
+            pending.cancel()
+            pending = None
         return collect_phase(app.repository, app.config, options, echo_err, pending, started, claim)
     finally:
         if started is not None:

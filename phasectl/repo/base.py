@@ -182,6 +182,11 @@ class GitBase:
             raise GitCommandError(f"git {args[0]} failed in {self.description}: {reason}")
         return status, out, err
 
+    def output(self, args: list[str]) -> str | None:
+        """What ``git args`` prints, without its last newline; ``None`` when git fails."""
+        status, out, _ = self.run(*args, check=False)
+        return out.decode("utf-8", "surrogateescape").removesuffix("\n") if status == 0 else None
+
     def _text(self, *args: str) -> str:
         return self.run(*args)[1].decode("utf-8", "surrogateescape").strip()
 

@@ -57,6 +57,8 @@ class PendingGit:
     """A git command running in the background; its output is read by a thread (and its
     standard error by a second one) so that a full pipe never stalls git."""
 
+    _wide = False  # whether its output pipe holds 1 MiB (spawn_git)
+
     def __init__(
         self, cwd: Path, args: list[str], what: str, *, aside: bool = False,
         child: Child | None = None,
@@ -65,9 +67,10 @@ class PendingGit:
         ``child``: the command, already started (by ``phasectl.early``)."""
         import threading
 
+        self.cwd = cwd
         self._what = what
         self._cancelled = False
-        self._proc = child or spawn_git(str(cwd), args)
+        self._proc = child or spawn_git(str(cwd), args, wide=self._wide)
         if aside:
             give_way(self._proc.pid)
         self._output: tuple[bytes, bytes] = (b"", b"")
@@ -82,9 +85,9 @@ class PendingGit:
         drainer = threading.Thread(
             target=lambda: errors.append(_read_all(proc.stderr)), daemon=True
         )
-        drainer.start()
         buffer = bytearray()
         try:
+            drainer.start()
             while chunk := os.read(proc.stdout, 1 << 16):
                 buffer += chunk
                 self._received(buffer)
@@ -168,6 +171,8 @@ class PendingDiff(PendingGit):
     records (paths and statuses) as soon as renames are found, and the line counts only at
     the end; ``raw_pieces`` hands the first part over while git computes the second.
     """
+
+    _wide = True
 
     def __init__(
         self, cwd: Path, base: str, head: str, settings: DiffSettings, child: Child | None = None

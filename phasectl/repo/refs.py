@@ -6,7 +6,7 @@ import re
 
 from phasectl.errors import RefError, ShallowCloneError
 from phasectl.repo.base import GitBase
-from phasectl.repo.spawn import describe_args, outside_args, tags_at_args
+from phasectl.repo.spawn import TAG_NAMES, default_tag, outside_args, tags_at_args
 
 _TAG_LIKE = re.compile(r"^(refs/tags/|tags/)|^v?\d+(\.\d+)*([-.][\w.]+)?$")
 # Revision expressions that name a set of commits, not one: ^x, a..b, a...b, x^@, x^!, x^-.
@@ -51,16 +51,10 @@ class Refs(GitBase):
         out = self.run(*tags_at_args(sha))[1]
         return [name for name in out.decode("utf-8", "surrogateescape").splitlines() if name]
 
-    def nearest_tag(self, head_sha: str, pattern: str | None) -> str | None:
-        """The nearest tag reachable from ``head_sha`` other than those on it, or ``None``.
-
-        ``pattern`` is a glob(7) on tag names (``phase/*``); ``None`` means any tag.
-        """
-        args = describe_args(head_sha, pattern, self.tags_at(head_sha))
-        status, out, _ = self.run(*args, check=False)
-        if status != 0:
-            return None
-        return out.decode("utf-8", "surrogateescape").strip() or None
+    def default_tag(self, head_sha: str, prefix: str) -> str | None:
+        """The nearest tag reachable from ``head_sha`` whose name starts with ``prefix``,
+        else of any name, other than those on it; ``None`` if none (``spawn.default_tag``)."""
+        return default_tag(self.output, head_sha, prefix)
 
     def merge_base(self, a: str, b: str) -> str:
         status, out, _ = self.run("merge-base", a, b, check=False)
@@ -117,7 +111,7 @@ class Refs(GitBase):
         git's (``commit``, ``tree``, ``blob``), or ``missing`` with an empty id when the
         object is not in this repository. Names keep non-UTF-8 bytes (surrogateescape).
         """
-        out = self.run("for-each-ref", "--format=%(refname)", "refs/tags")[1]
+        out = self.run(*TAG_NAMES)[1]
         # The prefix is compared literally: for-each-ref patterns would read it as a glob.
         names = [
             ref.removeprefix("refs/tags/")

@@ -14,6 +14,10 @@ import _thread
 import os
 import sys
 
+TYPE_CHECKING = False  # typing costs 10 ms of imports before git could start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # Settings read from git config that would otherwise change what we parse.
 PINNED_CONFIG = (
     "-c", "core.quotePath=false",
@@ -91,8 +95,13 @@ class Child:
         """Wait for git to end; its exit status (negative: the signal that stopped it)."""
         with self._reaping:
             if self.returncode is None:
-                status = os.waitpid(self.pid, 0)[1]
-                self.returncode = os.waitstatus_to_exitcode(status)
+                try:
+                    status = os.waitpid(self.pid, 0)[1]
+                    self.returncode = os.waitstatus_to_exitcode(status)
+                except ChildProcessError:
+                    # SIGCHLD is ignored (inherited from whoever started phasectl): the
+                    # system reaped git itself and kept no status. As subprocess does.
+                    self.returncode = 0
         return self.returncode
 
     def kill(self) -> None:
@@ -107,6 +116,7 @@ class Child:
         """Stop git, close its pipes and reap it: for a process nobody reads."""
         self.kill()
         _close(self.stdout, self.stderr)
+        self.stdout = self.stderr = -1  # closed: a second discard closes nothing
         self.wait()
 
 
@@ -126,16 +136,39 @@ def _widen(fd: int) -> None:
             pass  # over the system's or the user's limit: the standard size serves
 
 
-def spawn_git(cwd: str, args: list[str], *, quiet: bool = False) -> Child:
-    """Start ``git <pinned config> args`` in ``cwd`` with standard input from /dev/null and
-    its output in pipes (``os.posix_spawnp``, as ``subprocess`` would, minus its imports);
-    ``quiet``: its standard error goes to /dev/null (``Child.stderr`` is then -1).
+_inherited_closed = False
 
+
+def _keep_inherited() -> None:
+    """Mark the descriptors phasectl inherited (beyond 0-2) not to be passed on, once: git
+    gets only its three, as from ``subprocess`` (``close_fds``), so an orphaned git never
+    holds a caller's pipe open. Python's own descriptors are never passed on (PEP 446)."""
+    global _inherited_closed
+    if _inherited_closed or sys.platform != "linux":
+        return
+    _inherited_closed = True
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and os.get_inheritable(fd):
+                os.set_inheritable(fd, False)
+        except OSError:
+            pass  # the listing's own descriptor, closed since
+
+
+def spawn_git(cwd: str, args: list[str], *, quiet: bool = False, wide: bool = False) -> Child:
+    """Start ``git <pinned config> args`` in ``cwd`` with standard input from /dev/null and
+    its output in pipes (``os.posix_spawnp``, as ``subprocess`` would, minus its imports).
+
+    ``quiet``: its standard error goes to /dev/null (``Child.stderr`` is then -1).
+    ``wide``: its output pipe holds 1 MiB (``_widen``), for the diff.
     ``RepositoryError`` when git is not on PATH.
     """
+    _keep_inherited()
     out_read, out_write = os.pipe()  # not inheritable: only the dup2'd ends reach git
     err_read, err_write = (-1, -1) if quiet else os.pipe()
-    _widen(out_write)
+    if wide:
+        _widen(out_write)
     errors = (
         (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)
         if quiet
@@ -186,8 +219,10 @@ def git_output(cwd: str, args: list[str]) -> str | None:
     return out.removesuffix("\n") if status == 0 else None
 
 
-# The command lines of the ref lookups ``resolve_range`` makes (phasectl.repo.refs), which
-# phasectl.early repeats to start the diff of the default range before the command runs.
+# The ref lookups of the default range, shared by ``resolve_range`` (phasectl.collectors.diff)
+# and phasectl.early, which makes them before the command runs to start its diff first.
+
+TAG_NAMES = ["for-each-ref", "--format=%(refname)", "refs/tags"]
 
 
 def describe_args(sha: str, pattern: str | None, exclude: list[str]) -> list[str]:
@@ -202,6 +237,25 @@ def describe_args(sha: str, pattern: str | None, exclude: list[str]) -> list[str
 def tags_at_args(sha: str) -> list[str]:
     """The tags pointing at ``sha``, one per line."""
     return ["tag", "--points-at", sha]
+
+
+def default_tag(run: Callable[[list[str]], str | None], head: str, prefix: str) -> str | None:
+    """The default base: the nearest tag reachable from commit ``head`` whose name starts
+    with ``prefix``, else the nearest of any name, leaving out the tags on ``head`` (they
+    close this phase); ``None`` when there is none. ``run`` runs git with the arguments
+    given and returns its output, without the last newline (``None`` when git fails)."""
+    at_head = (run(tags_at_args(head)) or "").splitlines()
+    patterns: list[str | None] = [None]
+    # Asked for a pattern no tag matches, describe walks the whole history before failing
+    # (a second or more on a large one); most projects have no phase tag until the first.
+    names = (run(TAG_NAMES) or "").splitlines()
+    if any(name.startswith(f"refs/tags/{prefix}") for name in names):
+        patterns.insert(0, f"{prefix}*")  # the prefix has no glob characters (config)
+    for pattern in patterns:
+        tag = run(describe_args(head, pattern, at_head))
+        if tag:
+            return tag
+    return None
 
 
 def outside_args(sha: str, folder: str) -> list[str]:
