@@ -58,6 +58,9 @@ class _Started:
 
 
 _started: _Started | None = None
+# The default range as looked up early: (root, skip_reports, tag prefix, report folder),
+# and what ``default_range`` found.
+_found: tuple[tuple[str, bool, str, str], tuple[str, str, str | None]] | None = None
 
 
 def _value(args: Sequence[str], at: int, name: str) -> tuple[str | None, int]:
@@ -139,22 +142,23 @@ def _settings(root: str) -> tuple[_Settings, str, str]:
 
 def default_range(
     root: str, skip_reports: bool, prefix: str, report_dir: str
-) -> tuple[str, str] | None:
-    """The base tag and head commit ``resolve_range`` chooses when neither is named, found
-    with the same git commands; ``None`` when there is no tag to diff against (the empty
-    tree, or a shallow clone's error: the command's business)."""
+) -> tuple[str, str, str | None] | None:
+    """What ``resolve_range`` finds when neither ref is named, found with the same git
+    commands: HEAD's commit (the tip), the head commit (the tip, or for ``skip_reports``
+    the last commit that is not only reports) and the base tag (``None``: none, so the
+    empty tree or a shallow clone's error, the command's business). ``None`` without a
+    HEAD commit."""
     tip = git_output(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
     if not tip:
         return None
     head = (git_output(root, outside_args(tip, report_dir)) or tip) if skip_reports else tip
-    tag = default_tag(lambda args: git_output(root, args), head, prefix)
-    return None if tag is None else (tag, head)
+    return tip, head, default_tag(lambda args: git_output(root, args), head, prefix)
 
 
 def start(request: EarlyRequest) -> bool:
     """Start the diff ``request`` names, with the repository's settings; on any trouble
     (no repository, a bad settings file, no tag) start nothing: the command meets it."""
-    global _started
+    global _started, _found
     command, repo, base, head = request
     try:
         root = work_tree_of(repo)
@@ -162,15 +166,33 @@ def start(request: EarlyRequest) -> bool:
             return False
         settings, prefix, report_dir = _settings(root)
         if base is None or head is None:
-            found = default_range(root, command in _SKIP_REPORTS, prefix, report_dir)
+            skip_reports = command in _SKIP_REPORTS
+            found = default_range(root, skip_reports, prefix, report_dir)
             if found is None:
                 return False
-            base, head = found
+            _found = (root, skip_reports, prefix, report_dir), found
+            _, head, base = found
+            if base is None:
+                return False
         child = spawn_git(root, diff_args(base, head, *settings), wide=True)
     except Exception:  # the command itself meets and reports the same trouble
         return False
     _started = _Started(root, base, head, settings, child)
     return True
+
+
+def found_range(
+    root: Path, skip_reports: bool, prefix: str, report_dir: str
+) -> tuple[str, str, str | None] | None:
+    """``default_range``'s answer, if it was looked up early for this repository and these
+    settings (once: the command asks before its own lookup, which it then skips). A
+    second ``git describe`` would cost as much as the first: a second or more on a long
+    history."""
+    global _found
+    found, _found = _found, None
+    if found is None or found[0] != (str(root), skip_reports, prefix, report_dir):
+        return None
+    return found[1]
 
 
 def take(root: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff | None:

@@ -227,6 +227,8 @@ def test_with_no_tag_the_command_diffs_the_empty_tree(git_repo: Path) -> None:
     commit(git_repo, {"a.py": "x\n"})
     data = process_collect(git_repo, early=False)
     assert data["base"]["ref"] == "(empty tree)"
+    trace = (git_repo.parent / "git-trace.txt").read_text()  # process_run's
+    assert trace.count(" describe ") == 1  # phasectl.early's, not repeated
     assert as_numstat(data) == {"a.py": ("1", "0")}
 
 
@@ -508,12 +510,27 @@ def test_the_default_base_is_gits_nearest_tag(phase: tuple[Path, str, str]) -> N
 
     nearest = git(repo, "describe", "--tags", "--abbrev=0", "--exclude=head", "HEAD").strip()
     assert process_collect(repo)["base"]["ref"] == nearest == "base"
-    assert describes()
-    assert not [line for line in describes() if "--match" in line]
+    # One lookup: the command uses what phasectl.early found (a describe can take seconds).
+    assert len(describes()) == 1
+    assert "--match" not in describes()[0]
     git(repo, "checkout", "-q", "-b", "side", base)
     commit(repo, {"side.py": "x\n"})
     git(repo, "tag", "phase/side")
     git(repo, "checkout", "-q", "-")
     nearest = git(repo, "describe", "--tags", "--abbrev=0", "--exclude=head", "HEAD").strip()
     assert process_collect(repo)["base"]["ref"] == nearest == "base"
-    assert [line for line in describes() if "--match=phase/*" in line]
+    assert ["--match=phase/*" in line for line in describes()] == [True, False]
+
+
+def test_a_lookup_made_before_head_moved_is_not_used(phase: tuple[Path, str, str]) -> None:
+    from phasectl.collectors.diff import resolve_range
+    from phasectl.config import load_config
+    from phasectl.repo.repository import Repository
+
+    repo, base, head = phase
+    opened, config = Repository.open(repo), load_config(repo)
+    stale = (base, base, "head")  # looked up while HEAD was at base
+    found = resolve_range(opened, config, None, None, known=stale)
+    assert (found.base.ref, found.head.sha) == ("base", head)
+    current = (head, head, "head")  # this one is used as it is
+    assert resolve_range(opened, config, None, None, known=current).base.ref == "head"

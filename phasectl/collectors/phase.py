@@ -137,19 +137,21 @@ def collect_phase(
     pending: PendingDiff | None = None,
     started: BackgroundMeasurement | None = None,
     claim: Callable[[PhaseRange], PendingDiff | None] | None = None,
+    known: tuple[str, str, str | None] | None = None,
 ) -> PhaseMetrics:
     """Everything measurable for the range. Warnings are echoed as they appear, and kept.
 
     ``pending`` is the diff of ``options.base`` and ``options.head``, already started;
     ``started`` the test run of the work tree, already started; ``claim`` gives the diff
-    of the resolved range if one was started before (``phasectl.early``), else ``None``.
+    of the resolved range if one was started before (``phasectl.early``), else ``None``;
+    ``known`` is the default range as looked up before (``resolve_range``).
     """
     from phasectl.collectors.baseline import cores, find_baseline
     from phasectl.collectors.diff import resolve_range
 
     phase_range = resolve_range(
         repo, config, options.base, options.head,
-        merge_base=options.merge_base, skip_reports=options.skip_reports,
+        merge_base=options.merge_base, skip_reports=options.skip_reports, known=known,
     )  # fmt: skip
     if pending is not None and phase_range.tip != phase_range.head.sha:
         pending.cancel()  # started for a head that skip_reports has moved

@@ -64,6 +64,19 @@ def claim_early_diff(app: AppContext) -> Callable[[PhaseRange], PendingDiff | No
     return claim
 
 
+def found_default_range(
+    app: AppContext, options: CollectOptions
+) -> tuple[str, str, str | None] | None:
+    """The default range as ``phasectl.early`` looked it up, if it did so for this
+    repository and these settings (``resolve_range``'s ``known``)."""
+    from phasectl import early
+
+    root, config = app.repository.work_tree, app.config
+    if root is None:
+        return None
+    return early.found_range(root, options.skip_reports, config.tag_prefix, config.report_dir)
+
+
 def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMeasurement | None:
     """Start measuring the work tree at once when head is the checkout: the test run is the
     long pole, and the diff then happens while it runs. Used only if head resolves to the
@@ -234,7 +247,10 @@ def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
             # diff was of the other.
             pending.cancel()
             pending = None
-        return collect_phase(app.repository, app.config, options, echo_err, pending, started, claim)
+        known = found_default_range(app, options) if default_range else None
+        return collect_phase(
+            app.repository, app.config, options, echo_err, pending, started, claim, known
+        )
     finally:
         if started is not None:
             started.cancel()
