@@ -242,7 +242,7 @@ def main() -> int:
           f"(target <= 1.1)  {'PASS' if diff_ratio <= 1.1 else 'FAIL'}  "
           f"[phasectl's own time: {1000 * (a - b):.0f} ms]")  # fmt: skip
     print(f"  same, default base:   median {e:.3f} s vs {f:.3f} s  ratio {e / f:.2f}  "
-          f"(no --base/--head: the nearest phase tag is found first, then the diff starts)")  # fmt: skip
+          f"(no --base/--head: the nearest phase tag found first)")  # fmt: skip
     print(f"--help vs import click: median {c:.3f} s vs {d:.3f} s  ratio {help_ratio:.2f}  "
           f"(target <= 2.0)  {'PASS' if help_ratio <= 2.0 else 'FAIL'}")  # fmt: skip
     print(f"figures match git: {'yes' if match else 'NO'} ({raw_records} records, "

@@ -6,7 +6,7 @@ import re
 
 from phasectl.errors import RefError, ShallowCloneError
 from phasectl.repo.base import GitBase
-from phasectl.repo.spawn import TAG_NAMES, default_tag, outside_args, tags_at_args
+from phasectl.repo.spawn import default_tag, outside_args, tags_at_args
 
 _TAG_LIKE = re.compile(r"^(refs/tags/|tags/)|^v?\d+(\.\d+)*([-.][\w.]+)?$")
 # Revision expressions that name a set of commits, not one: ^x, a..b, a...b, x^@, x^!, x^-.
@@ -111,7 +111,7 @@ class Refs(GitBase):
         git's (``commit``, ``tree``, ``blob``), or ``missing`` with an empty id when the
         object is not in this repository. Names keep non-UTF-8 bytes (surrogateescape).
         """
-        out = self.run(*TAG_NAMES)[1]
+        out = self.run("for-each-ref", "--format=%(refname)", "refs/tags")[1]
         # The prefix is compared literally: for-each-ref patterns would read it as a glob.
         names = [
             ref.removeprefix("refs/tags/")

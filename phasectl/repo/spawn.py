@@ -222,8 +222,6 @@ def git_output(cwd: str, args: list[str]) -> str | None:
 # The ref lookups of the default range, shared by ``resolve_range`` (phasectl.collectors.diff)
 # and phasectl.early, which makes them before the command runs to start its diff first.
 
-TAG_NAMES = ["for-each-ref", "--format=%(refname)", "refs/tags"]
-
 
 def describe_args(sha: str, pattern: str | None, exclude: list[str]) -> list[str]:
     """The nearest tag reachable from ``sha`` matching glob ``pattern`` (any tag if
@@ -245,13 +243,7 @@ def default_tag(run: Callable[[list[str]], str | None], head: str, prefix: str) 
     close this phase); ``None`` when there is none. ``run`` runs git with the arguments
     given and returns its output, without the last newline (``None`` when git fails)."""
     at_head = (run(tags_at_args(head)) or "").splitlines()
-    patterns: list[str | None] = [None]
-    # Asked for a pattern no tag matches, describe walks the whole history before failing
-    # (a second or more on a large one); most projects have no phase tag until the first.
-    names = (run(TAG_NAMES) or "").splitlines()
-    if any(name.startswith(f"refs/tags/{prefix}") for name in names):
-        patterns.insert(0, f"{prefix}*")  # the prefix has no glob characters (config)
-    for pattern in patterns:
+    for pattern in (f"{prefix}*", None):  # the prefix has no glob characters (config)
         tag = run(describe_args(head, pattern, at_head))
         if tag:
             return tag
