@@ -120,7 +120,7 @@ def _settings(root: str) -> tuple[_Settings, str, str]:
     """The diff's settings, the tag prefix and the report folder of the repository."""
     for name in _SETTINGS_FILES:
         path = f"{root}/{name}"
-        if not os.path.isfile(path):  # a FIFO would block; the command says what is wrong
+        if not os.path.isfile(path):  # a FIFO would block (load_config skips it too)
             continue
         try:
             with open(path, "rb") as file:
@@ -232,6 +232,10 @@ def main() -> None:
     # ends phasectl through the ``finally`` below, so an early diff does not outlive it.
     if _signal.getsignal(_signal.SIGTERM) == _signal.SIG_DFL:
         _signal.signal(_signal.SIGTERM, _terminated)
+    # SIGCHLD ignored by whoever started phasectl (it is inherited across exec) would let
+    # the system reap git and every other child, and their exit statuses be lost.
+    if _signal.getsignal(_signal.SIGCHLD) == _signal.SIG_IGN:
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     try:
         request = read_request(sys.argv[1:])
         if request is not None:

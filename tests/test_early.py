@@ -449,21 +449,28 @@ def test_the_diffs_pipe_holds_a_large_diff(git_repo: Path) -> None:
 def test_a_parent_that_ignores_sigchld_changes_nothing(
     phase: tuple[Path, str, str], refs: list[str]
 ) -> None:
-    """SIGCHLD ignored (inherited across exec): the system reaps git itself, and waiting
-    for it finds no child; the figures are still git's."""
+    """SIGCHLD ignored (inherited across exec) would let the system reap git, and its exit
+    status be lost: the figures are still git's, and a failing git still fails."""
     repo, _, _ = phase
     ignoring = (
         "import os, signal, sys\n"
         "signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
         "os.execv(sys.executable, [sys.executable, '-m', 'phasectl', *sys.argv[1:]])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", ignoring, "--repo", str(repo), "collect", "--no-tests",
-         "--format", "json", *refs],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", ignoring, "--repo", str(repo), "collect", "--no-tests",
+             "--format", "json", *args],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    done = run(*refs)
     assert done.returncode == 0, done.stderr
     assert as_numstat(json.loads(done.stdout)) == git_numstat(repo, "base", "head", "-M50%")
+    failed = run("--base", "nosuch", "--head", "head")
+    assert (failed.returncode, failed.stdout) == (2, "")
+    assert failed.stderr.startswith("Error: unknown revision 'nosuch'"), failed.stderr
 
 
 @pytest.mark.parametrize(
@@ -472,17 +479,18 @@ def test_a_parent_that_ignores_sigchld_changes_nothing(
 def test_a_bare_repository_inside_a_work_tree_is_measured_itself(
     phase: tuple[Path, str, str], refs: list[str]
 ) -> None:
-    """The early start finds the work tree around --repo; a bare repository inside it is
-    another repository, with its own (default) settings: the diff of the outer one, with
-    the outer settings, is refused."""
+    """A bare repository inside a work tree is another repository, with its own (default)
+    settings: found as git finds it, it gets no diff of the outer one."""
     repo, _, _ = phase
-    (repo / ".phasectl.toml").write_text("rename_similarity = 95\n")
     git(repo, "clone", "-q", "--bare", ".", "mirror.git")
     mirror = repo / "mirror.git"
-    # The outer repository's diff is started, then stopped: two diffs.
-    data = process_collect(mirror, *refs, early=None, diffs=2)
+    (repo / ".phasectl.toml").write_text("rename_similarity = 95\n")
+    data = process_collect(mirror, *refs, early=False)
     assert as_numstat(data) == git_numstat(mirror, "base", "head", "-M50%")
     assert data["diff"] == collect_json(mirror, *refs)["diff"]
+    # Nor are the other's settings read, however broken.
+    (repo / ".phasectl.toml").write_text('rename_similarity = "bogus"\n')
+    assert as_numstat(process_collect(mirror, *refs, early=False)) == as_numstat(data)
 
 
 def test_a_fifo_for_a_settings_file_does_not_hang_the_early_start(
@@ -532,3 +540,37 @@ def test_a_lookup_made_before_head_moved_is_not_used(phase: tuple[Path, str, str
     assert (found.base.ref, found.head.sha) == ("base", head)
     current = (head, head, "head")  # this one is used as it is
     assert resolve_range(opened, config, None, None, known=current).base.ref == "head"
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
+def test_git_does_not_hold_a_pipe_phasectl_inherited(git_repo: Path) -> None:
+    """A descriptor phasectl inherited is not passed on to git (as subprocess's close_fds):
+    killed mid-diff, phasectl's end of a caller's pipe closes at once, not when git ends."""
+    import select
+    import signal
+
+    slow_rename_repo(git_repo)
+    started = time.perf_counter()
+    git(git_repo, "diff", "--raw", "--numstat", "-M50%", "base", "head")
+    git_alone = time.perf_counter() - started
+    read_end, write_end = os.pipe()
+    phasectl = subprocess.Popen(
+        [*PHASECTL, "--repo", str(git_repo), "collect", "--base", "base", "--head", "head",
+         "--no-tests"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,),
+    )  # fmt: skip
+    os.close(write_end)
+    try:
+        deadline = time.perf_counter() + git_alone / 2
+        while not git_processes_in(git_repo) and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        assert git_processes_in(git_repo), "git's diff did not start"
+        phasectl.send_signal(signal.SIGKILL)
+        phasectl.wait()
+        killed = time.perf_counter()
+        assert git_processes_in(git_repo), "git ended too soon for the test to mean anything"
+        assert select.select([read_end], [], [], git_alone)[0]
+        assert os.read(read_end, 1) == b""
+        assert time.perf_counter() - killed < git_alone / 4
+    finally:
+        os.close(read_end)

@@ -32,6 +32,7 @@ PINNED_CONFIG = (
 DEFAULT_SIMILARITY = 50
 DEFAULT_RENAME_LIMIT = 1000
 GIT_NOT_FOUND = "git was not found on PATH; install git and retry"
+STATUS_LOST = 255  # ``Child.returncode`` when git's exit status could not be known
 REPOSITORY_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE")
 
 
@@ -48,16 +49,29 @@ def git_env(**extra: str) -> dict[str, str]:
 
 def work_tree_of(path: str) -> str | None:
     """The top of the work tree containing ``path``, found without running git: the
-    nearest folder above it holding ``.git``. ``None`` when there is none (a bare
-    repository, or no repository)."""
+    nearest folder above it holding ``.git``. ``None`` when there is none, or when a
+    repository without a work tree (a bare one) is nearer, as git's discovery decides."""
     folder = os.path.realpath(path)
     while True:
         if os.path.exists(os.path.join(folder, ".git")):
             return folder
+        if _is_git_directory(folder):
+            return None  # a bare repository (or a .git folder): no work tree, as git finds
         parent = os.path.dirname(folder)
         if parent == folder:
             return None
         folder = parent
+
+
+def _is_git_directory(folder: str) -> bool:
+    """Whether ``folder`` is itself a repository's git folder, as git's discovery tells one
+    (a HEAD file beside objects/ and refs/)."""
+    join = os.path.join
+    return (
+        os.path.isfile(join(folder, "HEAD"))
+        and os.path.isdir(join(folder, "objects"))
+        and os.path.isdir(join(folder, "refs"))
+    )
 
 
 def diff_args(
@@ -99,9 +113,10 @@ class Child:
                     status = os.waitpid(self.pid, 0)[1]
                     self.returncode = os.waitstatus_to_exitcode(status)
                 except ChildProcessError:
-                    # SIGCHLD is ignored (inherited from whoever started phasectl): the
-                    # system reaped git itself and kept no status. As subprocess does.
-                    self.returncode = 0
+                    # Reaped by someone else (SIGCHLD ignored in a program that embeds
+                    # phasectl; phasectl.early restores it for the command line): git's
+                    # status is lost, so its output cannot be trusted.
+                    self.returncode = STATUS_LOST
         return self.returncode
 
     def kill(self) -> None:
@@ -147,7 +162,11 @@ def _keep_inherited() -> None:
     if _inherited_closed or sys.platform != "linux":
         return
     _inherited_closed = True
-    for name in os.listdir("/proc/self/fd"):
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return  # no /proc (a chroot, a sandbox): they are passed on, as before
+    for name in names:
         fd = int(name)
         try:
             if fd > 2 and os.get_inheritable(fd):
