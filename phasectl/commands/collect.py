@@ -243,8 +243,8 @@ def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
     started = start_early_tests(app, options) if early else None
     try:
         if pending is not None and pending.cwd != app.repository.work_tree:
-            # --repo names a repository inside another's work tree (a bare one, say): the
-            # diff was of the other.
+            # The nearest .git above --repo is not the repository git found there (a
+            # stray .git folder): the diff was started with another folder's settings.
             pending.cancel()
             pending = None
         known = found_default_range(app, options) if default_range else None

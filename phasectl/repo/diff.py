@@ -21,6 +21,7 @@ from phasectl.repo.spawn import (
     Child,
     diff_args,
     git_env,
+    read_all,
     spawn_git,
 )
 
@@ -82,9 +83,7 @@ class PendingGit:
 
         proc = self._proc
         errors: list[bytes] = []
-        drainer = threading.Thread(
-            target=lambda: errors.append(_read_all(proc.stderr)), daemon=True
-        )
+        drainer = threading.Thread(target=lambda: errors.append(read_all(proc.stderr)), daemon=True)
         buffer = bytearray()
         try:
             drainer.start()
@@ -125,17 +124,6 @@ class PendingGit:
         """Whether ``cancel`` was called: git was stopped, or had ended, before its output
         was used."""
         return self._cancelled
-
-
-def _read_all(fd: int) -> bytes:
-    """Everything that comes from pipe ``fd`` until it closes; then close it."""
-    chunks = []
-    try:
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
 
 
 def raw_section_end(data: bytes | bytearray, start: int = 0) -> tuple[int, bool]:

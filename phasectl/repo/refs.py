@@ -100,9 +100,7 @@ class Refs(GitBase):
     def last_change_outside(self, sha: str, folder: str) -> str:
         """The newest commit at or before ``sha`` that changes something outside ``folder``
         (``sha`` itself when none does)."""
-        status, out, _ = self.run(*outside_args(sha, folder), check=False)
-        found = out.decode("ascii").strip() if status == 0 else ""
-        return found or sha
+        return self.output(outside_args(sha, folder)) or sha
 
     def tag_targets(self, prefix: str) -> list[tuple[str, str, str]]:
         """Every tag whose name starts with ``prefix``: (name, peeled object id, object type).

@@ -227,15 +227,22 @@ def _close(*fds: int) -> None:
 def git_output(cwd: str, args: list[str]) -> str | None:
     """What ``git args`` prints, without its last newline; ``None`` when git fails."""
     child = spawn_git(cwd, args, quiet=True)
+    try:
+        out = read_all(child.stdout)
+    finally:
+        status = child.wait()
+    return out.decode("utf-8", "surrogateescape").removesuffix("\n") if status == 0 else None
+
+
+def read_all(fd: int) -> bytes:
+    """Everything that comes from pipe ``fd`` until it closes; then close it."""
     chunks = []
     try:
-        while chunk := os.read(child.stdout, 1 << 16):
+        while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)
     finally:
-        os.close(child.stdout)
-        status = child.wait()
-    out = b"".join(chunks).decode("utf-8", "surrogateescape")
-    return out.removesuffix("\n") if status == 0 else None
+        os.close(fd)
+    return b"".join(chunks)
 
 
 # The ref lookups of the default range, shared by ``resolve_range`` (phasectl.collectors.diff)
