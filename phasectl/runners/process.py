@@ -24,8 +24,13 @@ from typing import IO
 from phasectl.errors import PhasectlError
 
 _PROGRESS_EVERY_S = 15.0
+
+
 _GRACE_S = 10.0
+
+
 Echo = Callable[[str], None]
+
 
 # Set by pytest and pytest-xdist for their own processes; inherited by the project's run
 # (when phasectl itself runs under pytest) they change its behaviour, e.g.
