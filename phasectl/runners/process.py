@@ -58,7 +58,7 @@ _GIT_REPOSITORY_ENV = (
 
 def child_env() -> dict[str, str]:
     """The environment of a test run: phasectl's own, without the variables above."""
-    dropped = (*_PYTEST_INTERNAL_ENV, *_GIT_REPOSITORY_ENV)
+    dropped = (*_PYTEST_INTERNAL_ENV, *_GIT_REPOSITORY_ENV, "PHASECTL_PYTHON")
     return {k: v for k, v in os.environ.items() if k not in dropped}
 
 

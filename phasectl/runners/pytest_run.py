@@ -67,10 +67,19 @@ def is_python_project(root: Path) -> bool:
 
 
 def project_python(config: Config, root: Path) -> str:
-    """The interpreter that runs the project's tests: config, active virtualenv, or ours."""
+    """The interpreter that runs the project's tests: config, ``PHASECTL_PYTHON``, the
+    active virtualenv, or ours.
+
+    ``PHASECTL_PYTHON`` is how a CI step names the job's interpreter (the GitHub Action
+    passes the ``python`` an earlier step put on ``PATH``) without pretending it is an
+    active virtualenv, which ``VIRTUAL_ENV`` would tell the test processes too.
+    """
     if config.python:
         candidate = Path(config.python).expanduser()
         return str(candidate if candidate.is_absolute() else root / candidate)
+    named = os.environ.get("PHASECTL_PYTHON")
+    if named:
+        return named
     venv = os.environ.get("VIRTUAL_ENV")
     if venv:
         scripts = "Scripts" if os.name == "nt" else "bin"
