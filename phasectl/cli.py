@@ -134,7 +134,7 @@ class PhasectlGroup(click.Group):
             os.chdir(start)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from phasectl.collectors.process import Interrupted, interruptible
+        from phasectl.runners.process import Interrupted, interruptible
 
         try:
             with interruptible():

@@ -228,7 +228,7 @@ def _terminated(signum: int, frame: object) -> None:
 def main() -> None:
     """Console-script entry point: start the diff if the command line names one, then run
     the command (which takes it, or not); a diff no command took is stopped."""
-    # Until the command installs its own handling (phasectl.collectors.process), SIGTERM
+    # Until the command installs its own handling (phasectl.runners.process), SIGTERM
     # ends phasectl through the ``finally`` below, so an early diff does not outlive it.
     if _signal.getsignal(_signal.SIGTERM) == _signal.SIG_DFL:
         _signal.signal(_signal.SIGTERM, _terminated)

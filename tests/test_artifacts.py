@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.collectors.coverage_files import detect_format, read_coverage
-from phasectl.collectors.junit import expand_globs, read_junit
+from phasectl.collectors.artifacts import read_coverage
 from phasectl.errors import PhasectlError
+from phasectl.readers.files import expand_globs
+from phasectl.readers.formats import detect_format
+from phasectl.readers.junit import read_junit
 
 from conftest import git, run_cli
 from projects import CALC, PYPROJECT, pytest_summary, python_project

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from phasectl.collectors.attributes import Attributes
+from phasectl.repo.attributes import Attributes
 from phasectl.repo.repository import Repository
 
 from conftest import by_path, collect_json, commit

@@ -136,7 +136,7 @@ SLOW_TESTS = "".join(
 def test_progress_names_the_run_and_counts_finished_tests(
     git_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from phasectl.collectors import process
+    from phasectl.runners import process
 
     from projects import pytest_summary, python_project
 

@@ -529,8 +529,8 @@ def test_the_default_base_is_gits_nearest_tag(phase: tuple[Path, str, str]) -> N
 
 
 def test_a_lookup_made_before_head_moved_is_not_used(phase: tuple[Path, str, str]) -> None:
-    from phasectl.collectors.diff import resolve_range
     from phasectl.config import load_config
+    from phasectl.repo.changes import resolve_range
     from phasectl.repo.repository import Repository
 
     repo, base, head = phase

@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phasectl.collectors.coverage_files import read_coverage, read_coveragepy
-from phasectl.collectors.junit import read_junit
+from phasectl.collectors.artifacts import read_coverage
 from phasectl.config import load_config, parse_config
 from phasectl.errors import PhasectlError
+from phasectl.readers.junit import read_junit
+from phasectl.runners.coverage_combine import read_coveragepy
 from phasectl.store.snapshots import parse_note
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))

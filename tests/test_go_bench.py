@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.collectors.go_bench import read_go_bench
 from phasectl.errors import PhasectlError
+from phasectl.readers.go_bench import read_go_bench
 
 from go_tools import (
     run_to_file,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.collectors.go_coverage import (
+from phasectl.errors import PhasectlError
+from phasectl.readers.go_coverage import (
     MAX_LINES,
     read_go_coverprofile,
     read_go_module_path,
     total_percent,
     total_statements,
 )
-from phasectl.errors import PhasectlError
 
 from go_tools import (
     run,

@@ -9,11 +9,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phasectl.collectors.go_bench import read_go_bench
-from phasectl.collectors.go_coverage import read_go_coverprofile
-from phasectl.collectors.go_tests import read_go_test_json
-from phasectl.collectors.hyperfine import read_hyperfine_json
 from phasectl.errors import PhasectlError
+from phasectl.readers.go_bench import read_go_bench
+from phasectl.readers.go_coverage import read_go_coverprofile
+from phasectl.readers.go_tests import read_go_test_json
+from phasectl.readers.hyperfine import read_hyperfine_json
 
 FUZZ = settings(max_examples=200, derandomize=True, deadline=None)
 

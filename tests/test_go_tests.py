@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.collectors.go_tests import GoTestRun, read_go_test_json
 from phasectl.errors import PhasectlError
+from phasectl.readers.go_tests import GoTestRun, read_go_test_json
 
 from go_tools import need, run, run_to_file, svc, svc_test_json, write_tree  # noqa: F401 (fixtures)
 

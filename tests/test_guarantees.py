@@ -352,7 +352,7 @@ def test_a_suggested_command_with_a_non_utf8_name_runs(git_repo: Path) -> None:
     byte 0xE9 (not the text '\\udce9')."""
     import os
 
-    from phasectl.report.output import shell_command
+    from phasectl.quoting import shell_command
 
     commit(git_repo, {"a.py": "1\n"})
     tag = os.fsdecode(b"phase/caf\xe9")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from phasectl.collectors.hyperfine import read_hyperfine_json
 from phasectl.errors import PhasectlError
+from phasectl.readers.hyperfine import read_hyperfine_json
 
 from go_tools import need, run
 

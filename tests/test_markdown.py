@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from phasectl.quoting import display_path
 from phasectl.report.markdown import code_span, escape_text
-from phasectl.report.output import display_path
 from phasectl.report.purposes import MAX_LENGTH, purpose_of
 
 _RUN = re.compile(r"`+")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from phasectl.collectors.debt import PICKAXE, PREFILTER, debt_kinds
+from phasectl.repo.debt import PICKAXE, PREFILTER, debt_kinds
 from phasectl.report import document
 
 from conftest import by_path, collect_json, commit, git, run_cli
@@ -207,9 +207,9 @@ def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path)
     """git's -G keeps only files with a marked changed line, and the filtered patch is taken
     without rename detection; renamed and copied files are diffed again as the diff paired
     them. The debt is the same as read from the whole patch, and so is every line number."""
-    from phasectl.collectors.debt import collect_debt, phase_debt
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
+    from phasectl.repo.debt import collect_debt, phase_debt
     from phasectl.repo.diff import DiffSettings
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
@@ -270,9 +270,9 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
     """Among only the renamed paths, git's basename rule pairs dir1/x.py with dir2/x.py
     (x.py is no longer ambiguous there); the whole diff paired them otherwise. The debt
     then comes from the whole patch, as the diff paired the files."""
-    from phasectl.collectors.debt import collect_debt, phase_debt
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
+    from phasectl.repo.debt import collect_debt, phase_debt
     from phasectl.repo.diff import DiffSettings
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
@@ -317,9 +317,9 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
 
 def whole_and_phase_debt(repo_path: Path, base: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The debt as ``report`` finds it, and as read from one whole patch with renames."""
-    from phasectl.collectors.debt import collect_debt, phase_debt
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
+    from phasectl.repo.debt import collect_debt, phase_debt
     from phasectl.repo.diff import DiffSettings
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository

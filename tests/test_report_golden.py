@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from phasectl.collectors.benchmarks import Benchmark, compare_benchmarks
 from phasectl.config import DEFAULT_DOC_GLOBS, DEFAULT_TEST_GLOBS
+from phasectl.model.benchmarks import Benchmark, compare_benchmarks
 from phasectl.model.coverage_data import CoverageSummary
 from phasectl.model.diff import DiffResult, FileChange, RefInfo
 from phasectl.model.phase import PhaseMetrics
 from phasectl.model.results import Outcome, TestCase, TestResults, compare_tests
+from phasectl.quoting import display_path
 from phasectl.report.document import region_contents, render_block
 from phasectl.report.markdown import code_span
-from phasectl.report.output import display_path
 from phasectl.report.templates import Renderer, region_template
 from phasectl.report.values import REGIONS, ReportInputs, build_context, kept_purposes
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phasectl.collectors.phase import CollectOptions, collect_phase
+from phasectl.collectors.options import CollectOptions
+from phasectl.collectors.phase import collect_phase
 from phasectl.config import load_config
 from phasectl.repo.repository import Repository
 from phasectl.report import document

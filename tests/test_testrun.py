@@ -402,3 +402,27 @@ def test_relative_python_runs_the_base_too(git_repo: Path, tmp_path: Path) -> No
     git(tmp_path, "clone", "--quiet", "--branch", "phase/1", str(git_repo), str(clone))
     expected = pytest_summary(clone)
     assert {k: before[k] for k in expected} == expected
+
+
+def test_phasectl_python_names_the_interpreter_and_stays_out_of_the_tests(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The GitHub Action names the job's python this way: it runs the tests, and the test
+    # processes do not see the variable (nor a VIRTUAL_ENV the job never activated).
+    calls = tmp_path / "calls.txt"
+    wrapper = tmp_path / "job-python"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    seen = tmp_path / "seen.txt"
+    test = (
+        "import os\n\n\ndef test_env():\n"
+        f"    with open({str(seen)!r}, 'w') as out:\n"
+        "        out.write(repr(os.environ.get('PHASECTL_PYTHON')))\n"
+    )
+    python_project(git_repo, {"test_env.py": test})
+    monkeypatch.setenv("PHASECTL_PYTHON", str(wrapper))
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    data, _ = collect(git_repo, "-q")
+    assert data["tests"]["after"]["passed"] == 1
+    assert "-m coverage run" in calls.read_text()
+    assert seen.read_text() == "None"

@@ -1,5 +1,6 @@
 """The "before" figures of a phase: artifacts named on the command line, a stored note,
-or a run of the base's tests in a temporary worktree (alongside head's run when it can)."""
+or a run of the base's tests in a temporary worktree (alongside head's run when it can).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from phasectl.collectors.diff import PhaseRange
-    from phasectl.collectors.measurement import Measurement
-    from phasectl.collectors.phase import CollectOptions
-    from phasectl.collectors.process import Echo
+    from phasectl.collectors.options import CollectOptions
     from phasectl.config import Config
+    from phasectl.model.measurement import Measurement
+    from phasectl.repo.changes import PhaseRange
     from phasectl.repo.repository import Repository
+    from phasectl.runners.process import Echo
     from phasectl.store.snapshots import Snapshot
 
 
@@ -103,11 +104,11 @@ def find_baseline(
     ``alongside``, a worktree run starts now in the background: its output is held back,
     and one line sums it up when it ends (the head's run streams meanwhile).
     """
-    from phasectl.collectors.diff import EMPTY_TREE_REF
-    from phasectl.collectors.measurement import read_artifacts
-    from phasectl.collectors.pytest_run import project_python
-    from phasectl.report.output import display_path
-    from phasectl.store.snapshots import load_snapshot, store_snapshot
+    from phasectl.collectors.artifacts import read_artifacts
+    from phasectl.quoting import display_path
+    from phasectl.repo.changes import EMPTY_TREE_REF
+    from phasectl.runners.pytest_run import project_python
+    from phasectl.store.snapshots import Snapshot, load_snapshot, store_snapshot
 
     if phase_range.base.ref == EMPTY_TREE_REF:
         return PendingBaseline(None, [])
@@ -127,11 +128,11 @@ def find_baseline(
             root, options.base_results, options.base_coverage,
             python=project_python(config, root), benchmarks=options.base_benchmarks,
         )  # fmt: skip
-        return PendingBaseline(found.snapshot(base, "artifacts"), warnings)
+        return PendingBaseline(Snapshot.of(found, base, "artifacts"), warnings)
     name = f"{display_path(phase_range.base.ref)} ({base[:12]})"
 
     def finish(measured: Measurement) -> Snapshot:
-        snapshot = measured.snapshot(base, "worktree run")
+        snapshot = Snapshot.of(measured, base, "worktree run")
         store_snapshot(repo, snapshot)
         return snapshot
 
@@ -185,7 +186,7 @@ def find_baseline(
 def _snapshot_ref(phase_range: PhaseRange) -> str:
     """The commit a snapshot must be stored on to serve as this range's base: with
     --merge-base that is the merge-base commit, not the ref the user named."""
-    from phasectl.report.output import shell_word
+    from phasectl.quoting import shell_word
 
     return phase_range.base.sha if phase_range.merge_base else shell_word(phase_range.base.ref)
 

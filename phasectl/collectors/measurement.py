@@ -14,72 +14,24 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phasectl.collectors.process import Echo, child_env, last_lines, run_streaming, stop_running
 from phasectl.errors import PhasectlError
+from phasectl.model.measurement import Measurement
+from phasectl.runners.process import Echo, child_env, last_lines, run_streaming, stop_running
 
 if TYPE_CHECKING:
-    from phasectl.collectors.benchmarks import Benchmark
     from phasectl.config import Config
-    from phasectl.model.coverage_data import CoverageSummary, FileLines
-    from phasectl.model.results import TestResults
     from phasectl.repo.repository import Repository
-    from phasectl.store.snapshots import Snapshot
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """What one run measured. ``lines`` (line-level coverage) feeds patch coverage."""
-
-    tests: TestResults | None = None
-    coverage: CoverageSummary | None = None
-    lines: dict[str, FileLines] | None = None
-    benchmarks: tuple[Benchmark, ...] | None = None
-    warnings: tuple[str, ...] = field(default=())
-
-    def snapshot(self, commit: str, source: str) -> Snapshot:
-        from phasectl.store.snapshots import Snapshot, now_iso
-
-        return Snapshot(
-            commit=commit,
-            source=source,
-            tests=self.tests,
-            coverage=self.coverage,
-            benchmarks=self.benchmarks,
-            measured_at=now_iso(),
-        )
-
-
-def read_artifacts(
-    root: Path,
-    results: Sequence[str],
-    coverage: Sequence[str],
-    *,
-    python: str,
-    benchmarks: Sequence[str] = (),
-) -> Measurement:
-    """Figures from files another runner wrote: test results, coverage and benchmark files."""
-    from phasectl.collectors.benchmarks import read_benchmarks
-    from phasectl.collectors.junit import expand_globs
-    from phasectl.collectors.result_files import read_results
-
-    tests = read_results(expand_globs(results, root), root) if results else None
-    summary = lines = None
-    if coverage:
-        from phasectl.collectors.coverage_files import read_coverage
-
-        summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
-    timed = read_benchmarks(expand_globs(benchmarks, root)) if benchmarks else None
-    return Measurement(tests, summary, lines, timed)
 
 
 WORKTREE_SETUP_HINT = (
     "the base's temporary worktree has only the committed files; set worktree_setup to "
     'the command that installs what the tests need (e.g. worktree_setup = "npm ci")'
 )
+
+
 # What a test command prints when a dependency is not installed (npm, node, Python, go, sh).
 _MISSING_DEPENDENCY = re.compile(
     r"not found|No module named|Cannot find module|ERR_MODULE_NOT_FOUND|cannot find package"
@@ -103,8 +55,8 @@ def _run_test_command(
     in_worktree: bool,
     run: str,
 ) -> Measurement:
-    from phasectl.collectors.benchmarks import read_configured_benchmarks
-    from phasectl.collectors.pytest_run import project_python
+    from phasectl.readers.formats import read_configured_benchmarks
+    from phasectl.runners.pytest_run import project_python
 
     assert config.test_command is not None
     results, coverage, benchmarks = paths
@@ -124,6 +76,8 @@ def _run_test_command(
     warnings = []
     if status != 0:
         warnings.append(f"test_command exited with status {status}: {last_lines(tail, 3)}{hint}")
+    from phasectl.collectors.artifacts import read_artifacts
+
     try:
         found = read_artifacts(root, results, coverage, python=project_python(config, root))
     except PhasectlError as exc:
@@ -170,7 +124,8 @@ def measure(
     command line are read as they are, and otherwise a Python project gets the managed
     pytest + coverage run. The commands of ``timings`` are timed after all that.
     """
-    from phasectl.collectors.pytest_run import is_python_project, project_python, run_pytest
+    from phasectl.collectors.artifacts import read_artifacts
+    from phasectl.runners.pytest_run import is_python_project, project_python, run_pytest
 
     named = (
         tuple(results) or config.results,
@@ -196,7 +151,7 @@ def measure(
         return None
     if not config.timings:
         return found
-    from phasectl.collectors.timings import time_commands
+    from phasectl.runners.timings import time_commands
 
     timed, warnings = time_commands(config.timings, root, echo)
     return dataclasses.replace(
@@ -208,7 +163,7 @@ def measure(
 
 def would_measure(config: Config, paths: Sequence[str]) -> bool:
     """Whether ``measure`` would find anything to do in a checkout holding ``paths``."""
-    from phasectl.collectors.pytest_run import looks_like_python
+    from phasectl.runners.pytest_run import looks_like_python
 
     configured = config.test_command or config.results or config.coverage or config.benchmarks
     return bool(configured or config.timings) or looks_like_python(paths)
@@ -268,7 +223,7 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
     The user's work tree, index, stash, HEAD and branches are not touched: the worktree
     has its own HEAD and index under ``.git/worktrees``, and is pruned afterwards.
     """
-    # SIGTERM (CI cancelling a job) raises here as Ctrl-C does (collectors.process.
+    # SIGTERM (CI cancelling a job) raises here as Ctrl-C does (runners.process.
     # interruptible), so this cleanup runs for both; after SIGKILL, the next run prunes it.
     scratch = Path(tempfile.mkdtemp(prefix="phasectl-base-"))
     path = scratch / "worktree"
@@ -298,7 +253,7 @@ def measure_in_worktree(
     if config.python and repo.work_tree is not None:
         # A relative python (".venv/bin/python") names the user's environment, which is
         # in the user's work tree, not in the temporary one (where it is not checked in).
-        from phasectl.collectors.pytest_run import project_python
+        from phasectl.runners.pytest_run import project_python
 
         config = dataclasses.replace(config, python=project_python(config, repo.work_tree))
     with temporary_worktree(repo, commit) as path:

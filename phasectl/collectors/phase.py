@@ -10,44 +10,16 @@ from typing import TYPE_CHECKING, Any
 # CollectOptions before it starts the test run, and that start should not wait on them.
 if TYPE_CHECKING:
     from phasectl.collectors.baseline import PendingBaseline
-    from phasectl.collectors.diff import PhaseRange
-    from phasectl.collectors.measurement import BackgroundMeasurement, Measurement
-    from phasectl.collectors.process import Echo
-    from phasectl.config import Config, RunBase
+    from phasectl.collectors.measurement import BackgroundMeasurement
+    from phasectl.collectors.options import CollectOptions
+    from phasectl.config import Config
+    from phasectl.model.measurement import Measurement
     from phasectl.model.phase import PhaseMetrics
+    from phasectl.repo.changes import PhaseRange
     from phasectl.repo.diff import PendingDiff, PendingPatch
     from phasectl.repo.repository import Repository
+    from phasectl.runners.process import Echo
     from phasectl.store.snapshots import Snapshot
-
-
-@dataclass(frozen=True)
-class CollectOptions:
-    """What the user asked ``collect`` for; ``None`` fields fall back to the config."""
-
-    base: str | None = None
-    head: str | None = None
-    merge_base: bool = False
-    tests: bool = True
-    quiet: bool = False
-    # Artifact globs from the command line, already absolute (relative to the current folder).
-    results: tuple[str, ...] = ()
-    coverage: tuple[str, ...] = ()
-    benchmarks: tuple[str, ...] = ()
-    base_results: tuple[str, ...] = ()
-    base_coverage: tuple[str, ...] = ()
-    base_benchmarks: tuple[str, ...] = ()
-    run_base: RunBase | None = None
-    skip_reports: bool = False
-    """Skip head back past commits that only change reports (report, check, tag)."""
-    debt: bool = False
-    """Read the technical debt from the diff's changed lines (the commands that render a
-    report); ``collect`` leaves it out to stay as fast as git's own diff."""
-    recorded_head: bool = False
-    """Take head's figures from the snapshot ``phasectl tag`` stored for this very range,
-    when there is one, instead of running the tests (check)."""
-    recorded_only: bool = False
-    """With ``recorded_head``: collect tests only from that snapshot, never run them
-    (``--no-tests`` at a tag phasectl made)."""
 
 
 def measure_commit(
@@ -112,7 +84,7 @@ class _Recorded:
 
 def _recorded_head(repo: Repository, phase_range: PhaseRange) -> _Recorded | None:
     """The figures ``phasectl tag`` recorded for exactly this base and head, if any."""
-    from phasectl.collectors.measurement import Measurement
+    from phasectl.model.measurement import Measurement
     from phasectl.store.snapshots import load_snapshot
 
     for commit in dict.fromkeys((phase_range.tip, phase_range.head.sha)):
@@ -147,7 +119,7 @@ def collect_phase(
     ``known`` is the default range as looked up before (``resolve_range``).
     """
     from phasectl.collectors.baseline import cores, find_baseline
-    from phasectl.collectors.diff import resolve_range
+    from phasectl.repo.changes import resolve_range
 
     phase_range = resolve_range(
         repo, config, options.base, options.head,
@@ -182,7 +154,7 @@ def collect_phase(
             baseline = find_baseline(repo, config, phase_range, options, echo, alongside=alongside)
         # The debt's lines come from a second, filtered git diff, run alongside the first.
         if options.debt:
-            from phasectl.collectors.debt import PICKAXE
+            from phasectl.repo.debt import PICKAXE
 
             debt_patch = repo.start_patch(
                 phase_range.base.sha, phase_range.head.sha, pickaxe=PICKAXE
@@ -218,13 +190,13 @@ def _measured_phase(
     phase_range: PhaseRange,
     runs: _Runs,
 ) -> PhaseMetrics:
-    from phasectl.collectors.benchmarks import compare_benchmarks
-    from phasectl.collectors.debt import phase_debt
-    from phasectl.collectors.diff import collect_diff
+    from phasectl.model.benchmarks import compare_benchmarks
     from phasectl.model.coverage_change import compare_coverage
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests, ids_unrelated
+    from phasectl.repo.changes import collect_diff
+    from phasectl.repo.debt import phase_debt
     from phasectl.repo.diff import DiffSettings
 
     started, recorded = runs.started, runs.recorded
@@ -276,7 +248,9 @@ def _measured_phase(
             echo(f"Warning: {message}")
         warnings.extend(late)
         if after is not None:
-            head_snapshot = after.snapshot(phase_range.head.sha, how)
+            from phasectl.store.snapshots import Snapshot
+
+            head_snapshot = Snapshot.of(after, phase_range.head.sha, how)
             if after.tests is not None:
                 before_tests = before.tests if before else None
                 tests = {

@@ -11,10 +11,10 @@ import click
 from phasectl.context import AppContext
 
 if TYPE_CHECKING:
-    from phasectl.collectors.diff import PhaseRange
     from phasectl.collectors.measurement import BackgroundMeasurement
-    from phasectl.collectors.phase import CollectOptions
+    from phasectl.collectors.options import CollectOptions
     from phasectl.model.phase import PhaseMetrics
+    from phasectl.repo.changes import PhaseRange
     from phasectl.repo.diff import PendingDiff
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -195,7 +195,7 @@ def range_options(command: F) -> F:
 def collect_options(params: dict[str, Any], **settings: Any) -> CollectOptions:
     """``CollectOptions`` from the parameters ``range_options`` / ``test_options`` added
     (popped from ``params``; those a command lacks keep their defaults), plus ``settings``."""
-    from phasectl.collectors.phase import CollectOptions
+    from phasectl.collectors.options import CollectOptions
 
     no_tests = params.pop("no_tests")
     run_base = params.pop("run_base", None)

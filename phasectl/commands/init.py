@@ -66,7 +66,7 @@ def init(app: AppContext, file: ConfigFile | None, notes: bool) -> None:
         click.echo(f"phasectl is configured already ({done.where}); nothing written", err=True)
     if remote is not None:
         fetch = configure_notes_fetch(repo, remote)
-        from phasectl.report.output import shell_word
+        from phasectl.quoting import shell_word
 
         name = shell_word(fetch.remote)
         if fetch.added:

@@ -81,7 +81,7 @@ def prepare_renderer(app: AppContext) -> Callable[[], Renderer | None]:
 
 def regenerate_command(app: AppContext, args: list[str]) -> str:
     repo = [] if app.repo_path == Path() else ["--repo", str(app.repo_path)]
-    from phasectl.report.output import shell_command
+    from phasectl.quoting import shell_command
 
     return shell_command(["phasectl", *repo, "report", *args])
 

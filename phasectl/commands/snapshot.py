@@ -33,7 +33,7 @@ def snapshot(
     """
     from phasectl.collectors.phase import measure_commit
     from phasectl.errors import PhasectlError
-    from phasectl.store.snapshots import store_snapshot
+    from phasectl.store.snapshots import Snapshot, store_snapshot
 
     if no_tests:
         raise PhasectlError("snapshot measures tests; --no-tests leaves nothing to store")
@@ -57,7 +57,7 @@ def snapshot(
         )
     for message in measured.warnings:
         echo_err(f"Warning: {message}")
-    store_snapshot(repo, measured.snapshot(sha, how))
+    store_snapshot(repo, Snapshot.of(measured, sha, how))
     tests = measured.tests
     summary = (
         f"{tests.passed} passed, {tests.failed} failed, {tests.skipped} skipped"

@@ -134,7 +134,7 @@ def tag(
         at=at_sha,
     )
     click.echo(f"Tagged {tag_name} at {target[:12]}; report: {path}")
-    from phasectl.report.output import shell_command
+    from phasectl.quoting import shell_command
     from phasectl.store.snapshots import (
         NOTES_MERGE_STRATEGY,
         NOTES_REF,

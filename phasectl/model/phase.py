@@ -14,7 +14,7 @@ class PhaseMetrics:
     """Everything measured for one phase: the JSON contract of ``phasectl collect``.
 
     ``tests`` and ``coverage`` are ``None`` when they were not collected. ``debt`` is
-    the technical debt the diff adds and pays (``phasectl.collectors.debt``).
+    the technical debt the diff adds and pays (``phasectl.repo.debt``).
     """
 
     base: RefInfo

@@ -86,7 +86,7 @@ class Refs(GitBase):
         ):
             raise RefError(f"'{name}' is not a valid tag name; choose another phase name")
         if self.ref_sha(f"refs/tags/{name}") is not None:
-            from phasectl.report.output import display_path, shell_command
+            from phasectl.quoting import display_path, shell_command
 
             raise RefError(
                 f"tag '{display_path(name)}' already exists; choose another name, or if it "

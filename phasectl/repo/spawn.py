@@ -245,7 +245,7 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-# The ref lookups of the default range, shared by ``resolve_range`` (phasectl.collectors.diff)
+# The ref lookups of the default range, shared by ``resolve_range`` (phasectl.repo.changes)
 # and phasectl.early, which makes them before the command runs to start its diff first.
 
 

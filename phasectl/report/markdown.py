@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from phasectl.report.output import display_path
+from phasectl.quoting import display_path
 
 _BACKTICK_RUNS = re.compile(r"`+")
 # Characters that start formatting, links, HTML, entities or table cells inside a line (the

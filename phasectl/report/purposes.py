@@ -12,7 +12,7 @@ import io
 import re
 import tokenize
 
-from phasectl.collectors.diff import GENERATED_NOTICE, says_generated
+from phasectl.repo.changes import GENERATED_NOTICE, says_generated
 
 MAX_LENGTH = 120
 _MAX_READ_BYTES = 1 << 20

@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.model.coverage_change import shown_figures
 from phasectl.model.phase import PhaseMetrics
 from phasectl.patterns import PathPatterns
+from phasectl.repo.changes import EMPTY_TREE_REF
 from phasectl.report.debt import technical_debt
 from phasectl.report.items import (
     ARROW,

@@ -13,11 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from phasectl.collectors.benchmarks import Benchmark
+from phasectl.model.benchmarks import Benchmark
 from phasectl.model.coverage_data import CoverageSummary
 from phasectl.model.results import OUTCOMES, TestResults
 
 if TYPE_CHECKING:
+    from phasectl.model.measurement import Measurement
     from phasectl.repo.repository import Repository
 
 NOTES_REF = "refs/notes/phasectl"
@@ -44,6 +45,18 @@ class Snapshot:
     phase: Mapping[str, Any] | None = None
     """Set by ``phasectl tag`` on the tagged commit: the phase that ends there (``name``,
     ``tag``, ``base`` ref/sha, diff ``totals``, ``patch_percent``), for ``phasectl history``."""
+
+    @classmethod
+    def of(cls, measured: Measurement, commit: str, source: str) -> Snapshot:
+        """The figures of a measurement of ``commit``, stamped with the time."""
+        return cls(
+            commit=commit,
+            source=source,
+            tests=measured.tests,
+            coverage=measured.coverage,
+            benchmarks=measured.benchmarks,
+            measured_at=now_iso(),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

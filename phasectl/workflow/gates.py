@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from phasectl.collectors.diff import EMPTY_TREE_REF
 from phasectl.config import CheckSettings
 from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from phasectl.model.coverage_change import shown_figures
 from phasectl.model.phase import PhaseMetrics
+from phasectl.repo.changes import EMPTY_TREE_REF
 
 Verdict = Literal["pass", "fail", "unmeasured"]
 

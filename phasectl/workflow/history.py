@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from phasectl.model.diff import DiffTotals, RefInfo
-from phasectl.report.output import display_path, shell_word
+from phasectl.quoting import display_path, shell_word
 from phasectl.store.snapshots import NOTES_REF, Snapshot, load_snapshot
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ def diff_totals(
     repo: Repository, config: Config, base: str, head: str
 ) -> tuple[DiffTotals, list[str]]:
     """The totals of the diff collector from ``base`` to ``head``, and its warnings."""
-    from phasectl.collectors.diff import PhaseRange, collect_diff
+    from phasectl.repo.changes import PhaseRange, collect_diff
 
     phase_range = PhaseRange(RefInfo(base, base), RefInfo(head, head), head)
     diff, warnings = collect_diff(repo, config, phase_range)

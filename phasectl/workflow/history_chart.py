@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from phasectl.errors import PhasectlError
-from phasectl.report.output import display_path
+from phasectl.quoting import display_path
 from phasectl.workflow.history import CHART_TEMPLATE, History, PhaseRow
 from phasectl.workflow.history_formats import coverage_cell, tests_cell
 

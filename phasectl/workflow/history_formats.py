@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from phasectl.quoting import display_path
 from phasectl.report.markdown import code_span, escape_text
-from phasectl.report.output import display_path
 from phasectl.workflow.history import NO_SNAPSHOT, NOT_MEASURED, History, PhaseRow
 
 

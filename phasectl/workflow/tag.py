@@ -159,7 +159,7 @@ def _restore_file(path: Path, old: bytes | None) -> None:
 def head_snapshot(metrics: PhaseMetrics) -> Snapshot:
     """The figures measured at head, as the snapshot to store (empty when none were: the
     note still records the phase for ``history``)."""
-    from phasectl.collectors.benchmarks import Benchmark
+    from phasectl.model.benchmarks import Benchmark
     from phasectl.model.coverage_data import CoverageSummary
     from phasectl.model.results import TestResults
     from phasectl.store.snapshots import Snapshot, now_iso

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phasectl.collectors.benchmarks import Benchmark
-from phasectl.collectors.process import child_env
+from phasectl.model.benchmarks import Benchmark
+from phasectl.runners.process import child_env
 
 if TYPE_CHECKING:
-    from phasectl.collectors.process import Echo
     from phasectl.config import Timing
+    from phasectl.runners.process import Echo
 
 
 def _run_once(command: str, root: Path, env: dict[str, str]) -> tuple[float, int, str]:

@@ -45,8 +45,13 @@ from phasectl.model.results import Outcome as Outcome_
 
 Outcome = Literal["pass", "fail", "skip"]
 
+
 _OUTCOMES: dict[str, Outcome] = {"pass": "pass", "fail": "fail", "skip": "skip"}
+
+
 _BUILD_FAILED = re.compile(r"^FAIL\s+(\S+)\s.*\[(?:build|setup) failed\]\s*$")
+
+
 _RERUN = "rerun `go test -json ./... > FILE` and keep its whole output"
 
 

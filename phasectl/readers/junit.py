@@ -11,33 +11,16 @@ from ``<skipped type="pytest.xfail">``.
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phasectl.collectors.reading import stream_elements, untrusted
 from phasectl.errors import PhasectlError
 from phasectl.model.results import Outcome, TestCase, TestResults
+from phasectl.readers.files import stream_elements, untrusted
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
-
-
-def expand_globs(patterns: Sequence[str], root: Path) -> list[Path]:
-    """Files matching the globs (relative ones from ``root``; ``**`` recurses), sorted, unique."""
-    found: set[Path] = set()
-    for pattern in patterns:
-        full = pattern if Path(pattern).is_absolute() else str(root / pattern)
-        # glob.glob takes absolute patterns as well as relative ones; Path.glob does not.
-        hits = glob.glob(full, recursive=True)  # noqa: PTH207
-        matches = [Path(p) for p in hits if Path(p).is_file()]
-        if not matches:
-            raise PhasectlError(
-                f"'{pattern}' matched no file; check the path, or run the tests first"
-            )
-        found.update(matches)
-    return sorted(found)
 
 
 def _float(value: str | None) -> float | None:
@@ -84,6 +67,8 @@ def _pytest_node(classname: str, file: str | None, root: Path | None) -> str | N
 
 
 _SUITES = ("testsuites", "testsuite")
+
+
 # Each case is kept (by id, for the test identity diff): this bounds the memory one file
 # can take, far above any real suite.
 MAX_TEST_CASES = 500_000
@@ -91,7 +76,7 @@ MAX_TEST_CASES = 500_000
 
 @untrusted("JUnit file")
 def _read_file(path: Path, checkout: Path | None) -> tuple[list[TestCase], float | None]:
-    """The cases of one JUnit file and its duration, read incrementally (see collectors.reading).
+    """The cases of one JUnit file and its duration, read incrementally (see readers.files).
 
     The duration is the root's ``time``, else the sum of its suites' times when all have
     one, else the sum of the cases' times.

@@ -1,15 +1,15 @@
-"""What every artifact reader shares: files are untrusted input.
-
-A reader returns a value or raises ``PhasectlError``, never anything else (``untrusted``),
-and reads XML incrementally (``stream_elements``): it sees each element once, when it
-ends, and the element is then dropped from the tree, so memory stays near the size of the
-largest single element, not the whole file, and no depth of nesting exhausts the stack.
+"""Bounded, untrusted reading shared by every reader: the decorator that turns a
+reader's crash into one clear error, incremental XML, line budgets, text lines; glob
+expansion of the files a user names; and mapping paths from another checkout onto this one.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+import glob
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
 _P = ParamSpec("_P")
+
+
 _R = TypeVar("_R")
 
 
@@ -102,7 +104,11 @@ def stream_elements(
 # file phasectl cannot see may claim at most _MAX_BLOCK_LINES in one block; and one profile
 # yields at most MAX_LINE_ENTRIES distinct (file, line) entries (a few hundred MB).
 _MAX_BLOCK_LINES = 100_000
+
+
 MAX_LINE_ENTRIES = 5_000_000
+
+
 _MAX_SOURCE_BYTES = 64 << 20
 
 
@@ -177,3 +183,55 @@ def text_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
             raise PhasectlError(f"cannot read {what} {path}: {exc.strerror}") from None
         if number == 0:
             raise PhasectlError(f"{what} {path} is empty; re-run the tests with coverage")
+
+
+def expand_globs(patterns: Sequence[str], root: Path) -> list[Path]:
+    """Files matching the globs (relative ones from ``root``; ``**`` recurses), sorted, unique."""
+    found: set[Path] = set()
+    for pattern in patterns:
+        full = pattern if Path(pattern).is_absolute() else str(root / pattern)
+        # glob.glob takes absolute patterns as well as relative ones; Path.glob does not.
+        hits = glob.glob(full, recursive=True)  # noqa: PTH207
+        matches = [Path(p) for p in hits if Path(p).is_file()]
+        if not matches:
+            raise PhasectlError(
+                f"'{pattern}' matched no file; check the path, or run the tests first"
+            )
+        found.update(matches)
+    return sorted(found)
+
+
+def _relative(name: str, root: Path) -> str:
+    """A path relative to ``root`` when it lies inside it; otherwise as given."""
+    path = Path(name)
+    if path.is_absolute():
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return Path(os.path.normpath(name)).as_posix()
+
+
+def checkout_path(name: str, root: Path, sources: Sequence[str] = ()) -> str:
+    """The repository path of a file a coverage artifact names, mapped as diff-cover and
+    Codecov map it: joined to each ``<source>`` (Cobertura) first, then as written
+    (relative names are relative to the checkout), and for a path from another checkout
+    (``/home/runner/work/p/p/src/a.js``) the longest tail of it that names a file here.
+    A name that matches no file here is returned as ``_relative`` gives it.
+    """
+    tried = [f"{source.rstrip('/')}/{name}" for source in sources if not _is_absolute(name)]
+    for candidate in (*tried, name):
+        mapped = _relative(candidate, root)
+        if not _is_absolute(mapped) and (root / mapped).is_file():
+            return mapped
+        parts = [part for part in re.split(r"[\\/]", candidate) if part]
+        for start in range(1, len(parts)):
+            tail = "/".join(parts[start:])
+            if (root / tail).is_file():
+                return tail
+    return _relative(name, root)
+
+
+def _is_absolute(name: str) -> bool:
+    # Windows paths too: CI artifacts come from any runner.
+    return name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", name) is not None

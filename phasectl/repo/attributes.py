@@ -22,8 +22,13 @@ from phasectl.repo.patch import unquote_c_path
 if TYPE_CHECKING:
     from phasectl.repo.repository import Repository
 
+
 UNSPECIFIED = "unspecified"
+
+
 _ATTRIBUTES = ".gitattributes"
+
+
 # git's built-in macro (attr.c): 'binary' unsets diff, merge and text.
 _BUILTIN_MACROS = {"binary": (("diff", "unset"), ("merge", "unset"), ("text", "unset"))}
 

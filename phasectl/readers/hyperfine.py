@@ -19,6 +19,8 @@ from pathlib import Path
 from phasectl.errors import PhasectlError
 
 _REEXPORT = "rerun hyperfine with --export-json FILE"
+
+
 _SPACE = re.compile(r"\s*")
 
 

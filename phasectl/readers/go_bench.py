@@ -8,7 +8,7 @@ A result line is ``BenchmarkName-N  ITERATIONS  VALUE UNIT [VALUE UNIT ...]``, e
   the results after it.
 * ``go test -json`` output: the ``Output`` fields of the events are joined per (Package, Test)
   before being split into lines, because go may print a result in two events (the name
-  ``"BenchmarkPut-2   \\t"`` first, the figures when the benchmark ends). Lines that are not
+  ``"BenchmarkPut-2   \t"`` first, the figures when the benchmark ends). Lines that are not
   JSON are read as plain output.
 
 Names: the name as go prints it minus the trailing ``-N`` (GOMAXPROCS) suffix, kept in
@@ -36,8 +36,14 @@ from pathlib import Path
 from phasectl.errors import PhasectlError
 
 _LOOKS_LIKE_RESULT = re.compile(r"^(Benchmark\S*)\s+\d", re.ASCII)
+
+
 _NAME = re.compile(r"^(Benchmark\S*?)(?:-(\d{1,9}))?$", re.ASCII)
+
+
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$", re.ASCII)
+
+
 _RERUN = "rerun go test -bench . -run '^$' and keep its whole output"
 
 

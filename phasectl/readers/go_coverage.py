@@ -37,22 +37,32 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from phasectl.collectors.reading import untrusted
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileLines
+from phasectl.readers.files import untrusted
 
 MAX_LINES = 1_000_000
 """Line cap when the source file is not available: no real Go file is longer."""
 
+
 _MODES = ("set", "count", "atomic")
+
+
 # Numbers are capped at 18 digits: go's own parser (strconv.Atoi) rejects more than int64.
 _BLOCK = re.compile(
     r"^(.+):(\d{1,18})\.(\d{1,18}),(\d{1,18})\.(\d{1,18}) (\d{1,18}) (\d{1,18})$", re.ASCII
 )
+
+
 _MODULE = re.compile(r"^\s*module\s+(?:\"([^\"]+)\"|`([^`]+)`|([^\s/]\S*?))\s*(?://.*)?$")
+
+
 _REGENERATE = "regenerate it with go test -coverprofile=FILE"
 
+
 Range = tuple[int, int]
+
+
 _Seen = tuple[int, int, int]
 """A block as read: statements, count (merged so far), and the profile line it was first on.
 A tuple, not a list: a 100 MB profile holds millions of them."""

@@ -24,8 +24,13 @@ from typing import IO
 from phasectl.errors import PhasectlError
 
 _PROGRESS_EVERY_S = 15.0
+
+
 _GRACE_S = 10.0
+
+
 Echo = Callable[[str], None]
+
 
 # Set by pytest and pytest-xdist for their own processes; inherited by the project's run
 # (when phasectl itself runs under pytest) they change its behaviour, e.g.
@@ -53,7 +58,7 @@ _GIT_REPOSITORY_ENV = (
 
 def child_env() -> dict[str, str]:
     """The environment of a test run: phasectl's own, without the variables above."""
-    dropped = (*_PYTEST_INTERNAL_ENV, *_GIT_REPOSITORY_ENV)
+    dropped = (*_PYTEST_INTERNAL_ENV, *_GIT_REPOSITORY_ENV, "PHASECTL_PYTHON")
     return {k: v for k, v in os.environ.items() if k not in dropped}
 
 

@@ -12,16 +12,21 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phasectl.collectors.process import Echo, child_env, last_lines, run_streaming, wants_colour
 from phasectl.errors import PhasectlError
+from phasectl.runners.process import Echo, child_env, last_lines, run_streaming, wants_colour
 
 if TYPE_CHECKING:
-    from phasectl.collectors.measurement import Measurement
     from phasectl.config import Config
+    from phasectl.model.measurement import Measurement
     from phasectl.model.results import TestResults
 
+
 PLUGIN_MODULE = "_phasectl_results"
+
+
 EXPORT_MODULE = "_phasectl_coverage"
+
+
 _PYTHON_MARKERS = (
     "pyproject.toml",
     "setup.py",
@@ -62,10 +67,19 @@ def is_python_project(root: Path) -> bool:
 
 
 def project_python(config: Config, root: Path) -> str:
-    """The interpreter that runs the project's tests: config, active virtualenv, or ours."""
+    """The interpreter that runs the project's tests: config, ``PHASECTL_PYTHON``, the
+    active virtualenv, or ours.
+
+    ``PHASECTL_PYTHON`` is how a CI step names the job's interpreter (the GitHub Action
+    passes the ``python`` an earlier step put on ``PATH``) without pretending it is an
+    active virtualenv, which ``VIRTUAL_ENV`` would tell the test processes too.
+    """
     if config.python:
         candidate = Path(config.python).expanduser()
         return str(candidate if candidate.is_absolute() else root / candidate)
+    named = os.environ.get("PHASECTL_PYTHON")
+    if named:
+        return named
     venv = os.environ.get("VIRTUAL_ENV")
     if venv:
         scripts = "Scripts" if os.name == "nt" else "bin"
@@ -109,8 +123,8 @@ def run_pytest(
     pytest exit statuses 0 and 1 are results; 5 (no tests collected) records zero tests
     with a warning; anything else is an error that shows pytest's last lines.
     """
-    from phasectl.collectors.benchmarks import read_configured_benchmarks
-    from phasectl.collectors.measurement import Measurement
+    from phasectl.model.measurement import Measurement
+    from phasectl.readers.formats import read_configured_benchmarks
 
     python = project_python(config, root)
     warnings: list[str] = []
@@ -165,7 +179,8 @@ def run_pytest(
             data_files = sorted(scratch.glob(".coverage*"))
         coverage = lines = None
         if data_files and tests.total:
-            from phasectl.collectors.coverage_files import NoCoverageData, read_coverage_json
+            from phasectl.readers.coverage_json import read_coverage_json
+            from phasectl.runners.coverage_combine import NoCoverageData
 
             try:
                 if not coverage_json.exists() or len(data_files) > 1:
@@ -197,7 +212,7 @@ def _export_coverage(
     Run by the project's interpreter in ``root``, so its coverage.py and configuration
     apply exactly as in the test process; the plugin's folder is left out of the report.
     """
-    from phasectl.collectors.coverage_files import run_coverage_export
+    from phasectl.runners.coverage_combine import run_coverage_export
 
     options = {k: v for k, v in export.items() if k not in ("by", "data_file")}
     options.setdefault("omit", str(plugin / "*"))

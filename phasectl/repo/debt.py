@@ -19,13 +19,17 @@ if TYPE_CHECKING:
     from phasectl.repo.patch import PatchFile
     from phasectl.repo.repository import Repository
 
+
 MAX_TEXT = 120
+
 
 # A TODO-style marker counts only right after a comment's opening, so a word in a string
 # or a sentence ("see the TODO list") is not debt.
 _COMMENT_MARKER = re.compile(
     r"(?:#|//|/\*+|<!--|^\s*\*|^\s*--|^\s*;+|^\s*%)\s*[@\\]?(TODO|FIXME|HACK|XXX)\b"
 )
+
+
 # Suppressions: each silences a tool (linter, type checker, coverage, a test runner).
 _SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("noqa", re.compile(r"#\s*noqa\b", re.IGNORECASE)),
@@ -46,6 +50,8 @@ PICKAXE = (
     "todo|fixme|hack|xxx|noqa|type:[[:space:]]*ignore|pragma:[[:space:]]*no|skip|xfail"
     "|nolint|eslint-disable"
 )
+
+
 PREFILTER = re.compile(
     rb"todo|fixme|hack|xxx|noqa|type:\s*ignore|pragma:\s*no|skip|xfail|nolint|eslint-disable",
     re.IGNORECASE,

@@ -1,0 +1,80 @@
+"""Figures from files another runner wrote: test results, coverage and benchmarks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from phasectl.errors import PhasectlError
+from phasectl.model.coverage_data import CoverageSummary, FileLines, merge_line_data
+from phasectl.model.measurement import Measurement
+from phasectl.readers.cobertura import _parse_cobertura, read_cobertura
+from phasectl.readers.formats import detect_format
+from phasectl.readers.lcov import read_lcov
+from phasectl.runners.coverage_combine import read_coveragepy
+
+
+def read_artifacts(
+    root: Path,
+    results: Sequence[str],
+    coverage: Sequence[str],
+    *,
+    python: str,
+    benchmarks: Sequence[str] = (),
+) -> Measurement:
+    """Figures from files another runner wrote: test results, coverage and benchmark files."""
+    from phasectl.readers.files import expand_globs
+    from phasectl.readers.formats import read_benchmarks, read_results
+
+    tests = read_results(expand_globs(results, root), root) if results else None
+    summary = lines = None
+    if coverage:
+        summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
+    timed = read_benchmarks(expand_globs(benchmarks, root)) if benchmarks else None
+    return Measurement(tests, summary, lines, timed)
+
+
+def read_coverage(
+    paths: Sequence[Path], root: Path, *, python: str = sys.executable
+) -> tuple[CoverageSummary, dict[str, FileLines]]:
+    """Read and merge coverage files of any supported format.
+
+    coverage.py data files are combined by coverage.py itself, and its own totals are
+    kept when they are the only input. Mixed with other formats, everything is merged
+    as line data and the totals are covered lines over measurable lines.
+    """
+    by_format: dict[str, list[Path]] = {}
+    for path in paths:
+        by_format.setdefault(detect_format(path), []).append(path)
+    formats = set(by_format)
+    shards: list[dict[str, FileLines]] = []
+    summary = None
+    if "coveragepy" in by_format:
+        summary, lines = read_coveragepy(by_format.pop("coveragepy"), root, python)
+        shards.append(lines)
+    if "go" in by_format:
+        from phasectl.readers.go_coverage import read_go_coverage
+
+        go_summary, lines = read_go_coverage(by_format.pop("go"), root)
+        summary = summary or go_summary
+        shards.append(lines)
+    readers = {"cobertura": read_cobertura, "lcov": read_lcov}
+    header = None
+    if formats == {"cobertura"} and len(by_format["cobertura"]) == 1:
+        lines, header = _parse_cobertura(by_format.pop("cobertura")[0], root)
+        shards.append(lines)
+    for kind, files in by_format.items():
+        shards.extend(readers[kind](path, root) for path in files)
+    merged = merge_line_data(shards)
+    # Paths outside root stay absolute (see _relative): they are not this project's files.
+    if not any(not Path(name).is_absolute() and (root / name).exists() for name in merged):
+        names = ", ".join(str(p) for p in paths)
+        raise PhasectlError(
+            f"coverage data in {names} does not match any file of this project; "
+            "was it measured in another checkout?"
+        )
+    if summary is None or len(shards) > 1:
+        # Each percent as its tool shows it: istanbul (jest) for LCOV and Cobertura.
+        summary = CoverageSummary.from_lines(merged, "istanbul", header)
+    return summary, merged

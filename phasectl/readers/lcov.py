@@ -1,0 +1,54 @@
+"""LCOV tracefiles (``SF``/``DA``/``BRDA``/``end_of_record``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from phasectl.errors import PhasectlError
+from phasectl.model.coverage_data import FileLines, merge_line_data
+from phasectl.readers.files import LineBudget, checkout_path, text_lines, untrusted
+
+
+@untrusted("coverage file")
+def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
+    """Lines from an LCOV tracefile (``SF``/``DA``/``BRDA``/``end_of_record``)."""
+    shards = []
+    name: str | None = None
+    lines: dict[int, int] = {}
+    branches: dict[tuple[str, str, str], int] = {}
+    budget = LineBudget(path, root)
+    for number, raw in text_lines(path, "coverage file"):
+        line = raw.strip()
+        try:
+            if line.startswith("SF:"):
+                name, lines, branches = checkout_path(line[3:], root), {}, {}
+            elif line.startswith("DA:"):
+                fields = line[3:].split(",")
+                if int(fields[0]) not in lines:
+                    budget.count(1)
+                lines[int(fields[0])] = max(lines.get(int(fields[0]), 0), int(fields[1]))
+            elif line.startswith("BRDA:"):
+                where, block, branch, taken = line[5:].split(",")
+                key = (where, block, branch)
+                if key not in branches:
+                    budget.count(4)  # a key of three strings weighs about four line numbers
+                branches[key] = max(branches.get(key, 0), 0 if taken == "-" else int(taken))
+            elif line == "end_of_record":
+                if name is None:
+                    raise ValueError("end_of_record without SF")
+                shards.append({name: _lines_from_hits(lines, branches)})
+                name = None
+        except (ValueError, IndexError):
+            raise PhasectlError(f"{path}, line {number}: malformed LCOV record {line!r}") from None
+    if name is not None:
+        raise PhasectlError(f"{path}: the record for {name} has no end_of_record (truncated?)")
+    return merge_line_data(shards)
+
+
+def _lines_from_hits(lines: dict[int, int], branches: dict[tuple[str, str, str], int]) -> FileLines:
+    return FileLines(
+        frozenset(lines),
+        frozenset(n for n, hits in lines.items() if hits > 0),
+        len(branches) if branches else None,
+        sum(1 for taken in branches.values() if taken > 0) if branches else None,
+    )
