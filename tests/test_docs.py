@@ -26,6 +26,9 @@ PENDING = frozenset(
         "docs/ci/github-fork-comment.yml",
         "docs/ci/github-artifacts.yml",
         "docs/ci/gitlab-ci.yml",
+        "docs/ci/github-fork-comment-post.yml",
+        "docs/ci/github-sharded.yml",
+        "phasectl/ci",
     }
 )
 
@@ -53,8 +56,9 @@ def markdown_files(root: Path = ROOT) -> list[Path]:
     return [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
 
 
-def prose_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, line) outside fenced code blocks, with code spans blanked out."""
+def prose_lines(text: str, spans: bool = False) -> list[tuple[int, str]]:
+    """(line number, line) outside fenced code blocks, with code spans blanked out (kept
+    with ``spans``)."""
     lines: list[tuple[int, str]] = []
     fence: str | None = None
     for number, line in enumerate(text.splitlines(), start=1):
@@ -66,7 +70,9 @@ def prose_lines(text: str) -> list[tuple[int, str]]:
         if opened:
             fence = opened.group(1)
             continue
-        lines.append((number, CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)))
+        if not spans:
+            line = CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line)
+        lines.append((number, line))
     return lines
 
 
@@ -190,6 +196,21 @@ def test_the_files_other_branches_bring_are_here() -> None:
     _, pending = broken_links(markdown_files())
     if pending:
         pytest.skip("links to files not merged yet: " + "; ".join(pending))
+
+
+def test_the_package_paths_the_docs_name_exist() -> None:
+    """A module or folder named as `phasectl/...` in prose is there: the docs follow the
+    code when it moves."""
+    missing = []
+    for path in markdown_files():
+        for number, line in prose_lines(path.read_text(encoding="utf-8"), spans=True):
+            for span in CODE_SPAN.finditer(line):
+                name = span.group(2).strip()
+                if not re.fullmatch(r"phasectl/[\w./]*", name):
+                    continue
+                if not (ROOT / name).exists() and name.rstrip("/") not in PENDING:
+                    missing.append(f"{path.relative_to(ROOT)}:{number}: {name}")
+    assert missing == []
 
 
 def test_the_docs_exist_and_link_somewhere() -> None:
