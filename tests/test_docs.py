@@ -213,6 +213,30 @@ def test_the_package_paths_the_docs_name_exist() -> None:
     assert missing == []
 
 
+def test_every_option_of_every_command_is_in_the_cli_reference() -> None:
+    import click
+
+    from phasectl.cli import cli
+
+    text = (ROOT / "docs" / "reference" / "cli.md").read_text(encoding="utf-8")
+    missing = []
+
+    def walk(command: click.Command, path: str) -> None:
+        if isinstance(command, click.Group):
+            context = click.Context(command)
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None
+                walk(sub, f"{path} {name}")
+        for param in command.params:
+            for option in (*param.opts, *param.secondary_opts):
+                if option.startswith("--") and option != "--help" and option not in text:
+                    missing.append(f"{path} {option}")
+
+    walk(cli, "phasectl")
+    assert missing == []
+
+
 def test_the_docs_exist_and_link_somewhere() -> None:
     files = markdown_files()
     assert len(files) > 15
