@@ -50,6 +50,10 @@ class Forge:
     auth_scheme: str = "Bearer "
     page_size: int = 2
     refuse_writes: int | None = None
+    redirect_to: str | None = None
+    """Answer every request with a 307 to this address (the same path)."""
+    link_base: str | None = None
+    """Write next-page links to this address instead of the server's own."""
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     next_id: int = 1000
@@ -93,6 +97,13 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             header = self.headers.get(forge.auth_header)
+            if forge.redirect_to:
+                self.send_response(307)
+                self.send_header("Location", forge.redirect_to + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                forge.requests.append(Recorded(self.command, parts.path, {}, {}, None))
+                return
             forge.requests.append(
                 Recorded(
                     self.command,
@@ -161,7 +172,8 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
             if page * size < len(items):
                 query["page"] = [str(page + 1)]
                 target = parts._replace(query=urllib.parse.urlencode(query, doseq=True))
-                link = f'<{forge.url}{target.geturl()}>; rel="next", <{forge.url}/x>; rel="last"'
+                base = forge.link_base or forge.url
+                link = f'<{base}{target.geturl()}>; rel="next", <{base}/x>; rel="last"'
             self._send(200, chunk, link)
 
         do_GET = do_POST = do_PATCH = do_PUT = _handle
