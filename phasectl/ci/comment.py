@@ -9,8 +9,8 @@ removed and fixed, and a footer naming the range.
 Every text is made Markdown-inert once: a path or test id as a code span
 (``phasectl.report.markdown.code_span``), prose as escaped text (``escape_text``), never
 both. A list longer than ``LIST_LIMIT`` shows its first entries and folds the rest in a
-``<details>`` block; a body longer than the forge accepts is cut, with a note that says
-where everything is.
+``<details>`` block (``FOLD_LIMIT`` entries at most, then a count); a body longer than the
+forge accepts is cut, with a note that says where everything is.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ MARKER = "<!-- phasectl:pr-comment -->"
 """First line of every comment phasectl posts; the only way it finds its comment again."""
 LIST_LIMIT = 10
 """Entries of a list shown before the rest is folded."""
+FOLD_LIMIT = 200
+"""Entries inside one fold at most, so that one long list cannot push the others past the
+forge's length; the rest is counted."""
 GITHUB_MAX_CHARS = 65536
 """GitHub refuses a comment body longer than this (counted in UTF-16 code units)."""
 ARROW = "→"
@@ -107,19 +110,20 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _beyond(count: int) -> str:
+    return f"… and {count} more, not listed here"
+
+
 def folded_list(items: Sequence[str], limit: int = LIST_LIMIT) -> list[str]:
     """Markdown list lines: the first ``limit`` items, the rest in ``<details>``."""
     lines = [f"- {item}" for item in items[:limit]]
     rest = items[limit:]
     if rest:
-        lines += [
-            "",
-            f"<details><summary>{len(rest)} more</summary>",
-            "",
-            *(f"- {item}" for item in rest),
-            "",
-            "</details>",
-        ]
+        inside = [f"- {item}" for item in rest[:FOLD_LIMIT]]
+        if len(rest) > FOLD_LIMIT:
+            inside.append(f"- {_beyond(len(rest) - FOLD_LIMIT)}")
+        lines += ["", f"<details><summary>{len(rest)} more</summary>", "", *inside, "",
+                  "</details>"]  # fmt: skip
     return lines
 
 
@@ -137,15 +141,20 @@ def folded_table(
     lines = table(rows[:limit])
     rest = rows[limit:]
     if rest:
-        lines += ["", f"<details><summary>{len(rest)} more</summary>", "", *table(rest), "",
+        inside = table(rest[:FOLD_LIMIT])
+        if len(rest) > FOLD_LIMIT:
+            inside += ["", _beyond(len(rest) - FOLD_LIMIT)]
+        lines += ["", f"<details><summary>{len(rest)} more</summary>", "", *inside, "",
                   "</details>"]  # fmt: skip
     return lines
 
 
 def _fold_all(title: str, items: Sequence[str]) -> list[str]:
     """A whole list folded under ``title`` (already folded: no second fold inside)."""
-    return ["<details>", f"<summary>{title}</summary>", "", *(f"- {i}" for i in items), "",
-            "</details>", ""]  # fmt: skip
+    inside = [f"- {i}" for i in items[:FOLD_LIMIT]]
+    if len(items) > FOLD_LIMIT:
+        inside.append(f"- {_beyond(len(items) - FOLD_LIMIT)}")
+    return ["<details>", f"<summary>{title}</summary>", "", *inside, "", "</details>", ""]
 
 
 # ---- the sections -------------------------------------------------------------------
