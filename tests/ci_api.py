@@ -37,6 +37,7 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    """By lower-case name."""
     body: Any
 
 
@@ -109,7 +110,7 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
                     self.command,
                     parts.path,
                     urllib.parse.parse_qs(parts.query),
-                    dict(self.headers.items()),
+                    {k.lower(): v for k, v in self.headers.items()},
                     body,
                 )
             )

@@ -133,7 +133,7 @@ def test_comment_created_then_updated_in_place(
     assert [(r.method, r.path) for r in forge.writes()] == [
         ("POST", "/api/v3/repos/octo/calc/issues/7/comments")
     ]
-    assert all(r.headers["Authorization"] == f"Bearer {forge.credential}" for r in forge.requests)
+    assert all(r.headers["authorization"] == f"Bearer {forge.credential}" for r in forge.requests)
     ours = [c for c in forge.comments[THREAD] if c["body"].startswith(MARKER + "\n")]
     assert len(ours) == 1
     created = ours[0]["id"]

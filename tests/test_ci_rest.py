@@ -30,8 +30,8 @@ def test_every_page_is_read(forge: Forge) -> None:
     assert [item["id"] for item in items] == keys
     assert [r.query.get("page") for r in forge.requests] == [None, ["2"], ["3"]]
     assert all(r.query["per_page"] == ["100"] for r in forge.requests)
-    assert {r.headers["Authorization"] for r in forge.requests} == {f"Bearer {forge.credential}"}
-    assert {r.headers["User-Agent"] for r in forge.requests} == {"phasectl"}
+    assert {r.headers["authorization"] for r in forge.requests} == {f"Bearer {forge.credential}"}
+    assert {r.headers["user-agent"] for r in forge.requests} == {"phasectl"}
 
 
 def test_create_and_update(forge: Forge) -> None:
@@ -42,7 +42,7 @@ def test_create_and_update(forge: Forge) -> None:
     updated = api.request("PATCH", f"/repos/octo/calc/issues/comments/{key}", {"body": "bye"})
     assert updated.status == 200
     assert forge.comments["octo/calc#7"][0]["body"] == "bye"
-    assert forge.requests[0].headers["Content-Type"] == "application/json"
+    assert forge.requests[0].headers["content-type"] == "application/json"
 
 
 def test_an_error_carries_its_status_and_never_the_token(forge: Forge) -> None:
