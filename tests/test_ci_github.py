@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -257,3 +259,23 @@ def test_no_token_is_a_warning(
     assert line.startswith("::warning::phasectl --comment: no GITHUB_TOKEN")
     assert "github.token" in line
     assert forge.requests == []
+
+
+def test_the_installed_command_posts_from_its_own_process(
+    pull_request: PullRequest, forge: Forge, actions: dict[str, Path]
+) -> None:
+    # The real process (python -m phasectl, the early diff and its signal handling) sends
+    # the requests; what it prints is what a job's log would hold.
+    command = [sys.executable, "-m", "phasectl", "--repo", str(pull_request.repo), "report",
+               "--no-tests", "--stdout", "--comment", "--outputs"]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "phasectl: pull-request comment created" in first.stderr
+    second = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert second.returncode == 0, second.stderr
+    assert "phasectl: pull-request comment updated" in second.stderr
+    assert len(forge.comments[THREAD]) == 1
+    assert [r.method for r in forge.writes()] == ["POST", "PATCH"]
+    for text in (first.stdout, first.stderr, second.stdout, second.stderr):
+        assert forge.credential not in text
+    assert read_outputs(actions["output"])["tests-passing"] == ""
