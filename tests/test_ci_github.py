@@ -207,6 +207,15 @@ def test_outputs_of_figures_not_collected_are_empty(
     }  # fmt: skip
 
 
+def test_an_unwritable_output_file_is_a_warning(
+    pull_request: PullRequest, actions: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_OUTPUT", str(actions["output"].parent))  # a folder
+    result = report(pull_request, "--no-tests", "--outputs", "--stdout")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: cannot append to $GITHUB_OUTPUT (")
+
+
 def test_a_refused_comment_warns_and_keeps_the_exit_status(
     pull_request: PullRequest, forge: Forge, actions: dict[str, Path]
 ) -> None:

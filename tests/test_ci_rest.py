@@ -114,3 +114,10 @@ def test_next_link(header: str | None, expected: str | None) -> None:
 def test_not_an_http_url() -> None:
     with pytest.raises(ApiError, match="not an http"):
         RestClient("file:///etc", "x")
+
+
+@pytest.mark.parametrize("token", ["", "two words", "line\nbreak", "caf\u00e9"])
+def test_a_token_a_header_cannot_carry_is_refused_first(token: str) -> None:
+    with pytest.raises(ApiError, match="cannot carry") as caught:
+        RestClient("https://api.github.com", token)
+    assert token.strip() == "" or token not in str(caught.value)

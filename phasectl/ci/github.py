@@ -182,18 +182,16 @@ def step_outputs(
 
 def append_outputs(path: Path, values: Mapping[str, str]) -> None:
     """Append ``values`` to ``$GITHUB_OUTPUT`` in the heredoc form, each value between
-    delimiter lines no value contains, so no value can set another output."""
+    delimiter lines no value contains, so no value can set another output. Raises
+    ``OSError`` when the file cannot be written."""
     text = []
     for name, value in values.items():
         delimiter = f"ghadelimiter_{uuid.uuid4()}"
         if delimiter in value:  # as actions/toolkit: a value cannot end its own block
             raise PhasectlError(f"the output {name} holds its own delimiter")
         text.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-    try:
-        with path.open("a", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write("".join(text))
-    except OSError as exc:
-        raise PhasectlError(f"cannot append to $GITHUB_OUTPUT {path}: {exc.strerror}") from None
+    with path.open("a", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write("".join(text))
 
 
 # ---- the pull-request comment ---------------------------------------------------------

@@ -8,6 +8,7 @@ GitLab both send.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -83,6 +84,10 @@ class RestClient:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             shown = _without_query(self.base_url)
             raise ApiError(f"the API address {shown!r} is not an http(s) URL")
+        # A header carries printable ASCII only: anything else would fail deep in
+        # http.client, in an error that is not this one.
+        if not re.fullmatch(r"[!-~]+", self.token):
+            raise ApiError("the token is empty or holds a character an HTTP header cannot carry")
 
     def url(self, path: str) -> str:
         """``path`` (``/repos/o/r/...``) under the base URL; a full URL is taken as it is."""
@@ -111,12 +116,15 @@ class RestClient:
                 status, raw = response.status, response.read(MAX_BODY + 1)
                 link = response.headers.get("Link")
         except urllib.error.HTTPError as exc:
-            detail = _api_message(exc.read(MAX_BODY)) if exc.fp is not None else ""
+            try:
+                detail = _api_message(exc.read(MAX_BODY)) if exc.fp is not None else ""
+            except (OSError, http.client.HTTPException):
+                detail = ""
             reason = self._redact(f"{exc.code} {exc.reason}".strip())
             message = f"{where}: HTTP {reason}" + (f": {self._redact(detail)}" if detail else "")
             raise ApiError(message, exc.code) from None
-        except (urllib.error.URLError, OSError) as exc:
-            cause = str(getattr(exc, "reason", None) or exc)
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+            cause = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
             raise ApiError(f"{where}: {self._redact(cause)}") from None
         if len(raw) > MAX_BODY:
             raise ApiError(f"{where}: the response is larger than {MAX_BODY >> 20} MiB", status)

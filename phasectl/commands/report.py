@@ -132,8 +132,9 @@ def report_options(command: F) -> F:
     "pr_comment_path",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     metavar="FILE",
-    help="Also write a compact Markdown comment for a pull request to FILE ('-': standard "
-    "output): the headline figures, uncovered changed lines and newly failing tests.",
+    help="Also write the comment --comment posts to FILE ('-': standard output): the "
+    "headline figures, the gates, newly failing tests, impacted files and uncovered "
+    "changed lines.",
 )
 @click.option(
     "--annotations",
@@ -155,8 +156,10 @@ def report_options(command: F) -> F:
     "--outputs",
     "step_outputs",
     is_flag=True,
-    help="Also append the step outputs coverage, patch-coverage, tests-passing, gates and "
-    "report to $GITHUB_OUTPUT (GitHub Actions); a figure not collected is empty.",
+    help="Also append step outputs to $GITHUB_OUTPUT (GitHub Actions): coverage and "
+    "patch-coverage (as the report shows them, without %), tests-passing (297/297), gates "
+    "(pass when every gate passed, else fail; empty without --gates), report (the report "
+    "file; empty with --stdout). A figure not collected is empty.",
 )
 @click.option(
     "--gates",
@@ -358,7 +361,10 @@ def ci_after_report(
         target = os.environ.get("GITHUB_OUTPUT")
         if target:
             shown = None if report_path is None else os.fspath(report_path)
-            append_outputs(Path(target), step_outputs(metrics, ci.gates_passed, shown))
+            try:
+                append_outputs(Path(target), step_outputs(metrics, ci.gates_passed, shown))
+            except OSError as exc:
+                echo_err(f"Warning: cannot append to $GITHUB_OUTPUT ({exc}); skipped")
         else:
             echo_err("Warning: --outputs given but GITHUB_OUTPUT is not set; skipped")
     if not ci.comment:
