@@ -15,7 +15,9 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from phasectl.ci.comment import MARKER, CommentPlace, LineLinks, comment_body, folded_list
+from phasectl.ci.github import github_annotations
 from phasectl.model.phase import PhaseMetrics
+from phasectl.repo.repository import Repository
 
 from conftest import commit, git, run_cli
 
@@ -209,8 +211,14 @@ def test_a_failure_message_is_shown_when_the_model_has_one(
     data = collected(git_repo, phase)
     for case in data["tests"]["after"]["cases"]:
         case["message"] = f"assert {case['id'][-3:]} == 2\nwhere ... | more"
-    body = comment_body("big", PhaseMetrics.from_dict(data))
+    metrics = PhaseMetrics.from_dict(data)
+    body = comment_body("big", metrics)
     assert "- `tests/test_m.py::test_p00`: assert p00 == 2\n" in body
+    errors = github_annotations(Repository.open(git_repo), metrics)
+    assert (
+        "::error file=tests/test_m.py,title=Newly Failing Test::"
+        "Test tests/test_m.py::test_p00 newly fails: assert p00 == 2"
+    ) in errors
 
 
 def test_a_long_comment_is_cut_to_githubs_length(git_repo: Path, tmp_path: Path) -> None:

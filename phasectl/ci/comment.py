@@ -185,7 +185,8 @@ def _headline(metrics: PhaseMetrics, figures: Figures) -> list[str]:
         elif figures.patch is None:
             rows.append(["**Patch coverage**", DASH, "no changed line is measurable", DASH])
         else:
-            shown = f"{figures.patch}% ({figures.patch_covered} of {figures.patch_total} lines)"
+            covered, total = figures.patch_covered, figures.patch_total
+            shown = f"{figures.patch}% ({covered} of {total} changed lines)"
             rows.append(["**Patch coverage**", DASH, shown, DASH])
     return [_row(["", "Before", "After", "Change"]), _row([":--", "--:", "--:", "--:"]),
             *(_row(r) for r in rows)]  # fmt: skip
@@ -210,20 +211,20 @@ def _gates(gates: Sequence[Gate] | None) -> list[str]:
             *folded_table(["Gate", "Verdict", "Figure"], [":--", ":--", ":--"], rows)]  # fmt: skip
 
 
-def failure_message(metrics: PhaseMetrics, test_id: str) -> str | None:
-    """The first line of a failing test's ``message``, when its run recorded one.
+def failure_messages(metrics: PhaseMetrics) -> dict[str, str]:
+    """The first line of each test's ``message``, by test id, when its run recorded one.
 
     The hook for failure messages: a test case dict in ``tests.after.cases`` may carry a
-    ``message`` key (the model does not record one yet); nothing else needs to change.
+    ``message`` key (the model does not record one yet); the comment and the annotations
+    show it once it is there, and nothing else needs to change.
     """
+    found = {}
     for case in (metrics.tests or {}).get("after", {}).get("cases", ()):
-        if case.get("id") == test_id:
-            message = case.get("message")
-            if isinstance(message, str) and message.strip():
-                line = message.strip().splitlines()[0].strip()
-                return line if len(line) <= 200 else line[:199] + "…"
-            return None
-    return None
+        message = case.get("message")
+        if isinstance(message, str) and message.strip():
+            line = message.strip().splitlines()[0].strip()
+            found[case["id"]] = line if len(line) <= 200 else line[:199] + "…"
+    return found
 
 
 def _newly_failing(metrics: PhaseMetrics) -> list[str]:
@@ -236,10 +237,11 @@ def _newly_failing(metrics: PhaseMetrics) -> list[str]:
     failing = changes["newly_failing"]
     if not failing:
         return ["**Newly failing tests**: none"]
-    items = []
-    for test in failing:
-        message = failure_message(metrics, test)
-        items.append(code_span(test) + (f": {escape_text(message)}" if message else ""))
+    messages = failure_messages(metrics)
+    items = [
+        code_span(test) + (f": {escape_text(messages[test])}" if test in messages else "")
+        for test in failing
+    ]
     return [f"#### Newly failing tests ({len(failing)})", "", *folded_list(items)]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phasectl.ci.comment import GITHUB_MAX_CHARS, CommentPlace, LineLinks, failure_message
+from phasectl.ci.comment import GITHUB_MAX_CHARS, CommentPlace, LineLinks, failure_messages
 from phasectl.ci.figures import Figures
 from phasectl.ci.rest import ApiError, RestClient
 from phasectl.ci.thread import upsert_comment
@@ -135,9 +135,10 @@ def github_annotations(
     shown = failing[:ANNOTATIONS_PER_KIND]
     paths = sorted({t.partition("::")[0] for t in shown if "::" in t})
     files = repo.read_files(metrics.head.sha, paths) if paths else {}
+    messages = failure_messages(metrics)
     for test in shown:
         location = _test_location(test, files)
-        message = failure_message(metrics, test)
+        message = messages.get(test)
         text = f"Test {test} newly fails" + (f": {message}" if message else "")
         test_file, line = location if location is not None else (None, None)
         out.append(workflow_command("error", text, file=test_file, line=line,
