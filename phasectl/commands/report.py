@@ -23,7 +23,6 @@ from phasectl.context import AppContext
 from phasectl.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from phasectl.ci.comment import CommentPlace
     from phasectl.model.phase import PhaseMetrics
     from phasectl.report.templates import Renderer
     from phasectl.report.writer import RenderedReport
@@ -264,7 +263,7 @@ def report(
             echo_err("Error: some gates could not be measured (N/A above)")
     # Last: they name the report written and the gates' verdict, and the comment waits on
     # the network, which must not hold up the report.
-    ci_after_report(app, metrics, rendered, ci, None if to_stdout else rendered.path)
+    ci_after_report(metrics, rendered, ci, None if to_stdout else rendered.path)
     if status:
         raise SystemExit(status)
 
@@ -289,31 +288,12 @@ class CiOutputs:
         return exit_status(self.gates) == EXIT_OK
 
 
-def _ci_is(name: str) -> bool:
-    return os.environ.get(name) == "true"
-
-
-def comment_place() -> CommentPlace:
-    """Links and limits of the comment in this CI run (GitHub Actions, GitLab CI), else
-    none (ranges as plain text, GitHub's length)."""
-    from phasectl.ci.comment import CommentPlace
-
-    if _ci_is("GITHUB_ACTIONS"):
-        from phasectl.ci.github import GitHubRun
-
-        return GitHubRun.from_env(os.environ).place()
-    if _ci_is("GITLAB_CI"):
-        from phasectl.ci.gitlab import GitLabJob
-
-        return GitLabJob.from_env(os.environ).place()
-    return CommentPlace()
-
-
 def github_outputs(
     app: AppContext, metrics: PhaseMetrics, rendered: RenderedReport, ci: CiOutputs
 ) -> None:
     """What ``--summary``, ``--pr-comment`` and ``--annotations`` ask for."""
     from phasectl.ci.comment import comment_body
+    from phasectl.ci.forges import comment_place, in_github_actions
     from phasectl.ci.github import ANNOTATIONS_PER_KIND, github_annotations, step_summary_text
     from phasectl.fileio import write_atomic
     from phasectl.report.writer import step_summary
@@ -331,14 +311,14 @@ def github_outputs(
         else:
             echo_err("Warning: --summary given but GITHUB_STEP_SUMMARY is not set; skipped")
     if ci.pr_comment_path is not None:
-        comment = comment_body(phase, metrics, ci.gates, comment_place())
+        comment = comment_body(phase, metrics, ci.gates, comment_place(os.environ))
         if ci.pr_comment_path == STDOUT:
             click.echo(comment, nl=False)
         else:
             write_atomic(ci.pr_comment_path, comment.encode("utf-8", "surrogateescape"))
     if ci.annotate:
         # A comment that cannot be posted is one more warning of this step: keep it shown.
-        posting = ci.comment and _ci_is("GITHUB_ACTIONS")
+        posting = ci.comment and in_github_actions(os.environ)
         warnings = ANNOTATIONS_PER_KIND - (1 if posting else 0)
         listed_in = "the job summary" if ci.summary else "the phase report"
         for line in github_annotations(
@@ -348,7 +328,6 @@ def github_outputs(
 
 
 def ci_after_report(
-    app: AppContext,
     metrics: PhaseMetrics,
     rendered: RenderedReport,
     ci: CiOutputs,
@@ -367,28 +346,8 @@ def ci_after_report(
                 echo_err(f"Warning: cannot append to $GITHUB_OUTPUT ({exc}); skipped")
         else:
             echo_err("Warning: --outputs given but GITHUB_OUTPUT is not set; skipped")
-    if not ci.comment:
-        return
-    from phasectl.ci.comment import comment_body
+    if ci.comment:
+        from phasectl.ci.forges import post_comment
 
-    phase = rendered.context["name"]
-
-    def body(place: CommentPlace) -> str:
-        return comment_body(phase, metrics, ci.gates, place)
-
-    if _ci_is("GITHUB_ACTIONS"):
-        from phasectl.ci.github import comment_on_pull_request
-
-        lines = comment_on_pull_request(os.environ, body)
-    elif _ci_is("GITLAB_CI"):
-        from phasectl.ci.gitlab import coverage_line, note_on_merge_request
-
-        found = coverage_line(metrics)
-        lines = ([found] if found else []) + note_on_merge_request(os.environ, body)
-    else:
-        lines = [
-            "phasectl: --comment posts only in GitHub Actions (GITHUB_ACTIONS=true) or "
-            "GitLab CI (GITLAB_CI=true); no comment posted"
-        ]
-    for line in lines:
-        echo_err(line)
+        for line in post_comment(os.environ, rendered.context["name"], metrics, ci.gates):
+            echo_err(line)
