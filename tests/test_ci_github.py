@@ -288,3 +288,16 @@ def test_the_installed_command_posts_from_its_own_process(
     for text in (first.stdout, first.stderr, second.stdout, second.stderr):
         assert forge.credential not in text
     assert read_outputs(actions["output"])["tests-passing"] == ""
+
+
+def test_outside_ci_comment_posts_nothing(
+    pull_request: PullRequest, forge: Forge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_ci_env(monkeypatch)
+    result = report(pull_request, "--no-tests", "--comment", "--stdout")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "phasectl: --comment posts only in GitHub Actions (GITHUB_ACTIONS=true) or GitLab CI "
+        "(GITLAB_CI=true); no comment posted"
+    ]
+    assert forge.requests == []
