@@ -141,17 +141,16 @@ def test_the_workflow_steps_run_on_a_pull_request(
     def_line = PR_TESTS.splitlines().index("def test_add():") + 1
     assert report.stdout.splitlines()[:2] == [
         f"::warning file=calc.py,line={line},title=Missing Coverage::Line {line} missing coverage",
-        f"::warning file=tests/test_calc.py,line={def_line},title=Newly Failing Test::"
+        f"::error file=tests/test_calc.py,line={def_line},title=Newly Failing Test::"
         "Test tests/test_calc.py::test_add newly fails",
     ]
 
     comment = (runner / "phasectl-comment.md").read_text()
-    assert comment.startswith(
-        "<!-- phasectl:pr-comment -->\n### Phase `feature`: `origin/main` → `HEAD`"
-    )
-    assert "- **Tests Passing**: 1/1 → 1/2" in comment
-    assert f"**Uncovered changed lines**\n\n- `calc.py`: {line}\n" in comment
-    assert "**Newly failing tests**\n\n- `tests/test_calc.py::test_add`\n" in comment
+    assert comment.startswith("<!-- phasectl:pr-comment -->\n### Phase `feature`\n")
+    assert "| **Tests passing** | 1/1 | 1/2 | ±0 passing |" in comment
+    assert f"#### Uncovered changed lines (1 in 1 file)\n\n- `calc.py`: {line}\n" in comment
+    assert "#### Newly failing tests (1)\n\n- `tests/test_calc.py::test_add`\n" in comment
+    assert "<sub>Base `origin/main` (" in comment
 
     written = summary.read_text()
     assert written.startswith("## Phase `feature`: `origin/main` → `HEAD` (")
@@ -171,8 +170,11 @@ def test_pr_comment_says_what_was_not_collected(git_repo: Path) -> None:
     comment = result.stdout.split("# Phase: main\n")[0]
     assert "**Uncovered changed lines**: not collected\n" in comment
     assert "**Newly failing tests**: not collected\n" in comment
-    assert "- **Tests Passing**: not collected\n" in comment
+    assert "| **Tests passing** | — | not collected | — |\n" in comment
+    assert "| **Coverage** | — | not collected | — |\n" in comment
+    assert "**Impacted files**: coverage not collected\n" in comment
     assert "::warning" not in result.stdout
+    assert "::error" not in result.stdout
 
 
 def test_the_workflow_steps_run_on_a_phase_tag_push(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from phasectl.model.phase import PhaseMetrics
     from phasectl.report.templates import Renderer
     from phasectl.report.writer import RenderedReport
+    from phasectl.workflow.gates import Gate
 
 
 def render_phase_report(
@@ -130,15 +131,34 @@ def report_options(command: F) -> F:
     "pr_comment_path",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     metavar="FILE",
-    help="Also write a compact Markdown comment for a pull request to FILE ('-': standard "
-    "output): the headline figures, uncovered changed lines and newly failing tests.",
+    help="Also write the comment --comment posts to FILE ('-': standard output): the "
+    "headline figures, the gates, newly failing tests, impacted files and uncovered "
+    "changed lines.",
 )
 @click.option(
     "--annotations",
     "annotate",
     is_flag=True,
-    help="Also print GitHub annotations (::warning file=...,line=...::) for uncovered "
-    "changed lines and newly failing tests.",
+    help="Also print GitHub annotations: a ::warning per range of uncovered changed lines, "
+    "an ::error per newly failing test (10 of each at most, then one ::notice).",
+)
+@click.option(
+    "--comment",
+    is_flag=True,
+    help="Also post the comment on the pull request (GitHub Actions: GITHUB_TOKEN) or the "
+    "note on the merge request (GitLab CI: PHASECTL_GITLAB_TOKEN, else GITLAB_TOKEN), or "
+    "edit the one an earlier run posted. A comment that cannot be posted is a warning; "
+    "it never changes the exit status. Under GitLab CI, also prints 'Coverage: N%' on "
+    "standard error for the job's coverage regex.",
+)
+@click.option(
+    "--outputs",
+    "step_outputs",
+    is_flag=True,
+    help="Also append step outputs to $GITHUB_OUTPUT (GitHub Actions): coverage and "
+    "patch-coverage (as the report shows them, without %), tests-passing (297/297), gates "
+    "(pass when every gate passed, else fail; empty without --gates), report (the report "
+    "file; empty with --stdout). A figure not collected is empty.",
 )
 @click.option(
     "--gates",
@@ -159,6 +179,8 @@ def report(
     summary: bool,
     pr_comment_path: Path | None,
     annotate: bool,
+    comment: bool,
+    step_outputs: bool,
     with_gates: bool,
     **params: Any,
 ) -> None:
@@ -175,7 +197,17 @@ def report(
       phasectl report                    # write or refresh <report_dir>/<name>.md
       phasectl report --check            # exit 1 with a diff when it is stale
       phasectl report -o -               # print it instead of writing it
-      phasectl report --summary --pr-comment comment.md --annotations --gates   # in CI
+      phasectl report --summary --annotations --comment --outputs --gates   # in CI
+
+    \b
+    In CI (--comment, --outputs, --summary, --annotations):
+      GitHub Actions (GITHUB_ACTIONS=true): GITHUB_TOKEN, GITHUB_EVENT_PATH (a
+        pull_request or pull_request_target event), GITHUB_REPOSITORY, GITHUB_API_URL,
+        GITHUB_SERVER_URL, GITHUB_RUN_ID, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY.
+      GitLab CI (GITLAB_CI=true): PHASECTL_GITLAB_TOKEN (else GITLAB_TOKEN, api scope),
+        CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, CI_SERVER_URL,
+        CI_PROJECT_PATH, CI_COMMIT_SHA; with --comment, 'Coverage: 84.21%' is printed on
+        standard error for a job's coverage regex such as '/Coverage: \\d+(?:\\.\\d+)?%/'
     """
     from phasectl.errors import PhasectlError
     from phasectl.fileio import write_atomic
@@ -196,7 +228,13 @@ def report(
     renderer = prepare_renderer(app)
     metrics = run_collect(app, collect_options(params, skip_reports=True, debt=True))
     rendered = render_phase_report(app, metrics, output, name, renderer=renderer())
-    github_outputs(app, metrics, rendered, summary, pr_comment_path, annotate)
+    gates = None
+    if with_gates:
+        from phasectl.workflow.gates import judge
+
+        gates = judge(metrics, dataclasses.replace(app.config.check, report_current=False))
+    ci = CiOutputs(summary, pr_comment_path, annotate, comment, step_outputs, gates)
+    github_outputs(app, metrics, rendered, ci)
     status = EXIT_OK
     if to_stdout:
         data = to_json(rendered.context) if fmt == "json" else rendered.new
@@ -215,34 +253,53 @@ def report(
     else:
         write_atomic(rendered.path, rendered.new, make_parents=True)
         click.echo(f"{rendered.path}: {'created' if rendered.old is None else 'updated'}")
-    if with_gates:
-        from phasectl.workflow.gates import exit_status, gate_lines, judge
+    if gates is not None:
+        from phasectl.workflow.gates import exit_status, gate_lines
 
-        gates = judge(metrics, dataclasses.replace(app.config.check, report_current=False))
         for line in gate_lines(gates):
             click.echo(line, err=to_stdout)
         status = max(status, exit_status(gates))
         if exit_status(gates) == EXIT_BAD_INPUT:
             echo_err("Error: some gates could not be measured (N/A above)")
+    # Last: they name the report written and the gates' verdict, and the comment waits on
+    # the network, which must not hold up the report.
+    ci_after_report(metrics, rendered, ci, None if to_stdout else rendered.path)
     if status:
         raise SystemExit(status)
 
 
+@dataclasses.dataclass(frozen=True)
+class CiOutputs:
+    """What the CI options ask for, and the gates judged (``None`` without ``--gates``)."""
+
+    summary: bool
+    pr_comment_path: Path | None
+    annotate: bool
+    comment: bool
+    outputs: bool
+    gates: list[Gate] | None
+
+    @property
+    def gates_passed(self) -> bool | None:
+        if self.gates is None:
+            return None
+        from phasectl.workflow.gates import exit_status
+
+        return exit_status(self.gates) == EXIT_OK
+
+
 def github_outputs(
-    app: AppContext,
-    metrics: PhaseMetrics,
-    rendered: RenderedReport,
-    summary: bool,
-    pr_comment_path: Path | None,
-    annotate: bool,
+    app: AppContext, metrics: PhaseMetrics, rendered: RenderedReport, ci: CiOutputs
 ) -> None:
     """What ``--summary``, ``--pr-comment`` and ``--annotations`` ask for."""
+    from phasectl.ci.comment import comment_body
+    from phasectl.ci.forges import comment_place, in_github_actions
+    from phasectl.ci.github import ANNOTATIONS_PER_KIND, github_annotations, step_summary_text
     from phasectl.fileio import write_atomic
     from phasectl.report.writer import step_summary
-    from phasectl.workflow.github import github_annotations, pr_comment, step_summary_text
 
     phase = rendered.context["name"]
-    if summary:
+    if ci.summary:
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
             try:
@@ -253,12 +310,44 @@ def github_outputs(
                 echo_err(f"Warning: cannot append to $GITHUB_STEP_SUMMARY ({exc}); skipped")
         else:
             echo_err("Warning: --summary given but GITHUB_STEP_SUMMARY is not set; skipped")
-    if pr_comment_path is not None:
-        comment = pr_comment(phase, metrics, rendered.context, app.config.max_files_listed)
-        if pr_comment_path == STDOUT:
+    if ci.pr_comment_path is not None:
+        comment = comment_body(phase, metrics, ci.gates, comment_place(os.environ))
+        if ci.pr_comment_path == STDOUT:
             click.echo(comment, nl=False)
         else:
-            write_atomic(pr_comment_path, comment.encode("utf-8", "surrogateescape"))
-    if annotate:
-        for line in github_annotations(app.repository, metrics):
+            write_atomic(ci.pr_comment_path, comment.encode("utf-8", "surrogateescape"))
+    if ci.annotate:
+        # A comment that cannot be posted is one more warning of this step: keep it shown.
+        posting = ci.comment and in_github_actions(os.environ)
+        warnings = ANNOTATIONS_PER_KIND - (1 if posting else 0)
+        listed_in = "the job summary" if ci.summary else "the phase report"
+        for line in github_annotations(
+            app.repository, metrics, warnings=warnings, listed_in=listed_in
+        ):
             click.echo(line)
+
+
+def ci_after_report(
+    metrics: PhaseMetrics,
+    rendered: RenderedReport,
+    ci: CiOutputs,
+    report_path: Path | None,
+) -> None:
+    """What ``--outputs`` and ``--comment`` ask for, once the report is written."""
+    if ci.outputs:
+        from phasectl.ci.github import append_outputs, step_outputs
+
+        target = os.environ.get("GITHUB_OUTPUT")
+        if target:
+            shown = None if report_path is None else os.fspath(report_path)
+            try:
+                append_outputs(Path(target), step_outputs(metrics, ci.gates_passed, shown))
+            except OSError as exc:
+                echo_err(f"Warning: cannot append to $GITHUB_OUTPUT ({exc}); skipped")
+        else:
+            echo_err("Warning: --outputs given but GITHUB_OUTPUT is not set; skipped")
+    if ci.comment:
+        from phasectl.ci.forges import post_comment
+
+        for line in post_comment(os.environ, rendered.context["name"], metrics, ci.gates):
+            echo_err(line)
