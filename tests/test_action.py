@@ -163,6 +163,7 @@ def run_action(
         result = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
             cwd=runner.workspace, env=env, capture_output=True, text=True, check=False,
+            timeout=300,  # a step that waits for ever (on the API, say) fails the test instead
         )  # fmt: skip
         ran = StepRun(step["name"], result.returncode, result.stdout, result.stderr, {})
         ran.outputs = read_outputs(output)
