@@ -268,7 +268,12 @@ def test_the_install_step_puts_phasectl_in_a_venv_of_its_own(installed: dict[str
         capture_output=True, text=True, check=True, cwd=venv,
     ).stdout.strip()  # fmt: skip
     assert Path(where).is_relative_to(venv)
-    assert installed["project-env"] == sys.prefix  # PATH's python: the tests' own here
+    # The project's tests run with PATH's python (the tests' own here), named to phasectl.
+    prefix = subprocess.run(
+        [installed["project-python"], "-c", "import sys; print(sys.prefix)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert prefix == sys.prefix
 
 
 # ---------------------------------------------------------------- the action's shape
@@ -324,7 +329,7 @@ def test_the_example_workflows_use_the_action_as_it_is() -> None:
 STUB = """\
 #!{python}
 import json, os, sys
-names = ("GITHUB_TOKEN", "VIRTUAL_ENV", "TMPDIR")
+names = ("GITHUB_TOKEN", "PHASECTL_PYTHON", "VIRTUAL_ENV", "TMPDIR")
 env = {{n: os.environ.get(n) for n in names}}
 record = {{"argv": sys.argv[1:], "cwd": os.getcwd(), "env": env}}
 with open(os.environ["STUB_RECORD"], "w") as out:
@@ -358,7 +363,7 @@ def stubbed_runner(tmp_path: Path, event: str, payload: dict[str, Any]) -> Stubb
     env = job_env(workspace, temp, event, payload)
     record = tmp_path / "argv.json"
     env["STUB_RECORD"] = str(record)
-    installed = {"phasectl": str(stub), "project-env": sys.prefix}
+    installed = {"phasectl": str(stub), "project-python": sys.executable}
     return Stubbed(Runner(workspace, temp, env, installed=installed), record)
 
 
@@ -390,7 +395,8 @@ def test_a_pull_request_by_default(pull_request: Stubbed) -> None:
     assert called["cwd"] == str(pull_request.runner.workspace)
     assert called["env"] == {
         "GITHUB_TOKEN": WRITE_TOKEN,  # the default input: ${{ github.token }}
-        "VIRTUAL_ENV": sys.prefix,  # the tests run with PATH's python
+        "PHASECTL_PYTHON": sys.executable,  # the tests run with PATH's python
+        "VIRTUAL_ENV": None,  # no virtualenv is made up for them
         "TMPDIR": str(temp),
     }
     # The command is in the log, each word quoted as the shell would need it.
