@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test lint typecheck check bench wheel-smoke clean
+.PHONY: help venv demo test lint ci-lint typecheck check bench wheel-smoke clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -28,10 +28,16 @@ lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+ci-lint: $(STAMP) ## Schema checks of action.yml and docs/ci/*.yml; actionlint on the GitHub workflows
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml
+	$(BIN)/actionlint docs/ci/github-*.yml
+
 typecheck: $(STAMP) ## mypy strict on phasectl/
 	$(BIN)/mypy
 
-check: lint typecheck test ## Everything CI runs, except the wheel smoke test
+check: lint ci-lint typecheck test ## Everything CI runs, except the wheel smoke test
 
 bench: $(STAMP) ## Benchmarks (slow the first time: they build cached repositories)
 	$(BIN)/python bench/diff_bench.py
