@@ -676,8 +676,9 @@ def test_first_run_creates_the_comment_and_the_next_updates_it(
     assert "base run" not in report.stderr  # the base's figures came from the note
     (comment,) = github_api.ours()
     assert comment.body.startswith("<!-- phasectl:pr-comment -->\n")
-    assert "- **Tests Passing**: 1/1 → 1/2" in comment.body
-    assert "- `tests/test_calc.py::test_add`" in comment.body  # newly failing
+    assert "| **Tests passing** | 1/1 | 1/2 | ±0 passing |" in comment.body
+    assert "#### Newly failing tests (1)" in comment.body
+    assert "`tests/test_calc.py::test_add`" in comment.body
     assert len(github_api.comments) == 101  # the people's comments untouched
     assert all(c.body == f"Looks good {c.id}" for c in github_api.comments[:100])
 
@@ -691,7 +692,7 @@ def test_first_run_creates_the_comment_and_the_next_updates_it(
     assert second.returncode == 0, second.steps[-1].stdout + second.steps[-1].stderr
     (updated,) = github_api.ours()
     assert updated.id == comment.id
-    assert "- **Tests Passing**: 1/1 → 2/2" in updated.body
+    assert "| **Tests passing** | 1/1 | 2/2 | +1 passing |" in updated.body
     assert [m for m, _ in github_api.requests].count("POST") == 1
     assert [m for m, _ in github_api.requests].count("PATCH") == 1
     # Nothing written into the checkout: the report is under RUNNER_TEMP.
@@ -708,8 +709,10 @@ def test_a_fork_gets_403_and_the_step_exits_with_the_gates_status(
     report = run.step("phasectl report")
     assert ("POST", f"/repos/{REPOSITORY}/issues/{PR_NUMBER}/comments") in github_api.requests
     assert github_api.ours() == []
-    warnings = [line for line in report.stdout.splitlines() if line.startswith("::warning")]
-    assert any("comment" in line.lower() for line in warnings), report.stdout
+    # The runner reads workflow commands on both streams; phasectl's own go to stderr.
+    printed = (report.stdout + report.stderr).splitlines()
+    warnings = [line for line in printed if line.startswith("::warning")]
+    assert any("comment" in line.lower() for line in warnings), report.stderr
     # The gates decide the status (a test newly fails: 1), not the comment.
     assert report.returncode == 1, report.stdout + report.stderr
     assert "FAIL  no new failing tests" in report.stdout

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from phasectl.ci.comment import MARKER
+
 from ci_api import (
     UNCOVERED_LINE,
     Forge,
@@ -27,9 +30,6 @@ from ci_api import (
     isolated_env,
     loopback_forge,
 )
-
-from phasectl.ci.comment import MARKER
-
 from conftest import run_cli
 
 SERVER = "https://github.example"

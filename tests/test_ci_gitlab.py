@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from phasectl.ci.comment import MARKER, LineLinks
+
 from ci_api import (
     UNCOVERED_LINE,
     Forge,
@@ -21,9 +24,6 @@ from ci_api import (
     isolated_env,
     loopback_forge,
 )
-
-from phasectl.ci.comment import MARKER, LineLinks
-
 from conftest import git, run_cli
 
 SERVER = "https://gitlab.example"

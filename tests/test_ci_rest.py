@@ -6,9 +6,10 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from ci_api import Forge, loopback_forge
 
 from phasectl.ci.rest import ApiError, RestClient, next_link
+
+from ci_api import Forge, loopback_forge
 
 LIST = "/repos/octo/calc/issues/7/comments"
 

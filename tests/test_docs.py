@@ -17,21 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 README_MAX_LINES = 160
 IMAGE_MAX_BYTES = 200 * 1024
 
-# Files colleagues write on other branches (issue 21): the docs link to them. While one is
-# absent its links are reported as skipped, not passed; once it lands they are checked
-# like any other, and this set can go.
-PENDING = frozenset(
-    {
-        "action.yml",
-        "docs/ci/github-fork-comment.yml",
-        "docs/ci/github-artifacts.yml",
-        "docs/ci/gitlab-ci.yml",
-        "docs/ci/github-fork-comment-post.yml",
-        "docs/ci/github-sharded.yml",
-        "phasectl/ci",
-    }
-)
-
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -149,10 +134,9 @@ def is_external(target: str) -> bool:
     return bool(re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE))
 
 
-def broken_links(files: list[Path], root: Path = ROOT) -> tuple[list[str], list[str]]:
-    """(broken links, links to PENDING files not yet here), each as ``file:line: target``."""
+def broken_links(files: list[Path], root: Path = ROOT) -> list[str]:
+    """Every link that does not resolve, as ``file:line: target``."""
     broken: list[str] = []
-    pending: list[str] = []
     cache: dict[Path, set[str]] = {}
     for path in files:
         for link in links(path):
@@ -164,12 +148,12 @@ def broken_links(files: list[Path], root: Path = ROOT) -> tuple[list[str], list[
             file_part, _, anchor = link.target.partition("#")
             target = (path.parent / unquote(file_part)).resolve() if file_part else path
             try:
-                relative = target.relative_to(root).as_posix()
+                target.relative_to(root)
             except ValueError:
                 broken.append(f"{where} (outside the repository)")
                 continue
             if not target.exists():
-                (pending if relative in PENDING else broken).append(where)
+                broken.append(where)
                 continue
             if anchor:
                 if target.suffix != ".md" or target.is_dir():
@@ -180,22 +164,15 @@ def broken_links(files: list[Path], root: Path = ROOT) -> tuple[list[str], list[
                     cache[target] = anchors(target)
                 if unquote(anchor) not in cache[target]:
                     broken.append(f"{where} (no heading gives #{anchor})")
-    return broken, pending
+    return broken
 
 
 # --- the documentation as committed ---------------------------------------------------
 
 
 def test_every_relative_link_and_anchor_resolves() -> None:
-    broken, _ = broken_links(markdown_files())
+    broken = broken_links(markdown_files())
     assert broken == []
-
-
-def test_the_files_other_branches_bring_are_here() -> None:
-    """The CI files and action.yml the docs link to (see PENDING)."""
-    _, pending = broken_links(markdown_files())
-    if pending:
-        pytest.skip("links to files not merged yet: " + "; ".join(pending))
 
 
 def test_the_package_paths_the_docs_name_exist() -> None:
@@ -208,7 +185,7 @@ def test_the_package_paths_the_docs_name_exist() -> None:
                 name = span.group(2).strip()
                 if not re.fullmatch(r"phasectl/[\w./]*", name):
                     continue
-                if not (ROOT / name).exists() and name.rstrip("/") not in PENDING:
+                if not (ROOT / name).exists():
                     missing.append(f"{path.relative_to(ROOT)}:{number}: {name}")
     assert missing == []
 
@@ -339,11 +316,10 @@ def test_the_checker_finds_broken_links_and_anchors(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (tmp_path / "docs" / "a.md").write_text("# A\n\n## Part\n", encoding="utf-8")
-    broken, pending = broken_links(markdown_files(tmp_path), tmp_path)
+    broken = broken_links(markdown_files(tmp_path), tmp_path)
     assert broken == [
         "README.md:8: docs/missing.md",
         "README.md:8: #usage-2 (no heading gives #usage-2)",
         "README.md:8: docs/none.png",
         "README.md:13: docs/a.md#nowhere (no heading gives #nowhere)",
     ]
-    assert pending == []
