@@ -274,3 +274,14 @@ def test_a_fold_holds_200_entries_at_most() -> None:
     assert lines[10:13] == ["", "<details><summary>240 more</summary>", ""]
     assert lines[13:213] == [f"- `t{n}`" for n in range(10, 210)]
     assert lines[213:] == ["- … and 40 more, not listed here", "", "</details>"]
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [("-1", "-1 point"), ("+1", "+1 point"), ("+10", "+10 points"), ("-0.5", "-0.5 points"),
+     ("+1.25", "+1.25 points")],
+)  # fmt: skip
+def test_a_change_of_one_point_is_singular(change: str, shown: str) -> None:
+    from phasectl.ci.comment import _points
+
+    assert _points(change) == shown
