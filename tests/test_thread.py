@@ -357,3 +357,19 @@ def test_the_lean_template_holds_the_measured_regions_and_no_prompts(git_repo: P
     cli(git_repo, "tag", "2", "-q")
     report = (git_repo / "docs/phases/2.md").read_text(encoding="utf-8")
     assert re.search(r"^- \[x\] Coverage ≥ 10% — \d+% ✅$", region(report, "objectives"), re.M)
+
+
+def test_history_times_the_first_phase_from_the_base_its_report_used(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dated(monkeypatch, "2025-12-01T10:00:00+00:00")
+    commit(git_repo, {"a.py": "A = 1\n"}, "chore: start")
+    git(git_repo, "tag", "v0.1")  # a release before phasectl was adopted
+    for day in ("2026-01-05", "2026-01-09"):
+        dated(monkeypatch, f"{day}T10:00:00+00:00")
+        commit(git_repo, {"a.py": f"A = '{day}'\n"}, f"feat: work of {day}")
+    cli(git_repo, "tag", "1", "-q", "--no-tests")
+    report = (git_repo / "docs/phases/1.md").read_text(encoding="utf-8")
+    assert "- Duration: 4 days; commits on 2 days\n" in region(report, "metrics")
+    [row] = json.loads(cli(git_repo, "history", "--format", "json")[0])["phases"]
+    assert (row["duration"], row["commit_days"], row["duration_s"]) == ("4 days", 2, 4 * 86_400)

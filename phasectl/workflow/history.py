@@ -282,10 +282,15 @@ def collect_history(repo: Repository, config: Config) -> History:
                 repo, config, base or repo.empty_tree(), phase.measured
             )
             warnings.extend(diff_warnings)
+        # The first phase starts where its note says it was measured from (a release tag
+        # before it, say), as its report did; else at the first commit.
+        start = base
+        if start is None and recorded_base is not None:
+            start = repo.ref_sha(f"{recorded_base}^{{commit}}")
         duration, realistic = phase_timing(
             repo,
             config,
-            base,
+            start,
             phase.measured,
             previous.tag.name if previous is not None else None,
             _report_commit(repo, part) or tag.commit,
