@@ -176,7 +176,8 @@ def report(
     with_gates: bool,
     **params: Any,
 ) -> None:
-    """Render the phase report: fill its Metrics, Code Changes, Testing Impact, Test
+    """Render the phase report: fill its Objectives (the previous report's plan judged),
+    Accomplishments (the phase's commits), Metrics, Code Changes, Testing Impact, Test
     Results and Documentation regions from the repository.
 
     A missing report is created from the full template. An existing one gets only its
