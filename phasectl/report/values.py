@@ -326,6 +326,8 @@ def build_context(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]
         },
         "objectives": objectives(inputs),
         "accomplishments": accomplishments(inputs),
+        # The plan judged, the duration (seconds, unit, dates) and the commits, as read.
+        "thread": inputs.thread,
         "code_changes": _code_changes(metrics, inputs),
         "testing_impact": testing_impact(metrics, inputs),
         "documentation": _documentation(metrics, inputs),
