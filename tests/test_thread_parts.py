@@ -132,6 +132,7 @@ def test_estimate_text() -> None:
     assert days.estimate_text() == "2 days realistic, 1\u20134 days"
     mixed = Plan(optimistic=Estimate(6, "hour"), pessimistic=Estimate(1, "week"))
     assert mixed.estimate_text() == "6 hours\u20131 week"
+    assert not mixed.empty  # an estimate alone is a plan to set the duration beside
     assert Plan().estimate_text() is None
 
 

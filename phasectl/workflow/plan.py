@@ -81,7 +81,9 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not (self.criteria or self.steps or self.realistic)
+        return not (
+            self.criteria or self.steps or self.optimistic or self.realistic or self.pessimistic
+        )
 
     def estimate_text(self) -> str | None:
         """``2 days realistic, 1\u20134 days``; ``None`` without any estimate."""
