@@ -46,6 +46,7 @@ DEFAULT_DOC_GLOBS: tuple[str, ...] = ("*.md", "*.rst", "*.adoc", "docs/", "doc/"
 
 RunBase = Literal["auto", "always", "never"]
 RUN_BASE_CHOICES: tuple[RunBase, ...] = ("auto", "always", "never")
+TEMPLATE_CHOICES = ("full", "lean")
 
 CONFIG_FILE = ".phasectl.toml"
 PYPROJECT = "pyproject.toml"
@@ -96,6 +97,8 @@ class Config:
     run_base_concurrently: bool = True
     report_dir: str = "docs/phases"
     templates_dir: str = ".phasectl/templates"
+    template: str = "full"
+    """The template a new report starts from: ``full`` (the seed's every section) or ``lean``."""
     max_files_listed: int = 100
     test_globs: tuple[str, ...] = DEFAULT_TEST_GLOBS
     doc_globs: tuple[str, ...] = DEFAULT_DOC_GLOBS
@@ -187,6 +190,12 @@ def _run_base(key: str, value: object) -> RunBase:
     return value
 
 
+def _template(key: str, value: object) -> str:
+    if value not in TEMPLATE_CHOICES:
+        raise ValueError(f"'{key}' must be one of {', '.join(TEMPLATE_CHOICES)}, not {value!r}")
+    return str(value)
+
+
 def _folder(key: str, value: object) -> str:
     text = _string(key, value)
     if not text.strip() or "\0" in text:
@@ -269,6 +278,7 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "run_base_concurrently": _boolean,
     "report_dir": _folder,
     "templates_dir": _folder,
+    "template": _template,
     "max_files_listed": _int_range(1, None),
     "test_globs": _globs,
     "doc_globs": _globs,

@@ -18,6 +18,8 @@ from projects import coverage_report_total, pytest_summary, python_project
 # A copy of the team's seed report (shared/seed/phase-template.md), byte for byte.
 SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
 REGIONS = (
+    "objectives",
+    "accomplishments",
     "metrics",
     "technical-debt",
     "documentation",

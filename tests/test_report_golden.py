@@ -24,10 +24,14 @@ from phasectl.model.diff import DiffResult, FileChange, RefInfo
 from phasectl.model.phase import PhaseMetrics
 from phasectl.model.results import Outcome, TestCase, TestResults, compare_tests
 from phasectl.quoting import display_path
+from phasectl.repo.changes import RangeCommit
 from phasectl.report.document import region_contents, render_block
 from phasectl.report.markdown import code_span
 from phasectl.report.templates import Renderer, region_template
 from phasectl.report.values import REGIONS, ReportInputs, build_context, kept_purposes
+from phasectl.workflow.commits import group_commits
+from phasectl.workflow.plan import read_plan
+from phasectl.workflow.thread import Judged, PhaseThread, PreviousPlan, judge, phase_duration
 
 GOLDEN = Path(__file__).parent / "golden"
 HINT = "run pytest --regen-golden to accept"
@@ -475,6 +479,58 @@ def odd_names() -> tuple[PhaseMetrics, ReportInputs]:
     return metrics, inputs("odd *name* <b>", purposes=purposes)
 
 
+PLAN = """\
+## Next Phase: 4
+
+### Implementation Steps
+1. **Parse the new format**
+2. **Write the *migration* guide**
+
+### Success Criteria
+- [ ] Coverage ≥ 75%
+- [ ] Coverage ≥ 80%
+- [ ] Patch Coverage ≥ 90%
+- [ ] Tests Passing = 100%
+- [ ] No new failing tests
+- [ ] Performance test_parse < 20ms
+- [ ] Performance test_missing < 1s
+- [ ] The API is reviewed by `ops` <team>
+
+### Estimated Time
+- **Optimistic**: 2 days
+- **Realistic**: 4 days
+- **Pessimistic**: 2 weeks
+"""
+
+
+def phase_thread() -> tuple[PhaseMetrics, ReportInputs]:
+    """The baseline-note phase, judged on a plan, its commits drafted as Accomplishments."""
+    metrics, _ = baseline_note()
+    plan = read_plan(PLAN)
+    assert plan is not None
+    day = 86_400
+    messages = [
+        *(f"feat(parser): support case {n}" for n in range(18)),
+        "fix!: reject *empty* input\n\nBREAKING CHANGE: empty input is an error",
+        "docs: migration guide",
+        "Tidy up <things> | here",
+    ]
+    commits = [
+        RangeCommit(sha(f"c{n}"), 1, 1_767_225_600 + n * day // 5, f"dev{n % 3}@example.com", m)
+        for n, m in enumerate(messages)
+    ][::-1]
+    commits.insert(0, RangeCommit(HEAD, 2, 1_767_225_600 + 5 * day, "dev0@example.com", "Merge"))
+    thread = PhaseThread(
+        PreviousPlan("3", "docs/phases/3.md", plan, ""),
+        tuple(judge(text, metrics) for text in plan.criteria),
+        tuple(Judged(step, "people") for step in plan.steps),
+        plan.estimate_text(),
+        phase_duration(commits, HEAD, plan.realistic),
+        group_commits(commits),
+    ).to_dict()
+    return metrics, inputs("4", thread=thread)
+
+
 CASES: dict[str, Callable[[], tuple[PhaseMetrics, ReportInputs]]] = {
     "empty-diff": empty_diff,
     "no-tests-collected": no_tests_collected,
@@ -484,6 +540,7 @@ CASES: dict[str, Callable[[], tuple[PhaseMetrics, ReportInputs]]] = {
     "baseline-worktree": baseline_worktree,
     "huge-diff": huge_diff,
     "odd-names": odd_names,
+    "phase-thread": phase_thread,
 }
 
 
@@ -640,6 +697,8 @@ def test_odd_names_show_every_path_literally() -> None:
     text = "".join(regions.values())  # the content only: the markers are HTML comments
     spans: list[str] = []
     for line in text.split("\n"):
+        if re.fullmatch(r"<details><summary>\d+ more</summary>|</details>", line):
+            continue  # the one HTML phasectl writes on purpose: a long list folded
         # A task list's "[ ]" is the one bracket phasectl writes on purpose.
         outside, found = split_code_spans(line.removeprefix("- [ ] "))
         spans.extend(found)

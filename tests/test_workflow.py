@@ -278,8 +278,8 @@ def test_a_report_region_survives_tagging_byte_for_byte(git_repo: Path) -> None:
     text = document.decode(path.read_bytes())
     regions = document.region_contents(text)
     assert set(regions) == {
-        "metrics", "technical-debt", "documentation", "code-changes", "testing-impact",
-        "test-results",
+        "objectives", "accomplishments", "metrics", "technical-debt", "documentation",
+        "code-changes", "testing-impact", "test-results",
     }  # fmt: skip
     assert "Tests Passing: no baseline → 2/2\n" in regions["metrics"]
 

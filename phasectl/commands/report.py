@@ -34,15 +34,28 @@ def render_phase_report(
     metrics: PhaseMetrics,
     output: Path | None,
     name: str | None,
+    *,
+    plan_at: str | None = None,
     **options: Any,
 ) -> RenderedReport:
     """Render the phase's report (``output``, else its default file), echoing warnings;
-    ``options`` go to ``phasectl.report.writer.render_report``."""
+    ``options`` go to ``phasectl.report.writer.render_report``.
+
+    The previous phase's plan is read as committed at ``plan_at``, else where this report
+    is compared (``committed_at``), else where the report of a phase tagged with ``--at``
+    was committed, else at the commit head names (reports included)."""
     from phasectl.report.writer import render_report, report_file
+    from phasectl.workflow.tag import report_commit_of
+    from phasectl.workflow.thread import phase_thread
 
     repo, config = app.repository, app.config
     path, phase = report_file(repo, config, metrics, output, name)
-    rendered = render_report(repo, config, metrics, path, phase, **options)
+    at = plan_at or options.get("committed_at")
+    if at is None:
+        tip = repo.resolve_commit(metrics.head.ref)
+        at = report_commit_of(repo, tip) or tip
+    thread = phase_thread(repo, config, metrics, at=at).to_dict()
+    rendered = render_report(repo, config, metrics, path, phase, thread=thread, **options)
     for message in rendered.warnings:
         echo_err(f"Warning: {message}")
     return rendered
@@ -56,15 +69,16 @@ def prepare_renderer(app: AppContext) -> Callable[[], Renderer | None]:
     import threading
 
     root, templates_dir = app.repository.work_tree, app.config.templates_dir
+    choice = app.config.template
     built: list[Renderer] = []
 
     def build() -> None:
         try:
-            from phasectl.report.templates import FULL_TEMPLATE, Renderer, region_template
+            from phasectl.report.templates import Renderer, document_template, region_template
             from phasectl.report.values import REGIONS
 
             renderer = Renderer(root, templates_dir)
-            for template in (*map(region_template, REGIONS), FULL_TEMPLATE):
+            for template in (*map(region_template, REGIONS), document_template(choice)):
                 renderer.has_template(template)  # compiled now, and kept by Jinja2
         except Exception:  # met again, in its turn, when the report renders
             return
@@ -184,7 +198,8 @@ def report(
     with_gates: bool,
     **params: Any,
 ) -> None:
-    """Render the phase report: fill its Metrics, Code Changes, Testing Impact, Test
+    """Render the phase report: fill its Objectives (the previous report's plan judged),
+    Accomplishments (the phase's commits), Metrics, Code Changes, Testing Impact, Test
     Results and Documentation regions from the repository.
 
     A missing report is created from the full template. An existing one gets only its

@@ -121,7 +121,9 @@ def tag(
         if draft != path and draft.is_file():
             start_from = draft.read_bytes()
             echo_err(f"Warning: {path.name} starts from {draft} (remove that draft when done)")
-    rendered = render_phase_report(app, metrics, path, name, start_from=start_from)
+    # Tagging a past commit (--at): the reports, the previous one too, are in today's tree.
+    plan_at = repo.head_sha() if at is not None else None
+    rendered = render_phase_report(app, metrics, path, name, start_from=start_from, plan_at=plan_at)
     target = close_phase(
         repo,
         name=name,

@@ -340,3 +340,44 @@ def _joined(
     changes = parse_numstat(records, output.data[raw_length:], excluded)
     files = tuple(_mark_generated(changes, headers.result()))
     return DiffResult.of(files, merge_base=phase_range.merge_base), warnings
+
+
+@dataclass(frozen=True)
+class RangeCommit:
+    """A commit of a phase's range, as ``git log`` reads it."""
+
+    sha: str
+    parents: int
+    committed: int
+    """Committer time, Unix seconds."""
+    author_email: str
+    message: str
+    """The raw message: the subject, then the body."""
+
+
+# Five fields per commit, each ending in NUL (``-z`` ends the record, the fifth, with one).
+_LOG_FORMAT = "--format=%H%x00%P%x00%ct%x00%ae%x00%B"
+
+
+def range_commits(repo: Repository, base: str | None, head: str, folder: str) -> list[RangeCommit]:
+    """The commits in ``base..head`` (all of ``head``'s history when ``base`` is ``None``)
+    that change something outside ``folder`` (phasectl's reports), merges included, newest
+    first, read in one ``git log`` stream.
+
+    Every parent of a merge is followed (``--full-history``), so a branch merged into the
+    phase lists its commits, as a plain ``git log base..head`` would.
+    """
+    top = folder.strip("/")
+    revisions = [f"{base}..{head}"] if base is not None else [head]
+    out = repo.run(
+        "log", "-z", "--full-history", "--no-show-signature", "--encoding=UTF-8", _LOG_FORMAT,
+        "--end-of-options", *revisions, "--", ":(top)", f":(top,exclude,literal){top}",
+    )[1]  # fmt: skip
+    fields = out.split(b"\0")
+    commits: list[RangeCommit] = []
+    for i in range(0, len(fields) - 4, 5):
+        sha, parents, seconds, email, message = (
+            f.decode("utf-8", "replace") for f in fields[i : i + 5]
+        )
+        commits.append(RangeCommit(sha, len(parents.split()), int(seconds), email, message))
+    return commits

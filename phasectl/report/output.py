@@ -92,6 +92,11 @@ def duration(seconds: float | None, missing: str = "-") -> str:
     return f"{text}s" if float(text) < 1000 else f"{seconds:.0f}s"
 
 
+def points(change: str) -> str:
+    """A change of coverage in words: ``+1 point``, ``-0.5 points``, ``±0 points``."""
+    return f"{change} point" if change.lstrip("+-") == "1" else f"{change} points"
+
+
 def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
     if benchmarks is None:
         return []
@@ -156,7 +161,7 @@ def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
     from phasectl.model.coverage_change import shown_figures
 
     after, shown = coverage["after"], shown_figures(coverage)
-    delta = f"{shown['change']} points, " if shown["change"] is not None else ""
+    delta = f"{points(shown['change'])}, " if shown["change"] is not None else ""
     lines = [
         "Coverage: "
         + (f"{shown['before']}% -> " if shown["before"] is not None else "no baseline -> ")

@@ -22,6 +22,8 @@ from phasectl.report.resources import builtin_templates_dir
 from phasectl.report.sandbox import MAX_TEMPLATE_OUTPUT, BoundedSandbox
 
 FULL_TEMPLATE = "phase.md.j2"
+LEAN_TEMPLATE = "lean.md.j2"
+DOCUMENT_TEMPLATES = {"full": FULL_TEMPLATE, "lean": LEAN_TEMPLATE}
 
 
 class TemplateError(PhasectlError):
@@ -31,6 +33,11 @@ class TemplateError(PhasectlError):
 def region_template(region: str) -> str:
     """The template that renders ``region``."""
     return f"sections/{region}.md.j2"
+
+
+def document_template(choice: str) -> str:
+    """The template a new report starts from, for the ``template`` setting."""
+    return DOCUMENT_TEMPLATES[choice]
 
 
 def _where(tb: TracebackType | None, fallback: str) -> str:

@@ -83,6 +83,39 @@ def group_parametrized(ids: Iterable[str]) -> list[dict[str, Any]]:
     return entries
 
 
+def removed_with_files(metrics: PhaseMetrics) -> tuple[list[str], dict[str, int]]:
+    """The removed test ids whose file is still there, and how many were removed with each
+    file the phase deleted (by path, in the diff's order)."""
+    removed = ((metrics.tests or {}).get("changes") or {}).get("removed") or []
+    deleted = [c.path for c in metrics.diff.files if c.status == "deleted"]
+    gone = set(deleted)
+    per_file: dict[str, int] = {}
+    others = []
+    for test_id in removed:
+        path = test_id.split("::", 1)[0]
+        if path in gone and "::" in test_id:
+            per_file[path] = per_file.get(path, 0) + 1
+        else:
+            others.append(test_id)
+    return others, {path: per_file[path] for path in deleted if path in per_file}
+
+
+def _removed_entries(metrics: PhaseMetrics) -> list[dict[str, Any]]:
+    """Removed tests: one line per deleted file (``tests/old.py: 60 tests, file deleted``),
+    then the other removed ids grouped by test."""
+    others, per_file = removed_with_files(metrics)
+    removed = ((metrics.tests or {}).get("changes") or {}).get("removed") or []
+    entries = [
+        {
+            "label": f"{code_span(path)}: {count} test{'s' if count != 1 else ''}, file deleted",
+            "ids": [i for i in removed if i.split("::", 1)[0] == path],
+            "count": count,
+        }
+        for path, count in per_file.items()
+    ]
+    return entries + group_parametrized(others)
+
+
 def result_changes(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]:
     """The before/after lines and the tests that changed, grouped by kind of change."""
     tests = metrics.tests
@@ -95,7 +128,8 @@ def result_changes(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any
         ids = (changes or {}).get(key) or []
         if ids:
             # "count" is the number of tests; the cap applies to the lines listed.
-            shown = listing(group_parametrized(ids), inputs.max_listed)
+            entries = _removed_entries(metrics) if key == "removed" else group_parametrized(ids)
+            shown = listing(entries, inputs.max_listed)
             groups.append({"title": title, **shown, "count": len(ids)})
     if changes is None:
         note = "Which tests changed needs a baseline."

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from phasectl.model.coverage_change import shown_figures
+from phasectl.model.diff import DiffTotals
 from phasectl.model.phase import PhaseMetrics
 from phasectl.patterns import PathPatterns
 from phasectl.repo.changes import EMPTY_TREE_REF
@@ -20,13 +21,15 @@ from phasectl.report.items import (
     NO_BASELINE,
     NOT_COLLECTED,
     ReportInputs,
+    accomplishments,
     file_item,
     file_label,
     listing,
+    objectives,
 )
 from phasectl.report.markdown import code_span, escape_text
-from phasectl.report.output import duration, line_ranges_text
-from phasectl.report.testing import result_changes, testing_impact
+from phasectl.report.output import duration, line_ranges_text, points
+from phasectl.report.testing import removed_with_files, result_changes, testing_impact
 
 __all__ = ["REGIONS", "REGION_HEADINGS", "ReportInputs", "build_context", "file_label"]
 
@@ -36,6 +39,8 @@ DASH_RANGE = "\u2013"  # en dash, between a minimum and a maximum
 
 # How each region is found in a report written before phasectl: the seed's headings.
 REGION_HEADINGS: dict[str, tuple[str, ...]] = {
+    "objectives": ("Objectives",),
+    "accomplishments": ("Accomplishments",),
     "metrics": ("Metrics",),
     "technical-debt": ("Technical Debt Introduced", "Technical Debt"),
     "code-changes": ("Code Changes",),
@@ -80,8 +85,22 @@ def _coverage_moved(change: str) -> tuple[str, int]:
     if change.startswith("±") or float(size) == 0:
         return "coverage unchanged", 0
     if change.startswith("-"):
-        return f"coverage down {size} points", -1
-    return f"coverage up {size} points", 1
+        return f"coverage down {points(size)}", -1
+    return f"coverage up {points(size)}", 1
+
+
+def _removals(metrics: PhaseMetrics, gained: int) -> tuple[str, int] | None:
+    """``tests removed: 125 (with 3 deleted files)`` when every passing test the phase lost
+    was removed (none newly fails or is skipped): a removal, not a loss."""
+    changes = (metrics.tests or {}).get("changes")
+    if gained >= 0 or not changes or changes.get("newly_failing") or changes.get("newly_skipped"):
+        return None
+    removed = len(changes.get("removed") or ())
+    if removed < -gained:
+        return None
+    files = len(removed_with_files(metrics)[1])
+    with_files = f" (with {files} deleted file{'s' if files != 1 else ''})" if files else ""
+    return f"tests removed: {removed}{with_files}", 0
 
 
 def _headline(metrics: PhaseMetrics) -> dict[str, str]:
@@ -98,7 +117,8 @@ def _headline(metrics: PhaseMetrics) -> dict[str, str]:
         old = tests["before"]
         if old is not None:
             before.append(f"{_passing(old)} tests passing")
-            moves.append(_tests_moved(tests["after"]["passed"] - old["passed"]))
+            gained = tests["after"]["passed"] - old["passed"]
+            moves.append(_removals(metrics, gained) or _tests_moved(gained))
     if coverage is not None:
         shown = shown_figures(coverage)
         after.append(f"{shown['after']}% coverage")
@@ -153,7 +173,7 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
         # Both sides and the change on one basis, with the same decimals (the head tool's).
         shown = shown_figures(coverage)
         old = f"{shown['before']}%" if shown["before"] is not None else NO_BASELINE
-        change = f"{shown['change']} points, " if shown["change"] is not None else ""
+        change = f"{points(shown['change'])}, " if shown["change"] is not None else ""
         add("Coverage", _arrow(old, f"{shown['after']}%") + f" ({change}{shown['basis']})")
         patch = coverage["patch"]
         if patch is not None:
@@ -165,7 +185,7 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
                 "Patch Coverage",
                 "no changed line is measurable"
                 if patch["percent"] is None
-                else f"{patch['percent']:.1f}% ({patch['lines_covered']} of "
+                else f"{patch_shown(patch)}% ({patch['lines_covered']} of "
                 f"{patch['lines_total']} changed lines)",
                 missing,
             )
@@ -175,18 +195,8 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
     elif performance:
         add("Performance", "median per benchmark", performance)
     totals = metrics.diff.totals
-    authored = totals.authored_lines_added != totals.lines_added
-    authored_removed = totals.authored_lines_removed != totals.lines_removed
-    add(
-        "Lines Added",
-        f"{totals.lines_added}"
-        + (f" ({totals.authored_lines_added} authored)" if authored else ""),
-    )
-    add(
-        "Lines Removed",
-        f"{totals.lines_removed}"
-        + (f" ({totals.authored_lines_removed} authored)" if authored_removed else ""),
-    )
+    add("Lines Added", lines_shown(totals, "added"))
+    add("Lines Removed", lines_shown(totals, "removed"))
     add("Files Created", str(totals.files_created))
     add("Files Modified", str(totals.files_modified))
     add("Files Deleted", str(totals.files_deleted))
@@ -196,6 +206,26 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
     if totals.files_type_changed:
         add("Files Changed Type", str(totals.files_type_changed))
     return rows
+
+
+def lines_shown(totals: DiffTotals, side: str) -> str:
+    """Lines ``added`` or ``removed`` as the Metrics region shows them: ``21``, or
+    ``21 (10 authored)`` when excluded files count too."""
+    every, authored = getattr(totals, f"lines_{side}"), getattr(totals, f"authored_lines_{side}")
+    return f"{every}" + (f" ({authored} authored)" if authored != every else "")
+
+
+def patch_shown(patch: Mapping[str, Any]) -> str | None:
+    """Patch coverage as the Metrics region shows it (``85.7``), without ``%``; ``None``
+    when no changed line is measurable."""
+    return None if patch["percent"] is None else f"{patch['percent']:.1f}"
+
+
+def _duration(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """The phase's duration beside the previous plan's estimate, when the thread was read."""
+    if inputs.thread is None:
+        return []
+    return [{"label": "Duration", "value": inputs.thread["duration_line"], "items": []}]
 
 
 def uncovered_lines(metrics: PhaseMetrics) -> list[dict[str, Any]]:
@@ -291,9 +321,13 @@ def build_context(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any]
         "provenance": _provenance(metrics),
         "metrics": {
             **_headline(metrics),
-            "measurements": _measurements(metrics),
+            "measurements": _measurements(metrics) + _duration(inputs),
             "uncovered_lines": uncovered_lines(metrics),
         },
+        "objectives": objectives(inputs),
+        "accomplishments": accomplishments(inputs),
+        # The plan judged, the duration (seconds, unit, dates) and the commits, as read.
+        "thread": inputs.thread,
         "code_changes": _code_changes(metrics, inputs),
         "testing_impact": testing_impact(metrics, inputs),
         "documentation": _documentation(metrics, inputs),

@@ -20,7 +20,12 @@ from phasectl.report import document
 from phasectl.report.debt import REGION as DEBT_REGION
 from phasectl.report.debt import kept_checks
 from phasectl.report.purposes import purpose_of
-from phasectl.report.templates import FULL_TEMPLATE, Renderer, TemplateError, region_template
+from phasectl.report.templates import (
+    Renderer,
+    TemplateError,
+    document_template,
+    region_template,
+)
 from phasectl.report.values import (
     REGION_HEADINGS,
     REGIONS,
@@ -78,10 +83,15 @@ def phase_name(repo: Repository, config: Config, metrics: PhaseMetrics) -> str:
     return metrics.head.ref
 
 
+def report_file_name(name: str) -> str:
+    """``<name>.md``, the phase name made a single file name."""
+    stem = _UNSAFE_NAME.sub("-", name).strip("-. ") or "phase"
+    return f"{stem}.md"
+
+
 def report_path(root: Path, config: Config, name: str) -> Path:
     """``<report_dir>/<name>.md`` under the repository root, the name made a single file name."""
-    stem = _UNSAFE_NAME.sub("-", name).strip("-. ") or "phase"
-    return report_folder(root, config) / f"{stem}.md"
+    return report_folder(root, config) / report_file_name(name)
 
 
 def report_folder(root: Path, config: Config) -> Path:
@@ -160,12 +170,15 @@ def render_report(
     committed_at: str | None = None,
     start_from: bytes | None = None,
     renderer: Renderer | None = None,
+    thread: Mapping[str, Any] | None = None,
 ) -> RenderedReport:
     """Render the report at ``path`` for ``metrics``; nothing is written.
 
     ``committed_at``: compare with the report as committed in that commit, not as it is on
     disk. ``start_from``: the document to fill when ``path`` does not exist yet.
     ``renderer``: one built already for this repository and config (``prepare_renderer``).
+    ``thread``: the previous plan judged, the duration and the commits
+    (``phasectl.workflow.thread``); without it those regions say "not collected".
     Raises ``DocumentError`` for broken markers and ``TemplateError`` for broken templates.
     """
     old = _read_committed(repo, committed_at, path) if committed_at else _read(path)
@@ -181,6 +194,8 @@ def render_report(
         doc_globs=config.doc_globs,
         kept=kept_purposes(existing),
         checked=kept_checks(existing.get(DEBT_REGION, "")),
+        thread=thread,
+        earlier=existing,
     )
     inputs = replace(inputs, purposes=_purposes(repo, metrics, inputs))
     context = build_context(metrics, inputs)
@@ -197,12 +212,13 @@ def render_report(
     warnings: list[str] = []
     if text is None:
         blocks = {r: document.render_block(r, c, "\n") for r, c in regions.items()}
-        new = renderer.render(FULL_TEMPLATE, {**context, "regions": blocks})
+        whole = document_template(config.template)
+        new = renderer.render(whole, {**context, "regions": blocks})
         # The full template's regions must read back as rendered, or a second run differs;
         # one without any could never be rendered again.
         if not document.find_regions(new):
             raise TemplateError(
-                f"{FULL_TEMPLATE} places no region: add one, such as {{{{ regions['metrics'] }}}}"
+                f"{whole} places no region: add one, such as {{{{ regions['metrics'] }}}}"
             )
     elif found:
         new = document.replace_regions(text, regions)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from phasectl.model.diff import DiffTotals, RefInfo
 from phasectl.quoting import display_path, shell_word
 from phasectl.store.snapshots import NOTES_REF, Snapshot, load_snapshot
+from phasectl.workflow.thread import phase_timing
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -64,10 +65,27 @@ class PhaseRow:
     lines_added: int
     lines_removed: int
     files_changed: int
+    tests_failed: int | None = None
+    """Failed and errors."""
+    tests_skipped: int | None = None
+    """Skipped, xfailed and xpassed: neither passed nor failed."""
+    duration_s: int | None = None
+    """Seconds from the phase's first commit to the commit it measured (committer times)."""
+    duration: str | None = None
+    """That time in the unit of the realistic estimate (days without one)."""
+    commit_days: int | None = None
+    """Distinct UTC dates with commits (reports-only commits left out)."""
+    estimate: str | None = None
+    """The realistic estimate the previous phase's report made for this phase."""
 
     def to_dict(self) -> dict[str, Any]:
         tests = (
-            {"passed": self.tests_passed, "total": self.tests_total}
+            {
+                "passed": self.tests_passed,
+                "failed": self.tests_failed,
+                "skipped": self.tests_skipped,
+                "total": self.tests_total,
+            }
             if self.tests_total is not None
             else None
         )
@@ -85,6 +103,10 @@ class PhaseRow:
             "lines_removed": self.lines_removed,
             "files_changed": self.files_changed,
             "snapshot": self.snapshot,
+            "duration_s": self.duration_s,
+            "duration": self.duration,
+            "commit_days": self.commit_days,
+            "estimate": self.estimate,
         }
 
 
@@ -260,6 +282,19 @@ def collect_history(repo: Repository, config: Config) -> History:
                 repo, config, base or repo.empty_tree(), phase.measured
             )
             warnings.extend(diff_warnings)
+        # The first phase starts where its note says it was measured from (a release tag
+        # before it, say), as its report did; else at the first commit.
+        start = base
+        if start is None and recorded_base is not None:
+            start = repo.ref_sha(f"{recorded_base}^{{commit}}")
+        duration, realistic = phase_timing(
+            repo,
+            config,
+            start,
+            phase.measured,
+            previous.tag.name if previous is not None else None,
+            _report_commit(repo, part) or tag.commit,
+        )
         previous = phase
         tests = snapshot.tests if snapshot is not None else None
         coverage = snapshot.coverage if snapshot is not None else None
@@ -279,9 +314,26 @@ def collect_history(repo: Repository, config: Config) -> History:
                 lines_added=totals.lines_added,
                 lines_removed=totals.lines_removed,
                 files_changed=files_changed(totals),
+                tests_failed=tests.failed + tests.errors if tests is not None else None,
+                tests_skipped=tests.skipped + tests.xfailed + tests.xpassed
+                if tests is not None
+                else None,
+                duration_s=duration.seconds if duration else None,
+                duration=duration.text if duration else None,
+                commit_days=duration.days if duration else None,
+                estimate=realistic.text if realistic else None,
             )
         )
     return History(tuple(rows), tuple(warnings))
+
+
+def _report_commit(repo: Repository, phase: Mapping[str, Any] | None) -> str | None:
+    """Where a phase tagged with ``--at`` had its report committed (the reports of that
+    time, the previous one's too, are there); ``None`` for a phase tagged at its report."""
+    found = phase.get("report_commit") if phase is not None else None
+    if isinstance(found, str) and _OBJECT_ID.fullmatch(found):
+        return repo.ref_sha(f"{found}^{{commit}}")
+    return None
 
 
 def _phase_base(repo: Repository, previous: _Phase | None, phase: _Phase) -> str | None:

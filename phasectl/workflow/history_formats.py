@@ -30,9 +30,9 @@ def patch_cell(row: PhaseRow) -> str:
 
 _HEADERS = (
     "Tag", "Phase", "Commit", "Date", "Tests passing", "Coverage", "Patch coverage",
-    "Lines added", "Lines removed", "Files changed",
+    "Lines added", "Lines removed", "Files changed", "Duration", "Estimate",
 )  # fmt: skip
-_NUMERIC = frozenset(range(4, 10))
+_NUMERIC = frozenset(range(4, 12))
 
 
 def _cells(row: PhaseRow) -> list[str]:
@@ -47,6 +47,8 @@ def _cells(row: PhaseRow) -> list[str]:
         str(row.lines_added),
         str(row.lines_removed),
         str(row.files_changed),
+        row.duration or NOT_MEASURED,
+        row.estimate or NOT_MEASURED,
     ]
 
 
@@ -93,7 +95,7 @@ def format_markdown(history: History) -> str:
 CSV_COLUMNS = (
     "tag", "name", "commit", "date", "tests_passed", "tests_total", "coverage_percent",
     "coverage_display", "patch_percent", "lines_added", "lines_removed", "files_changed",
-    "snapshot",
+    "snapshot", "duration_s", "duration", "commit_days", "estimate",
 )  # fmt: skip
 
 
@@ -111,6 +113,7 @@ def format_csv(history: History) -> str:
                 row.coverage_percent, row.coverage_display, row.patch_percent,
                 row.lines_added, row.lines_removed, row.files_changed,
                 "true" if row.snapshot else "false",
+                row.duration_s, row.duration, row.commit_days, row.estimate,
             ]
         )  # fmt: skip
     return buffer.getvalue()

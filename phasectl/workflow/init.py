@@ -50,6 +50,7 @@ _SETTINGS: tuple[_Entry, ...] = (
     ("run_base_concurrently", "false: suites that cannot run twice at once", None),
     ("report_dir", "where 'phasectl report' writes <name>.md", None),
     ("templates_dir", "your templates, looked up before phasectl's", None),
+    ("template", "a new report's sections: full (the seed's) or lean", None),
     ("max_files_listed", "longest list in a report before '... and N more'", None),
     ("test_globs", "test files, for Testing Impact; setting it replaces this list", None),
     ("doc_globs", "documentation files, for Documentation Created", None),
