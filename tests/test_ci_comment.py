@@ -282,6 +282,6 @@ def test_a_fold_holds_200_entries_at_most() -> None:
      ("+1.25", "+1.25 points")],
 )  # fmt: skip
 def test_a_change_of_one_point_is_singular(change: str, shown: str) -> None:
-    from phasectl.ci.comment import _points
+    from phasectl.ci.figures import points
 
-    assert _points(change) == shown
+    assert points(change) == shown

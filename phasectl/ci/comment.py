@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from phasectl.ci.figures import Figures
+from phasectl.ci.figures import Figures, points
 from phasectl.model.coverage_change import signed
 from phasectl.model.coverage_data import CoverageSummary
 from phasectl.report.markdown import code_span, escape_text
@@ -160,11 +160,6 @@ def _fold_all(title: str, items: Sequence[str]) -> list[str]:
 # ---- the sections -------------------------------------------------------------------
 
 
-def _points(change: str) -> str:
-    """``+3 points``, ``-1 point``: the change as the report shows it, with its unit."""
-    return f"{change} point" if change.lstrip("+-±") == "1" else f"{change} points"
-
-
 def _headline(metrics: PhaseMetrics, figures: Figures) -> list[str]:
     tests, coverage = metrics.tests, metrics.coverage
     rows: list[list[str]] = []
@@ -181,7 +176,7 @@ def _headline(metrics: PhaseMetrics, figures: Figures) -> list[str]:
         rows.append(["**Coverage**", DASH, "not collected", DASH])
     else:
         was = f"{figures.coverage_before}%" if figures.coverage_before else "no baseline"
-        moved = _points(figures.coverage_change) if figures.coverage_change else DASH
+        moved = points(figures.coverage_change) if figures.coverage_change else DASH
         label = f"**Coverage** ({escape_text(figures.coverage_basis or 'lines')})"
         rows.append([label, was, f"{figures.coverage_after}%", moved])
         patch = coverage.get("patch")

@@ -57,3 +57,8 @@ class Figures:
             patch_covered=patch["lines_covered"] if patch else None,
             patch_total=patch["lines_total"] if patch else None,
         )
+
+
+def points(change: str) -> str:
+    """``+3 points``, ``-1 point``: a coverage change as the report shows it, with its unit."""
+    return f"{change} point" if change.lstrip("+-±") == "1" else f"{change} points"
