@@ -58,7 +58,7 @@ def read_results(paths: Sequence[Path], checkout: Path | None = None) -> TestRes
 
     junit = [p for p in paths if detect_results_format(p) == "junit"]
     streams = [p for p in paths if p not in junit]
-    parts = [read_go_results(p) for p in streams]
+    parts = [read_go_results(p, checkout) for p in streams]
     if junit:
         parts.insert(0, read_junit(junit, checkout))
     if len(parts) == 1:

@@ -11,13 +11,14 @@ from ``<skipped type="pytest.xfail">``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
-from phasectl.model.results import Outcome, TestCase, TestResults
-from phasectl.readers.files import stream_elements, untrusted
+from phasectl.model.results import Outcome, TestCase, TestResults, first_line
+from phasectl.readers.files import checkout_path, stream_elements, untrusted
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -43,13 +44,67 @@ def _outcome(case: Element) -> Outcome:
     return outcome
 
 
-def _case_id(case: Element, root: Path | None) -> str:
+def _case(case: Element, root: Path | None) -> TestCase:
     name = case.get("name", "")
     owner = case.get("classname") or case.get("file") or ""
     node = _pytest_node(case.get("classname") or "", case.get("file"), root)
-    if node is not None:
-        return f"{node}::{name}"
-    return f"{owner}::{name}" if owner else name
+    case_id = f"{node}::{name}" if node is not None else f"{owner}::{name}" if owner else name
+    outcome = _outcome(case)
+    duration = _float(case.get("time"))
+    if outcome not in ("failed", "error"):
+        return TestCase(case_id, outcome, duration)
+    module = node.split("::", 1)[0] if node is not None else None
+    return TestCase(case_id, outcome, duration, *_failure(case, module, root))
+
+
+# The crash line pytest ends a failure's text with: "tests/test_x.py:12: AssertionError".
+_CRASH_LINE = re.compile(r"^(\S[^:\n]*):(\d+):(?:[ \t]|$)", re.MULTILINE)
+
+
+def _failure(
+    case: Element, module: str | None, root: Path | None
+) -> tuple[str | None, str | None, int | None]:
+    """The first line of a failing case's message (the ``message`` attribute of its
+    ``<failure>`` or ``<error>``, else its text), and where it failed: the case's ``file``
+    (or pytest's module), at the line the failure's text names in that file, else the
+    case's ``line`` (pytest writes it 0-based)."""
+    found = next((c for c in case if c.tag in ("error", "failure")), None)
+    text = (found.text or "") if found is not None else ""
+    message = first_line(found.get("message")) if found is not None else None
+    if message in (None, "Failed") and "_test.go:" in text:
+        go = _go_failure(text, case.get("classname") or "", root)
+        if go is not None:
+            return go
+    message = message or first_line(text)
+    file = case.get("file") or module
+    line = None
+    if file:
+        if root is not None:
+            file = checkout_path(file, root)
+        name = file.rsplit("/", 1)[-1]
+        for crash in _CRASH_LINE.finditer(text):
+            where = crash.group(1).replace("\\", "/")
+            if where.endswith(name) and root is not None:
+                where = checkout_path(where, root)
+            if where == file:
+                line = int(crash.group(2))  # the last one: the test's own line that failed
+        if line is None and (case.get("line") or "").isdigit():
+            line = int(case.get("line") or 0) + (module is not None)
+    return message, file or None, line or None
+
+
+def _go_failure(
+    text: str, package: str, root: Path | None
+) -> tuple[str | None, str | None, int | None] | None:
+    """What a Go test's output says of its failure, as gotestsum writes it in JUnit (with
+    the message "Failed" and the test's output as the text)."""
+    from phasectl.readers.go_tests import module_path, output_failure, test_file
+
+    failure = output_failure(text)
+    if failure is None or failure.file is None:
+        return None
+    file = test_file(failure.file, package, root, module_path(root))
+    return failure.message, file, failure.line
 
 
 def _pytest_node(classname: str, file: str | None, root: Path | None) -> str | None:
@@ -94,11 +149,7 @@ def _read_file(path: Path, checkout: Path | None) -> tuple[list[TestCase], float
         elif ancestors[-1].tag not in _SUITES:
             continue
         elif element.tag == "testcase":
-            cases.append(
-                TestCase(
-                    _case_id(element, checkout), _outcome(element), _float(element.get("time"))
-                )
-            )
+            cases.append(_case(element, checkout))
             if len(cases) > MAX_TEST_CASES:
                 raise PhasectlError(
                     f"JUnit file {path} holds more than {MAX_TEST_CASES:,} test cases, the most "

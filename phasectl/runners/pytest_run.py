@@ -95,7 +95,7 @@ def _results_from_plugin(path: Path) -> tuple[TestResults, dict[str, Any]]:
     from phasectl.model.results import TestCase, TestResults
 
     data = json.loads(path.read_text(encoding="utf-8"))
-    cases = [TestCase(c["id"], c["outcome"], c.get("duration_s")) for c in data["cases"]]
+    cases = [TestCase.from_dict(c) for c in data["cases"]]
     tests = TestResults.from_counts(data["counts"], data.get("duration_s"), cases)
     return tests, data.get("coverage") or {}
 
