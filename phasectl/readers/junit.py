@@ -1,12 +1,12 @@
 """Read JUnit XML from any runner (pytest, gotestsum, Maven Surefire, jest-junit).
 
-Several files are shards of one run: test cases are merged and de-duplicated by id, the
-worst outcome winning. A case whose classname is a Python module path (pytest's
-``tests.test_x.TestA`` with name ``test_b[1]``) gets pytest's node id
-(``tests/test_x.py::TestA::test_b[1]``), so JUnit and phasectl's managed run name a test
-alike; other cases are ``classname::name`` (or ``file::name``, or ``name``). JUnit cannot tell an
-unexpected pass (pytest's non-strict xpass) from a pass; pytest's xfail is recognised
-from ``<skipped type="pytest.xfail">``.
+Several files are shards of one run: test cases are merged by id across files, the worst
+outcome winning; within one file every case counts (see ``read_junit``). A case whose
+classname is a Python module path (pytest's ``tests.test_x.TestA`` with name ``test_b[1]``)
+gets pytest's node id (``tests/test_x.py::TestA::test_b[1]``), so JUnit and phasectl's
+managed run name a test alike; other cases are ``classname::name`` (or ``file::name``, or
+``name``). JUnit cannot tell an unexpected pass (pytest's non-strict xpass) from a pass;
+pytest's xfail is recognised from ``<skipped type="pytest.xfail">``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
-from phasectl.model.results import Outcome, TestCase, TestResults, first_line
+from phasectl.model.results import (
+    OUTCOMES,
+    Outcome,
+    TestCase,
+    TestResults,
+    first_line,
+    merge_cases,
+)
 from phasectl.readers.files import checkout_path, stream_elements, untrusted
 
 if TYPE_CHECKING:
@@ -167,12 +174,32 @@ def _read_file(path: Path, checkout: Path | None) -> tuple[list[TestCase], float
 
 def read_junit(paths: Sequence[Path], checkout: Path | None = None) -> TestResults:
     """Merged results of one or more JUnit XML files (shards of one run); pytest's cases
-    are named by node id, found with the help of the files in ``checkout``."""
-    cases: list[TestCase] = []
+    are named by node id, found with the help of the files in ``checkout``.
+
+    Within one file every ``<testcase>`` counts, as its runner counted it (``go test
+    -count=2`` through gotestsum, two jest tests with one full title). Across files a test
+    id is one test run in several shards (or rerun): its n-th reports in each file are
+    merged, the worst outcome winning, so it counts as often as the file that ran it most.
+    """
+    runs: dict[str, list[TestCase]] = {}
     durations: list[float] = []
     for path in paths:
         found, duration = _read_file(path, checkout)
-        cases.extend(found)
         if duration is not None:
             durations.append(duration)
-    return TestResults.from_cases(cases, round(sum(durations), 3) if durations else None)
+        in_file: dict[str, list[TestCase]] = {}
+        for case in found:
+            in_file.setdefault(case.id, []).append(case)
+        for case_id, reports in in_file.items():
+            seen = runs.setdefault(case_id, [])
+            for index, case in enumerate(reports):
+                if index < len(seen):
+                    seen[index] = merge_cases((seen[index], case))[0]
+                else:
+                    seen.append(case)
+    counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+    for reports in runs.values():
+        for case in reports:
+            counts[case.outcome] += 1
+    cases = [case for reports in runs.values() for case in reports]
+    return TestResults.from_counts(counts, round(sum(durations), 3) if durations else None, cases)
