@@ -77,7 +77,10 @@ class PendingBaseline:
             return self._known, [*self._warnings, failed]
         if measured is None:
             return self._known, self._warnings
-        late = (f"at base: {w}" for w in measured.warnings)
+        late = [f"at base: {w}" for w in measured.warnings]
+        if measured.tests is None and measured.coverage is None and measured.benchmarks is None:
+            # Nothing measured (a failed test_command that wrote nothing): no note to store.
+            return self._known, [*self._warnings, *late]
         return self._finish(measured), [*self._warnings, *late]
 
     def cancel(self) -> None:

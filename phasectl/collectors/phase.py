@@ -59,7 +59,7 @@ def _missing_parts(after: Measurement | None, config: Config, options: CollectOp
             "coverage configured (or --results/--coverage given)"
         ]
     said = []
-    if after.tests is None:
+    if after.tests is None and not (options.results or config.results):
         said.append("tests not collected: no test results configured (results = [...])")
     configured_run = config.test_command or options.results or config.results
     if after.coverage is None and configured_run and not (options.coverage or config.coverage):

@@ -12,7 +12,7 @@ from pathlib import Path
 from phasectl.errors import PhasectlError
 from phasectl.model.benchmarks import Benchmark
 from phasectl.model.results import OUTCOMES, TestResults
-from phasectl.readers.files import untrusted
+from phasectl.readers.files import FileStates, untrusted
 from phasectl.readers.pytest_benchmark import read_benchmark_json
 
 
@@ -166,22 +166,24 @@ def read_benchmarks(paths: Sequence[Path]) -> tuple[Benchmark, ...]:
 
 
 def read_configured_benchmarks(
-    root: Path, patterns: Sequence[str], since: float | None
+    root: Path, patterns: Sequence[str], before: FileStates | None
 ) -> tuple[tuple[Benchmark, ...] | None, list[str]]:
-    """The benchmarks a test run (started at ``since``) wrote to the files ``patterns`` name.
+    """The benchmarks a test run wrote to the files ``patterns`` name; ``before`` holds the
+    files as they were before the run, and a file the run did not write is not read.
 
     A pattern that matches nothing is a warning, not an error: the run may have failed.
     """
-    from phasectl.readers.files import expand_globs
+    from phasectl.readers.files import matching_files
 
     paths: list[Path] = []
     warnings = []
     for pattern in patterns:
-        try:
-            paths.extend(expand_globs([pattern], root))
-        except PhasectlError:
+        found = matching_files(pattern, root)
+        if not found:
             warnings.append(f"benchmarks {pattern} was not written by the test run")
-    for path in paths:
-        if since is not None and path.stat().st_mtime < since:
-            warnings.append(f"benchmark file {path.name} is older than this test run")
+        for path in found:
+            if before is not None and before.unchanged(path):
+                warnings.append(before.stale(path, "benchmark file"))
+            else:
+                paths.append(path)
     return (read_benchmarks(sorted(set(paths))) if paths else None), warnings

@@ -227,3 +227,10 @@ def interruptible() -> Iterator[None]:
 def last_lines(tail: list[str], count: int = 8) -> str:
     lines = [line for line in tail if line.strip()][-count:]
     return " | ".join(line.strip() for line in lines)
+
+
+def indented_lines(tail: list[str], count: int = 8) -> str:
+    """The last ``count`` lines that are not blank, each on its own line, indented: as a
+    warning or error shows a command's own output."""
+    lines = [line.rstrip() for line in tail if line.strip()][-count:]
+    return "\n".join(f"    {line}" for line in lines)

@@ -115,6 +115,7 @@ def run_pytest(
     with a warning; anything else is an error that shows pytest's last lines.
     """
     from phasectl.model.measurement import Measurement
+    from phasectl.readers.files import FileStates
     from phasectl.readers.formats import read_configured_benchmarks
 
     python = project_python(config, root)
@@ -143,6 +144,7 @@ def run_pytest(
             "-m", "pytest", "-p", PLUGIN_MODULE, *config.pytest_args,
         ]  # fmt: skip
         started = time.time()
+        benchmark_files = FileStates(config.benchmarks, root)
         status, tail = run_streaming(
             command, root, env, quiet=quiet, echo=echo, run=run, progress=progress
         )
@@ -186,7 +188,9 @@ def run_pytest(
                 )
         elif tests.total:
             warnings.append("the test run wrote no coverage data: coverage not collected")
-        benchmarks, bench_warnings = read_configured_benchmarks(root, config.benchmarks, started)
+        benchmarks, bench_warnings = read_configured_benchmarks(
+            root, config.benchmarks, benchmark_files
+        )
     return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
 
 
