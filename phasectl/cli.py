@@ -162,7 +162,7 @@ class PhasectlGroup(click.Group):
                 import traceback
 
                 traceback.print_exc(file=sys.stderr)
-            click.echo(f"Error: {error.message}", err=True)
+            click.echo(f"Error: {error.text()}", err=True)
             ctx.exit(error.exit_code)
 
 

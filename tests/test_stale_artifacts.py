@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,51 @@ def test_a_passing_command_that_wrote_nothing_named_is_an_error(git_repo: Path) 
     assert status == 2
     assert stderr.startswith("Error: test_command exited with status 0 (results file r.xml ")
     assert stderr.count("\n") == 1
+
+
+# --- pytest's exit status 2 -------------------------------------------------------------
+
+
+def pytest_output(repo: Path) -> tuple[int, list[str]]:
+    """The real pytest in ``repo``: its exit status and its output's non-blank lines."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=repo, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.returncode, [line.rstrip() for line in done.stdout.splitlines() if line.strip()]
+
+
+def timeless(lines: list[str]) -> list[str]:
+    return [re.sub(r" in [\d.]+s ", " in Ns ", line.strip()) for line in lines]
+
+
+def test_collection_errors_at_the_base_say_what_is_missing(git_repo: Path, tmp_path: Path) -> None:
+    needs = "import pretend_not_installed\n\n" + TESTS
+    commit(git_repo, {"pyproject.toml": "", "tests/test_a.py": needs}, "needs a test dependency")
+    base = tmp_path / "base"
+    git(tmp_path, "clone", "--quiet", str(git_repo), str(base))
+    status, printed = pytest_output(base)
+    assert status == 2  # pytest: interrupted
+    commit(git_repo, {"tests/test_a.py": TESTS}, "dependency dropped")
+
+    code, data, stderr = collect(git_repo, "--base", "HEAD~1", "--run-base", "always")
+    assert code == 0, stderr
+    assert data is not None
+    assert data["tests"]["before"] is None
+    warning = next(w for w in data["warnings"] if w.startswith("could not measure the base"))
+    # pytest's own last lines, as lines.
+    lines = warning.splitlines()
+    assert "pytest was interrupted (exit status 2: errors while collecting tests" in lines[0]
+    assert lines[0].endswith("its last lines:")
+    assert timeless(lines[1:-1]) == timeless(printed[-8:])
+    assert lines[-1].startswith("The base's tests run in head's environment (")
+    assert "lacks module 'pretend_not_installed'" in lines[-1]
+    assert "worktree_setup" in lines[-1]
+
+    # At head the same is an error, with the same lines.
+    commit(git_repo, {"tests/test_a.py": needs}, "needs it again")
+    result = run_cli("--repo", str(git_repo), "collect", "-q", "--run-base", "never")
+    assert result.exit_code == 2
+    assert "Error: pytest was interrupted (exit status 2" in result.stderr
+    assert "No module named 'pretend_not_installed'" in result.stderr
+    assert "The base's tests" not in result.stderr

@@ -73,7 +73,7 @@ class PendingBaseline:
             measured = self._background.result() if self._background else self._run()
         except PhasectlError as exc:
             # The figures at head are still worth reporting: the base becomes "no baseline".
-            failed = f"could not measure the base {self._name}: {exc}"
+            failed = f"could not measure the base {self._name}: {exc.text()}"
             return self._known, [*self._warnings, failed]
         if measured is None:
             return self._known, self._warnings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -13,7 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
-from phasectl.runners.process import Echo, child_env, last_lines, run_streaming, wants_colour
+from phasectl.runners.process import (
+    Echo,
+    child_env,
+    indented_lines,
+    last_lines,
+    run_streaming,
+    wants_colour,
+)
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -157,10 +165,7 @@ def run_pytest(
         if status == 5:
             warnings.append("pytest collected no tests (exit status 5): recorded as zero tests")
         elif status not in (0, 1):
-            raise PhasectlError(
-                f"pytest stopped with exit status {status} (usage or internal error): "
-                f"{last_lines(tail)}"
-            )
+            raise _stopped(status, tail, python, run)
         if export.get("by") == "pytest-cov":
             # pytest-cov measured the session (the outer 'coverage run' was paused): its
             # data file, where it wrote it, holds what 'pytest --cov' printed.
@@ -192,6 +197,35 @@ def run_pytest(
             root, config.benchmarks, benchmark_files
         )
     return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
+
+
+# pytest's exit statuses other than 0 (passed), 1 (tests failed) and 5 (none collected).
+_STOPPED = {
+    2: "was interrupted (exit status 2: errors while collecting tests, or a stop such as "
+    "-x, --maxfail or Ctrl-C)",
+    3: "hit an internal error (exit status 3)",
+    4: "was called wrongly (exit status 4: a usage error; check pytest_args)",
+}
+
+
+_NO_MODULE = re.compile(r"No module named '([^']+)'")
+
+
+def _stopped(status: int, tail: list[str], python: str, run: str) -> PhasectlError:
+    """What pytest's exit status means, with its last lines, and what to do about a module
+    the base's tests import that head's environment lacks."""
+    what = _STOPPED.get(status, f"stopped with exit status {status}")
+    lines = indented_lines(tail).splitlines()
+    missing = _NO_MODULE.search("\n".join(tail))
+    if run == "base" and missing:
+        module = missing.group(1).split(".")[0]
+        lines.append(
+            f"The base's tests run in head's environment ({python}), which lacks module "
+            f"'{module}' that the base imports: install the base's test dependencies into it "
+            f"(e.g. {python} -m pip install {module}, if that is the package's name), or set "
+            "worktree_setup to a command that does (it runs in the base's worktree first)"
+        )
+    return PhasectlError(f"pytest {what}; its last lines:", details=lines)
 
 
 def _export_coverage(
