@@ -18,7 +18,6 @@ from phasectl.runners.process import (
     Echo,
     child_env,
     indented_lines,
-    last_lines,
     run_streaming,
     wants_colour,
 )
@@ -157,10 +156,7 @@ def run_pytest(
             command, root, env, quiet=quiet, echo=echo, run=run, progress=progress
         )
         if not results_file.exists():
-            raise PhasectlError(
-                f"the test run ({python} -m coverage run -m pytest) failed with exit status "
-                f"{status} before pytest reported: {last_lines(tail)}"
-            )
+            raise _no_report(python, status, tail, root, env)
         tests, export = _results_from_plugin(results_file)
         if status == 5:
             warnings.append("pytest collected no tests (exit status 5): recorded as zero tests")
@@ -197,6 +193,49 @@ def run_pytest(
             root, config.benchmarks, benchmark_files
         )
     return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
+
+
+_NEEDED = ("pytest", "coverage")
+
+
+# What python prints when 'python -m coverage' or 'coverage run -m pytest' finds no module.
+_NOT_INSTALLED = re.compile(r"No module named '?(pytest|coverage)'?$")
+
+
+def _no_report(
+    python: str, status: int, tail: list[str], root: Path, env: dict[str, str]
+) -> PhasectlError:
+    """Why the run ended before pytest reported: the interpreter lacks pytest or
+    coverage.py, is no Python at all, or failed otherwise (its last lines)."""
+    if any(_NOT_INSTALLED.search(line) for line in tail):
+        # Asked only now: the run fails at its first import, so a check before every run
+        # would cost an interpreter start to say what this failure already says.
+        import subprocess
+
+        probe = "import importlib.util as u; print(*(m for m in %r if not u.find_spec(m)))"
+        found = subprocess.run(
+            [python, "-c", probe % (_NEEDED,)], cwd=root, env=env, capture_output=True,
+            text=True, check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        missing = found.stdout.split() or [m for m in _NEEDED if any(m in t for t in tail)]
+        return PhasectlError(
+            f"the project's interpreter {python} has no {' and no '.join(missing)}, which "
+            f"phasectl's test run needs: install with {python} -m pip install "
+            f"{' '.join(missing)} (or set python in the phasectl config to the interpreter "
+            "that has them)"
+        )
+    lines = indented_lines(tail).splitlines()
+    if not lines:
+        return PhasectlError(
+            f"the test run ({python} -m coverage run -m pytest) exited with status {status} "
+            f"and printed nothing: is {python} a Python interpreter? Set python in the "
+            "phasectl config to the project's interpreter"
+        )
+    return PhasectlError(
+        f"the test run ({python} -m coverage run -m pytest) failed with exit status "
+        f"{status} before pytest reported; its last lines:",
+        details=lines,
+    )
 
 
 # pytest's exit statuses other than 0 (passed), 1 (tests failed) and 5 (none collected).
