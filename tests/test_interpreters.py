@@ -3,6 +3,8 @@ phasectl's test run (no pytest or coverage.py in it, or no Python at all)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -10,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
-from projects import python_project
+from conftest import Executable, commit, run_cli
+from projects import pytest_summary, python_project
 
 TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 
@@ -62,6 +64,24 @@ def test_an_interpreter_without_pytest_or_coverage_is_one_error(
         f"Error: the project's interpreter {python} has no {' and no '.join(missing)}, which "
         f"phasectl's test run needs: install with {python} -m pip install {' '.join(missing)}"
     )
+
+
+def test_a_bare_python_name_is_looked_up_on_path(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file of that name in the repository is not what a shell would run.
+    trap = "#!/bin/sh\necho this is the repository's file >&2\nexit 9\n"
+    python_project(git_repo, {"test_calc.py": TESTS}, **{".phasectl.toml": 'python = "python3"\n'})
+    commit(git_repo, {"python3": Executable(trap)}, "a file named python3")
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (folder / "python3").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    result = run_cli("--repo", str(git_repo), "collect", "--format", "json", "-q")
+    assert result.exit_code == 0, result.stderr
+    after = json.loads(result.stdout_bytes)["tests"]["after"]
+    assert after["passed"] == pytest_summary(git_repo)["passed"] == 1
 
 
 def test_an_interpreter_that_is_no_python_says_so(git_repo: Path) -> None:

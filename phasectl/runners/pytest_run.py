@@ -74,8 +74,14 @@ def is_python_project(root: Path) -> bool:
 
 
 def project_python(config: Config, root: Path) -> str:
-    """The interpreter that runs the project's tests: config, active virtualenv, or ours."""
+    """The interpreter that runs the project's tests: config, active virtualenv, or ours.
+
+    A configured ``python`` is found as a shell finds a command: a bare name
+    (``python3.12``) on ``PATH``, a path (``.venv/bin/python``) from ``root``.
+    """
     if config.python:
+        if os.sep not in config.python and "/" not in config.python:
+            return shutil.which(config.python) or config.python
         candidate = Path(config.python).expanduser()
         return str(candidate if candidate.is_absolute() else root / candidate)
     venv = os.environ.get("VIRTUAL_ENV")
