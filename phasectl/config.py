@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -87,6 +88,8 @@ class Config:
     test_command: str | tuple[str, ...] | None = None
     """A string runs through ``sh -c``; a list runs as it is, without a shell."""
     worktree_setup: str | None = None
+    test_timeout: float | None = None
+    """Seconds a test run may take before its process group is stopped; ``None``: no limit."""
     pytest_args: tuple[str, ...] = ()
     results: tuple[str, ...] = ()
     coverage: tuple[str, ...] = ()
@@ -206,6 +209,15 @@ def _int_range(low: int, high: int | None) -> Callable[[str, object], int]:
     return check
 
 
+def _seconds(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"'{key}' must be a number of seconds, not {type(value).__name__}")
+    seconds = float(value) if isinstance(value, float) or abs(value) < 2**53 else math.inf
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"'{key}' must be a positive number of seconds, got {value}")
+    return seconds
+
+
 def _boolean(key: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"'{key}' must be true or false, not {value!r}")
@@ -260,6 +272,7 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "python": _string,
     "test_command": _command,
     "worktree_setup": _shell_command,
+    "test_timeout": _seconds,
     "pytest_args": _strings,
     "results": _globs,
     "coverage": _globs,

@@ -21,6 +21,7 @@ from phasectl.errors import PhasectlError
 from phasectl.model.measurement import Measurement
 from phasectl.runners.process import (
     Echo,
+    TimedOut,
     child_env,
     indented_lines,
     last_lines,
@@ -76,8 +77,9 @@ def _run_test_command(
 
     before = FileStates((*results, *coverage, *benchmarks), root)
     status, tail = run_streaming(
-        shell_words(config.test_command), root, child_env(), quiet=quiet, echo=echo, run=run
-    )
+        shell_words(config.test_command), root, child_env(), quiet=quiet, echo=echo, run=run,
+        timeout=config.test_timeout,
+    )  # fmt: skip
     hint = ""
     missing = status == 127 or _MISSING_DEPENDENCY.search("\n".join(tail))
     if in_worktree and not config.worktree_setup and status != 0 and missing:
@@ -159,22 +161,30 @@ def measure(
         tuple(benchmarks) or config.benchmarks,
     )
     found: Measurement | None
-    if config.test_command:
-        found = _run_test_command(
-            root, config, named, quiet=quiet, echo=echo, in_worktree=in_worktree, run=run
-        )
-    elif named[0] or named[1] or (named[2] and not is_python_project(root)):
-        found = read_artifacts(
-            root, named[0], named[1], python=project_python(config, root), benchmarks=named[2]
-        )
-    elif is_python_project(root):
-        # Benchmark files, if named, are what this run writes (pytest-benchmark).
-        settings = dataclasses.replace(config, benchmarks=named[2])
-        found = run_pytest(root, settings, quiet=quiet, echo=echo, extra_paths=extra_paths, run=run)
-    elif config.timings:
-        found = Measurement()
-    else:
-        return None
+    try:
+        if config.test_command:
+            found = _run_test_command(
+                root, config, named, quiet=quiet, echo=echo, in_worktree=in_worktree, run=run
+            )
+        elif named[0] or named[1] or (named[2] and not is_python_project(root)):
+            found = read_artifacts(
+                root, named[0], named[1], python=project_python(config, root), benchmarks=named[2]
+            )
+        elif is_python_project(root):
+            # Benchmark files, if named, are what this run writes (pytest-benchmark).
+            settings = dataclasses.replace(config, benchmarks=named[2])
+            found = run_pytest(
+                root, settings, quiet=quiet, echo=echo, extra_paths=extra_paths, run=run
+            )
+        elif config.timings:
+            found = Measurement()
+        else:
+            return None
+    except TimedOut as exc:
+        said = f"tests not collected (timed out after {exc.seconds:g} s, the test_timeout)"
+        if exc.details:
+            said += "; its last lines:\n" + "\n".join(exc.details)
+        found = Measurement(warnings=(said,))
     if not config.timings:
         return found
     from phasectl.runners.timings import time_commands

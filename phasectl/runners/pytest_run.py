@@ -159,8 +159,9 @@ def run_pytest(
         started = time.time()
         benchmark_files = FileStates(config.benchmarks, root)
         status, tail = run_streaming(
-            command, root, env, quiet=quiet, echo=echo, run=run, progress=progress
-        )
+            command, root, env, quiet=quiet, echo=echo, run=run, progress=progress,
+            timeout=config.test_timeout,
+        )  # fmt: skip
         if not results_file.exists():
             raise _no_report(python, status, tail, root, env)
         tests, export = _results_from_plugin(results_file)
