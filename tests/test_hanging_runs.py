@@ -76,7 +76,7 @@ def test_a_hanging_run_is_stopped_and_not_collected(git_repo: Path) -> None:
     data = json.loads(result.stdout_bytes)
     assert data["tests"] is None
     assert data["coverage"] is None
-    said = next(w for w in data["warnings"] if w.startswith("tests not collected"))
+    [said] = [w for w in data["warnings"] if w.startswith("tests not collected")]
     assert said.startswith("tests not collected (timed out after 4 s, the test_timeout)")
     # Stopped as Ctrl-C stops pytest: its last lines are pytest's own, naming the test.
     assert "KeyboardInterrupt" in said

@@ -59,7 +59,8 @@ def _missing_parts(after: Measurement | None, config: Config, options: CollectOp
             "coverage configured (or --results/--coverage given)"
         ]
     said = []
-    if after.tests is None and not (options.results or config.results):
+    said_why = any(w.startswith("tests not collected") for w in after.warnings)
+    if after.tests is None and not (options.results or config.results or said_why):
         said.append("tests not collected: no test results configured (results = [...])")
     configured_run = config.test_command or options.results or config.results
     if after.coverage is None and configured_run and not (options.coverage or config.coverage):
