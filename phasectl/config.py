@@ -138,6 +138,11 @@ def _command(key: str, value: object) -> str | tuple[str, ...]:
         if not value.strip():
             raise ValueError(f"'{key}' must not be empty")
         return value
+    if not isinstance(value, list):
+        raise ValueError(
+            f"'{key}' must be a command string (run by sh -c) or a list of strings (run "
+            f"without a shell), not {type(value).__name__}"
+        )
     words = _strings(key, value)
     if not words:
         raise ValueError(f"'{key}' must not be empty")

@@ -117,7 +117,7 @@ def _run_test_command(
             else f"test_command exited with status {status}"
         )
         warnings.insert(0, f"{lead}{hint}; its last lines:\n{shown}" if shown else lead + hint)
-    timed, bench_warnings = read_configured_benchmarks(root, benchmarks, before)
+    timed, bench_warnings = read_configured_benchmarks(root, benchmarks, before, passed=status == 0)
     warnings.extend(bench_warnings)
     return Measurement(found.tests, found.coverage, found.lines, timed, tuple(warnings))
 
@@ -190,11 +190,9 @@ def measure(
     from phasectl.runners.timings import time_commands
 
     timed, warnings = time_commands(config.timings, root, echo)
-    return dataclasses.replace(
-        found,
-        benchmarks=(*(found.benchmarks or ()), *timed),
-        warnings=(*found.warnings, *warnings),
-    )
+    # Every timing failed, and nothing else was timed: benchmarks were not collected.
+    both = None if found.benchmarks is None and not timed else (*(found.benchmarks or ()), *timed)
+    return dataclasses.replace(found, benchmarks=both, warnings=(*found.warnings, *warnings))
 
 
 def would_measure(config: Config, paths: Sequence[str]) -> bool:

@@ -93,7 +93,7 @@ def duration(seconds: float | None, missing: str = "-") -> str:
 
 
 def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
-    if benchmarks is None:
+    if benchmarks is None or not benchmarks["changes"]:
         return []
     lines = ["Performance (median):"]
     for row in benchmarks["changes"]:
@@ -161,7 +161,8 @@ def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
         "Coverage: "
         + (f"{shown['before']}% -> " if shown["before"] is not None else "no baseline -> ")
         + f"{shown['after']}% ({delta}{shown['basis']}), "
-        f"{after['lines_covered']}/{after['lines_total']} lines"
+        f"{after['lines_covered']}/{after['lines_total']} "
+        + ("statements" if after.get("basis") == "statements" else "lines")
     ]
     patch = coverage.get("patch")
     if patch is not None:

@@ -197,7 +197,7 @@ def run_pytest(
         elif tests.total:
             warnings.append("the test run wrote no coverage data: coverage not collected")
         benchmarks, bench_warnings = read_configured_benchmarks(
-            root, config.benchmarks, benchmark_files
+            root, config.benchmarks, benchmark_files, passed=status == 0
         )
     return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
 
