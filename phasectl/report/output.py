@@ -164,6 +164,12 @@ def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
         f"{after['lines_covered']}/{after['lines_total']} "
         + ("statements" if after.get("basis") == "statements" else "lines")
     ]
+    scope = coverage.get("scope") or {}
+    for key in ("left", "entered"):
+        if scope.get(key):
+            names = ", ".join(display_path(p) for p in scope[key][:10])
+            more = f" ... and {len(scope[key]) - 10} more" if len(scope[key]) > 10 else ""
+            lines.append(f"  {key} measurement ({len(scope[key])}): {names}{more}")
     patch = coverage.get("patch")
     if patch is not None:
         if patch["percent"] is None:
