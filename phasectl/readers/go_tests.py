@@ -233,6 +233,7 @@ def read_go_test_json(path: Path) -> GoTestRun:
                 state.failed += 1
             state.running.clear()
             state.failures.clear()
+            state.subtest_failures.clear()
             state.done = True
             duration += event.elapsed
             if event.action != "fail":
