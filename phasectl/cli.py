@@ -53,7 +53,9 @@ def _change_dir(ctx: click.Context, param: click.Parameter, value: Sequence[Path
         try:
             os.chdir(folder)
         except OSError as exc:
-            raise click.BadParameter(f"cannot change to {folder}: {exc.strerror}") from None
+            # One line, as every bad input: not click's usage block.
+            click.echo(f"Error: -C {folder}: cannot change to it: {exc.strerror}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
 
 
 def global_options() -> list[click.Option]:
@@ -71,7 +73,7 @@ def global_options() -> list[click.Option]:
         ),
         click.Option(
             ["-C", "change_dir"],
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),
             multiple=True,
             metavar="DIR",
             expose_value=False,
@@ -162,7 +164,7 @@ class PhasectlGroup(click.Group):
                 import traceback
 
                 traceback.print_exc(file=sys.stderr)
-            click.echo(f"Error: {error.message}", err=True)
+            click.echo(f"Error: {error.text()}", err=True)
             ctx.exit(error.exit_code)
 
 

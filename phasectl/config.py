@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -88,6 +89,8 @@ class Config:
     test_command: str | tuple[str, ...] | None = None
     """A string runs through ``sh -c``; a list runs as it is, without a shell."""
     worktree_setup: str | None = None
+    test_timeout: float | None = None
+    """Seconds a test run may take before its process group is stopped; ``None``: no limit."""
     pytest_args: tuple[str, ...] = ()
     results: tuple[str, ...] = ()
     coverage: tuple[str, ...] = ()
@@ -138,6 +141,11 @@ def _command(key: str, value: object) -> str | tuple[str, ...]:
         if not value.strip():
             raise ValueError(f"'{key}' must not be empty")
         return value
+    if not isinstance(value, list):
+        raise ValueError(
+            f"'{key}' must be a command string (run by sh -c) or a list of strings (run "
+            f"without a shell), not {type(value).__name__}"
+        )
     words = _strings(key, value)
     if not words:
         raise ValueError(f"'{key}' must not be empty")
@@ -215,6 +223,15 @@ def _int_range(low: int, high: int | None) -> Callable[[str, object], int]:
     return check
 
 
+def _seconds(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"'{key}' must be a number of seconds, not {type(value).__name__}")
+    seconds = float(value) if isinstance(value, float) or abs(value) < 2**53 else math.inf
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"'{key}' must be a positive number of seconds, got {value}")
+    return seconds
+
+
 def _boolean(key: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"'{key}' must be true or false, not {value!r}")
@@ -269,6 +286,7 @@ _VALIDATORS: dict[str, Callable[[str, object], Any]] = {
     "python": _string,
     "test_command": _command,
     "worktree_setup": _shell_command,
+    "test_timeout": _seconds,
     "pytest_args": _strings,
     "results": _globs,
     "coverage": _globs,

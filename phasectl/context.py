@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -21,6 +21,8 @@ class AppContext:
     config_path: Path | None = None
     """``--config FILE``: the settings file to read instead of the repository's."""
     warnings: list[str] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Settings given as options (``--test-timeout``), over the settings file's."""
 
     @cached_property
     def repository(self) -> Repository:
@@ -45,5 +47,11 @@ class AppContext:
         from phasectl.config import load_config, load_config_file
 
         if self.config_path is not None:
-            return load_config_file(self.config_path)
-        return load_config(root)
+            config = load_config_file(self.config_path)
+        else:
+            config = load_config(root)
+        if self.overrides:
+            import dataclasses
+
+            config = dataclasses.replace(config, **self.overrides)
+        return config

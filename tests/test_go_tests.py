@@ -79,6 +79,33 @@ def test_count_flag_counts_each_run(svc: Path, tmp_path: Path) -> None:
     check_against_gotestsum(stream, result)
 
 
+def test_gotestsum_junit_of_a_repeated_run_counts_every_run(svc: Path, tmp_path: Path) -> None:
+    """gotestsum writes one <testcase> per run of a test: within one JUnit file each counts,
+    as in the JSON stream of the same run and in gotestsum's own summary."""
+    from phasectl.readers.formats import read_results
+    from phasectl.readers.junit import read_junit
+
+    need("gotestsum")
+    junit, stream = tmp_path / "junit.xml", tmp_path / "run.json"
+    printed = run(
+        ["gotestsum", f"--junitfile={junit}", f"--jsonfile={stream}", "--", "-count=2",
+         "./store/", "./api/"],
+        svc,
+    )  # fmt: skip
+    done = DONE.search(printed)
+    assert done is not None, printed
+    from_stream = read_results([stream])
+    from_junit = read_junit([junit])
+    assert from_junit.total == from_stream.total == int(done.group(1))
+    assert from_junit.total == 2 * len(from_junit.cases)  # every test ran twice
+    for key in ("passed", "failed", "skipped"):
+        assert getattr(from_junit, key) == getattr(from_stream, key)
+    assert from_junit.skipped == int(done.group(2) or 0)
+    # The same file read again as a second shard (a rerun) is the same run, not a third.
+    again = read_junit([junit, Path(shutil.copy(junit, tmp_path / "rerun.xml"))])
+    assert again.total == from_junit.total
+
+
 def test_unfinished_tests_count_as_failed_after_timeout(tmp_path: Path) -> None:
     need("go")
     module = write_tree(

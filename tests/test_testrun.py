@@ -140,7 +140,10 @@ def test_before_runs_in_a_worktree_and_is_stored_as_a_note(git_repo: Path) -> No
     assert tests["before"]["commit"] == git(git_repo, "rev-parse", "phase/1").strip()
     assert (tests["before"]["passed"], tests["before"]["failed"]) == (3, 1)
     assert (tests["after"]["passed"], tests["after"]["failed"]) == (4, 1)
-    assert tests["changes"] == {
+    changes = dict(tests["changes"])
+    failures = changes.pop("failures")  # their details: see test_failures.py
+    assert list(failures) == ["tests/test_calc.py::test_new_and_failing"]
+    assert changes == {
         "added": [
             "tests/test_calc.py::test_new_and_failing",
             "tests/test_calc.py::test_new_name",

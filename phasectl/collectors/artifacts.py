@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileLines, merge_line_data
@@ -14,6 +15,9 @@ from phasectl.readers.formats import detect_format
 from phasectl.readers.lcov import read_lcov
 from phasectl.runners.coverage_combine import read_coveragepy
 
+if TYPE_CHECKING:
+    from phasectl.readers.files import FileStates
+
 
 def read_artifacts(
     root: Path,
@@ -22,17 +26,51 @@ def read_artifacts(
     *,
     python: str,
     benchmarks: Sequence[str] = (),
+    before: FileStates | None = None,
 ) -> Measurement:
-    """Figures from files another runner wrote: test results, coverage and benchmark files."""
+    """Figures from files another runner wrote: test results, coverage and benchmark files.
+
+    Files are taken as given, unless ``before`` holds them as they were before the run
+    that should have written them (phasectl ran ``test_command``): then a file that run
+    did not write is stale, and is not read (a warning says so), nor is a pattern that
+    matches nothing an error.
+    """
     from phasectl.readers.files import expand_globs
     from phasectl.readers.formats import read_benchmarks, read_results
 
-    tests = read_results(expand_globs(results, root), root) if results else None
+    if before is None:
+        result_files, coverage_files = expand_globs(results, root), expand_globs(coverage, root)
+        warnings: list[str] = []
+    else:
+        result_files, warnings = _written(results, root, before, "results")
+        coverage_files, stale = _written(coverage, root, before, "coverage")
+        warnings.extend(stale)
+    tests = read_results(result_files, root) if result_files else None
     summary = lines = None
-    if coverage:
-        summary, lines = read_coverage(expand_globs(coverage, root), root, python=python)
+    if coverage_files:
+        summary, lines = read_coverage(coverage_files, root, python=python)
     timed = read_benchmarks(expand_globs(benchmarks, root)) if benchmarks else None
-    return Measurement(tests, summary, lines, timed)
+    return Measurement(tests, summary, lines, timed, tuple(warnings))
+
+
+def _written(
+    patterns: Sequence[str], root: Path, before: FileStates, what: str
+) -> tuple[list[Path], list[str]]:
+    """The files the patterns match that the run wrote, and what is said of the others."""
+    from phasectl.readers.files import matching_files
+
+    written: set[Path] = set()
+    warnings = []
+    for pattern in patterns:
+        found = matching_files(pattern, root)
+        if not found:
+            warnings.append(f"{what} '{pattern}' matched no file after the run")
+        for path in found:
+            if before.unchanged(path):
+                warnings.append(before.stale(path, f"{what} file"))
+            else:
+                written.add(path)
+    return sorted(written), warnings
 
 
 def read_coverage(

@@ -73,11 +73,14 @@ class PendingBaseline:
             measured = self._background.result() if self._background else self._run()
         except PhasectlError as exc:
             # The figures at head are still worth reporting: the base becomes "no baseline".
-            failed = f"could not measure the base {self._name}: {exc}"
+            failed = f"could not measure the base {self._name}: {exc.text()}"
             return self._known, [*self._warnings, failed]
         if measured is None:
             return self._known, self._warnings
-        late = (f"at base: {w}" for w in measured.warnings)
+        late = [f"at base: {w}" for w in measured.warnings]
+        if measured.tests is None and measured.coverage is None and measured.benchmarks is None:
+            # Nothing measured (a failed test_command that wrote nothing): no note to store.
+            return self._known, [*self._warnings, *late]
         return self._finish(measured), [*self._warnings, *late]
 
     def cancel(self) -> None:

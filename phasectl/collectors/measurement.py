@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
 from phasectl.model.measurement import Measurement
-from phasectl.runners.process import Echo, child_env, last_lines, run_streaming, stop_running
+from phasectl.runners.process import (
+    Echo,
+    TimedOut,
+    child_env,
+    indented_lines,
+    last_lines,
+    run_streaming,
+    stop_running,
+)
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -65,21 +73,23 @@ def _run_test_command(
             "test_command is set but no artifacts are named; set results/coverage/benchmarks "
             "in the phasectl config or pass --results/--coverage/--benchmarks"
         )
-    started = time.time()
+    from phasectl.readers.files import FileStates
+
+    before = FileStates((*results, *coverage, *benchmarks), root)
     status, tail = run_streaming(
-        shell_words(config.test_command), root, child_env(), quiet=quiet, echo=echo, run=run
-    )
+        shell_words(config.test_command), root, child_env(), quiet=quiet, echo=echo, run=run,
+        timeout=config.test_timeout,
+    )  # fmt: skip
     hint = ""
     missing = status == 127 or _MISSING_DEPENDENCY.search("\n".join(tail))
     if in_worktree and not config.worktree_setup and status != 0 and missing:
         hint = f"; {WORKTREE_SETUP_HINT}"
-    warnings = []
-    if status != 0:
-        warnings.append(f"test_command exited with status {status}: {last_lines(tail, 3)}{hint}")
     from phasectl.collectors.artifacts import read_artifacts
 
     try:
-        found = read_artifacts(root, results, coverage, python=project_python(config, root))
+        found = read_artifacts(
+            root, results, coverage, python=project_python(config, root), before=before
+        )
     except PhasectlError as exc:
         if status == 0:
             raise
@@ -89,7 +99,25 @@ def _run_test_command(
             f"test_command exited with status {status} ({last_lines(tail, 3)}), and then: "
             f"{exc}{hint}"
         ) from None
-    timed, bench_warnings = read_configured_benchmarks(root, benchmarks, started)
+    wrote_nothing = found.tests is None and found.coverage is None
+    if wrote_nothing and (status in (126, 127) or (status == 0 and found.warnings)):
+        # The shell found no such command (or could not run it), or the command passed
+        # and wrote none of the files named: the configuration is what is wrong.
+        said = f"{last_lines(tail, 3)}; " if status else ""
+        raise PhasectlError(
+            f"test_command exited with status {status} ({said}{'; '.join(found.warnings)}){hint}"
+        )
+    warnings = list(found.warnings)
+    if status != 0:
+        shown = indented_lines(tail)
+        lead = (
+            "tests not collected: test_command exited with status "
+            f"{status} and wrote none of its results this run"
+            if wrote_nothing
+            else f"test_command exited with status {status}"
+        )
+        warnings.insert(0, f"{lead}{hint}; its last lines:\n{shown}" if shown else lead + hint)
+    timed, bench_warnings = read_configured_benchmarks(root, benchmarks, before, passed=status == 0)
     warnings.extend(bench_warnings)
     return Measurement(found.tests, found.coverage, found.lines, timed, tuple(warnings))
 
@@ -133,32 +161,38 @@ def measure(
         tuple(benchmarks) or config.benchmarks,
     )
     found: Measurement | None
-    if config.test_command:
-        found = _run_test_command(
-            root, config, named, quiet=quiet, echo=echo, in_worktree=in_worktree, run=run
-        )
-    elif named[0] or named[1] or (named[2] and not is_python_project(root)):
-        found = read_artifacts(
-            root, named[0], named[1], python=project_python(config, root), benchmarks=named[2]
-        )
-    elif is_python_project(root):
-        # Benchmark files, if named, are what this run writes (pytest-benchmark).
-        settings = dataclasses.replace(config, benchmarks=named[2])
-        found = run_pytest(root, settings, quiet=quiet, echo=echo, extra_paths=extra_paths, run=run)
-    elif config.timings:
-        found = Measurement()
-    else:
-        return None
+    try:
+        if config.test_command:
+            found = _run_test_command(
+                root, config, named, quiet=quiet, echo=echo, in_worktree=in_worktree, run=run
+            )
+        elif named[0] or named[1] or (named[2] and not is_python_project(root)):
+            found = read_artifacts(
+                root, named[0], named[1], python=project_python(config, root), benchmarks=named[2]
+            )
+        elif is_python_project(root):
+            # Benchmark files, if named, are what this run writes (pytest-benchmark).
+            settings = dataclasses.replace(config, benchmarks=named[2])
+            found = run_pytest(
+                root, settings, quiet=quiet, echo=echo, extra_paths=extra_paths, run=run
+            )
+        elif config.timings:
+            found = Measurement()
+        else:
+            return None
+    except TimedOut as exc:
+        said = f"tests not collected (timed out after {exc.seconds:g} s, the test_timeout)"
+        if exc.details:
+            said += "; its last lines:\n" + "\n".join(exc.details)
+        found = Measurement(warnings=(said,))
     if not config.timings:
         return found
     from phasectl.runners.timings import time_commands
 
     timed, warnings = time_commands(config.timings, root, echo)
-    return dataclasses.replace(
-        found,
-        benchmarks=(*(found.benchmarks or ()), *timed),
-        warnings=(*found.warnings, *warnings),
-    )
+    # Every timing failed, and nothing else was timed: benchmarks were not collected.
+    both = None if found.benchmarks is None and not timed else (*(found.benchmarks or ()), *timed)
+    return dataclasses.replace(found, benchmarks=both, warnings=(*found.warnings, *warnings))
 
 
 def would_measure(config: Config, paths: Sequence[str]) -> bool:

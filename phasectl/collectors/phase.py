@@ -59,7 +59,8 @@ def _missing_parts(after: Measurement | None, config: Config, options: CollectOp
             "coverage configured (or --results/--coverage given)"
         ]
     said = []
-    if after.tests is None:
+    said_why = any(w.startswith("tests not collected") for w in after.warnings)
+    if after.tests is None and not (options.results or config.results or said_why):
         said.append("tests not collected: no test results configured (results = [...])")
     configured_run = config.test_command or options.results or config.results
     if after.coverage is None and configured_run and not (options.coverage or config.coverage):
@@ -191,7 +192,7 @@ def _measured_phase(
     runs: _Runs,
 ) -> PhaseMetrics:
     from phasectl.model.benchmarks import compare_benchmarks
-    from phasectl.model.coverage_change import compare_coverage
+    from phasectl.model.coverage_change import compare_coverage, scope_change, scope_warning
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests, ids_unrelated
@@ -277,9 +278,13 @@ def _measured_phase(
                         similarity=config.rename_similarity,
                     )
                 compared, mixed = compare_coverage(before_cov, after.coverage)
-                if mixed:
-                    echo(f"Warning: {mixed}")
-                    warnings.append(mixed)
+                scope = scope_change(before_cov, after.coverage, diff.files) if before_cov else None
+                for said in (mixed, scope_warning(scope) if scope else None):
+                    if said:
+                        echo(f"Warning: {said}")
+                        warnings.append(said)
+                if scope:
+                    compared["scope"] = scope
                 coverage = {
                     "before": _with_origin(before_cov.to_dict(), before)
                     if before and before_cov

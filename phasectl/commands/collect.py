@@ -107,6 +107,16 @@ def echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _override(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback that sets ``key`` of the settings, over the settings file's."""
+
+    def override(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            ctx.ensure_object(AppContext).overrides[key] = value
+
+    return override
+
+
 def test_options(command: F) -> F:
     """Options shared by every command that measures tests (collect, snapshot, report)."""
     for decorator in reversed(
@@ -135,6 +145,15 @@ def test_options(command: F) -> F:
                 metavar="GLOB",
                 help="Read benchmarks from pytest-benchmark JSON, go test -bench output or "
                 "hyperfine --export-json files (repeatable).",
+            ),
+            click.option(
+                "--test-timeout",
+                type=click.FloatRange(min=0, min_open=True, max=1e9),
+                metavar="SECONDS",
+                expose_value=False,
+                callback=_override("test_timeout"),
+                help="Stop a test run that takes longer (its tests are then not collected).",
+                show_default="config test_timeout, else no limit",
             ),
         ]
     ):

@@ -57,6 +57,8 @@ def snapshot(
         )
     for message in measured.warnings:
         echo_err(f"Warning: {message}")
+    if measured.tests is None and measured.coverage is None and measured.benchmarks is None:
+        raise PhasectlError(f"nothing was measured at {ref}, so no snapshot is stored (see above)")
     store_snapshot(repo, Snapshot.of(measured, sha, how))
     tests = measured.tests
     summary = (

@@ -73,7 +73,7 @@ def tag(
       phasectl tag 2.0.0 --at v2.0.0           # adopt a past release as a phase
       phasectl tag 3-auth --push               # then push the tag and its note
     """
-    from phasectl.report.writer import report_file, report_folder, report_path
+    from phasectl.report.writer import kept_inside, report_file, report_folder, report_path
     from phasectl.workflow.tag import close_phase, head_snapshot
 
     repo, config = app.repository, app.config
@@ -84,6 +84,7 @@ def tag(
     if root is None:
         raise PhasectlError("phasectl tag needs a work tree to write the report in")
     path = report_option.absolute() if report_option else report_path(root, config, name)
+    path = kept_inside(path, root)
     if not no_commit and repo.tree_path(path) is None:
         raise PhasectlError(
             f"{path} is outside the repository, so it cannot be committed with the tag; "

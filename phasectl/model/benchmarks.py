@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+# The longest a benchmark's run may take: a year. A figure outside 0..this (negative, or
+# 1e308 s, which prints as 309 digits) is no time a run took, whatever the file says.
+MAX_SECONDS = 365 * 86400.0
+
+
+def plausible_seconds(value: float) -> bool:
+    """True for a time a benchmark's run can take: finite, not negative, at most a year."""
+    return math.isfinite(value) and 0 <= value <= MAX_SECONDS
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from phasectl.model.coverage_data import CoverageSummary, show_percent
+from phasectl.model.diff import FileChange
 
 
 def compare_coverage(
@@ -67,3 +68,48 @@ def shown_figures(coverage: Mapping[str, Any]) -> dict[str, Any]:
     assert summaries[1] is not None
     part, _ = compare_coverage(summaries[0], summaries[1])
     return {**part["shown"], "basis": part["basis"]}
+
+
+def scope_change(
+    before: CoverageSummary, after: CoverageSummary, changes: Iterable[FileChange]
+) -> dict[str, list[str]] | None:
+    """The files that left or entered measurement (``left``, ``entered``) other than by
+    being deleted, created or renamed in the phase: what coverage measures changed
+    (``source``, ``include``, ``omit``), so the two percentages count different code.
+    ``None`` when nothing changed so, or a side has no per-file figures."""
+    # Absolute paths are files outside the project (see readers.files): not its scope.
+    old = {f.path for f in before.files if not f.path.startswith("/")}
+    new = {f.path for f in after.files if not f.path.startswith("/")}
+    if not old or not new:
+        return None
+    created, deleted, moved_to, moved_from = set(), set(), set(), set()
+    for change in changes:
+        if change.status in ("created", "copied"):
+            created.add(change.path)
+        elif change.status == "deleted":
+            deleted.add(change.path)
+        elif change.status == "renamed" and change.old_path is not None:
+            moved_from.add(change.old_path)
+            moved_to.add(change.path)
+    left = sorted(old - new - deleted - moved_from)
+    entered = sorted(new - old - created - moved_to)
+    return {"left": left, "entered": entered} if left or entered else None
+
+
+def scope_warning(scope: Mapping[str, list[str]], shown: int = 5) -> str:
+    """The warning that says which files left or entered measurement."""
+    parts = []
+    for key, verb in (("left", "left"), ("entered", "entered")):
+        names = scope.get(key) or []
+        if names:
+            listed = ", ".join(names[:shown]) + (
+                f" and {len(names) - shown} more" if len(names) > shown else ""
+            )
+            noun = "file" if len(names) == 1 else "files"
+            parts.append(f"{len(names)} {noun} {verb} measurement ({listed})")
+    return (
+        "coverage measures other files than before: " + "; ".join(parts) + ", not by being "
+        "deleted or added in this phase; the two percentages count different code, so their "
+        "change is no measure of the tests (check the coverage configuration: source, "
+        "include, omit)"
+    )

@@ -185,20 +185,64 @@ def text_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
             raise PhasectlError(f"{what} {path} is empty; re-run the tests with coverage")
 
 
+def matching_files(pattern: str, root: Path) -> list[Path]:
+    """The files one glob matches (a relative one from ``root``; ``**`` recurses), sorted."""
+    full = pattern if Path(pattern).is_absolute() else str(root / pattern)
+    # glob.glob takes absolute patterns as well as relative ones; Path.glob does not.
+    hits = glob.glob(full, recursive=True)  # noqa: PTH207
+    return sorted({Path(p) for p in hits if Path(p).is_file()})
+
+
 def expand_globs(patterns: Sequence[str], root: Path) -> list[Path]:
     """Files matching the globs (relative ones from ``root``; ``**`` recurses), sorted, unique."""
     found: set[Path] = set()
     for pattern in patterns:
-        full = pattern if Path(pattern).is_absolute() else str(root / pattern)
-        # glob.glob takes absolute patterns as well as relative ones; Path.glob does not.
-        hits = glob.glob(full, recursive=True)  # noqa: PTH207
-        matches = [Path(p) for p in hits if Path(p).is_file()]
+        matches = matching_files(pattern, root)
         if not matches:
             raise PhasectlError(
                 f"'{pattern}' matched no file; check the path, or run the tests first"
             )
         found.update(matches)
     return sorted(found)
+
+
+def _state(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
+class FileStates:
+    """The files some globs match, as they were before a run: a file the run did not write
+    is unchanged after it (same modification time, size and inode). No clock is compared,
+    so coarse or skewed file times do not matter."""
+
+    def __init__(self, patterns: Sequence[str], root: Path) -> None:
+        self._before: dict[Path, tuple[int, int, int]] = {}
+        for pattern in patterns:
+            for path in matching_files(pattern, root):
+                state = _state(path)
+                if state is not None:
+                    self._before[path] = state
+
+    def unchanged(self, path: Path) -> bool:
+        """True when ``path`` is as it was before the run: the run did not write it."""
+        before = self._before.get(path)
+        return before is not None and before == _state(path)
+
+    def stale(self, path: Path, what: str) -> str:
+        """Why ``path`` is not read as this run's."""
+        import datetime
+
+        written = datetime.datetime.fromtimestamp(
+            self._before[path][0] / 1e9, datetime.timezone.utc
+        )
+        return (
+            f"{what} {path.name} was not written by this run (last written "
+            f"{written:%Y-%m-%d %H:%M} UTC, before it started): not read as this run's"
+        )
 
 
 def _relative(name: str, root: Path) -> str:

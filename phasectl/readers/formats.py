@@ -12,7 +12,7 @@ from pathlib import Path
 from phasectl.errors import PhasectlError
 from phasectl.model.benchmarks import Benchmark
 from phasectl.model.results import OUTCOMES, TestResults
-from phasectl.readers.files import untrusted
+from phasectl.readers.files import FileStates, untrusted
 from phasectl.readers.pytest_benchmark import read_benchmark_json
 
 
@@ -30,9 +30,46 @@ def detect_results_format(path: Path) -> str:
     text = head.decode("utf-8", "replace").lstrip("\ufeff").lstrip()
     if text.startswith("<") or not text:
         return "junit"  # the JUnit reader says what is wrong with an empty file
+    other = _other_json(text)
+    if other is not None:
+        raise PhasectlError(
+            f"{path} is {other}, not test results; --results reads JUnit XML and go test "
+            "-json streams"
+        )
     # A stream may start with lines go prints between its events ("FAIL pkg [build
     # failed]"); the Go reader says so when a file holds no event at all.
     return "go-json"
+
+
+# Keys that tell which tool wrote a JSON document, in its first 4 KiB.
+_JSON_KINDS = (
+    ('"machine_info"', "pytest-benchmark JSON (name it with --benchmarks)"),
+    ('"benchmarks"', "pytest-benchmark JSON (name it with --benchmarks)"),
+    ('"results"', "hyperfine JSON (name it with --benchmarks)"),
+    ('"numTotalTests"', "jest's --json output (jest-junit writes JUnit XML)"),
+    ('"testResults"', "jest's --json output (jest-junit writes JUnit XML)"),
+)
+
+
+def _other_json(text: str) -> str | None:
+    """What a JSON file that is no test2json stream is: a JSON document (not one event a
+    line), or lines of objects without an ``Action``; ``None`` for a test2json stream."""
+    first = text.split("\n", 1)[0].strip()
+    if not first.startswith(("{", "[")):
+        return None
+    try:
+        event = json.loads(first)
+    except (ValueError, RecursionError):
+        event = None
+    if isinstance(event, dict) and "Action" in event:
+        return None
+    for key, kind in _JSON_KINDS:
+        if key in text:
+            return kind
+    if isinstance(event, dict) and event:
+        keys = ", ".join(sorted(str(k) for k in event)[:5])
+        return f"JSON whose first object has no Action (keys: {keys})"
+    return "a JSON document, not one test2json event a line"
 
 
 def _combined(parts: Sequence[TestResults]) -> TestResults:
@@ -58,7 +95,7 @@ def read_results(paths: Sequence[Path], checkout: Path | None = None) -> TestRes
 
     junit = [p for p in paths if detect_results_format(p) == "junit"]
     streams = [p for p in paths if p not in junit]
-    parts = [read_go_results(p) for p in streams]
+    parts = [read_go_results(p, checkout) for p in streams]
     if junit:
         parts.insert(0, read_junit(junit, checkout))
     if len(parts) == 1:
@@ -149,14 +186,29 @@ def read_benchmark_file(path: Path) -> list[Benchmark]:
         document = None  # Go's output, plain lines or a -json event stream
     if isinstance(document, dict) and "benchmarks" in document:
         return list(read_benchmark_json(path))
-    if isinstance(document, dict):
+    if isinstance(document, dict) and "results" in document:
         return _hyperfine(path)
     if document is not None:
         raise PhasectlError(
             f"{path}:1: JSON that is neither pytest-benchmark's nor hyperfine's export; "
-            "name the file your benchmark tool writes"
+            f"{_BENCHMARK_KINDS}"
         )
+    if b"Benchmark" not in data:
+        found = (
+            "XML (test results or coverage?)"
+            if data.lstrip().startswith(b"<")
+            else "a go test -json stream without benchmarks"
+            if data.lstrip().startswith(b'{"')
+            else "text without a single Benchmark line"
+        )
+        raise PhasectlError(f"{path} holds {found}, not benchmarks; {_BENCHMARK_KINDS}")
     return _go_benchmarks(path)
+
+
+_BENCHMARK_KINDS = (
+    "--benchmarks reads pytest-benchmark JSON (--benchmark-json), hyperfine --export-json "
+    "files and go test -bench output"
+)
 
 
 def read_benchmarks(paths: Sequence[Path]) -> tuple[Benchmark, ...]:
@@ -166,22 +218,30 @@ def read_benchmarks(paths: Sequence[Path]) -> tuple[Benchmark, ...]:
 
 
 def read_configured_benchmarks(
-    root: Path, patterns: Sequence[str], since: float | None
+    root: Path, patterns: Sequence[str], before: FileStates | None, *, passed: bool = False
 ) -> tuple[tuple[Benchmark, ...] | None, list[str]]:
-    """The benchmarks a test run (started at ``since``) wrote to the files ``patterns`` name.
+    """The benchmarks a test run wrote to the files ``patterns`` name; ``before`` holds the
+    files as they were before the run, and a file the run did not write is not read.
 
-    A pattern that matches nothing is a warning, not an error: the run may have failed.
+    A pattern that matches nothing is an error after a run that ``passed``, as for results
+    and coverage files; after a failed run, a warning (the run may have stopped first).
     """
-    from phasectl.readers.files import expand_globs
+    from phasectl.readers.files import matching_files
 
     paths: list[Path] = []
     warnings = []
     for pattern in patterns:
-        try:
-            paths.extend(expand_globs([pattern], root))
-        except PhasectlError:
+        found = matching_files(pattern, root)
+        if not found and passed:
+            raise PhasectlError(
+                f"benchmarks '{pattern}' matched no file after the test run; check the path, "
+                "or that the run writes it"
+            )
+        if not found:
             warnings.append(f"benchmarks {pattern} was not written by the test run")
-    for path in paths:
-        if since is not None and path.stat().st_mtime < since:
-            warnings.append(f"benchmark file {path.name} is older than this test run")
+        for path in found:
+            if before is not None and before.unchanged(path):
+                warnings.append(before.stale(path, "benchmark file"))
+            else:
+                paths.append(path)
     return (read_benchmarks(sorted(set(paths))) if paths else None), warnings

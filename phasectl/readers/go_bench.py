@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
+from phasectl.model.benchmarks import plausible_seconds
 
 _LOOKS_LIKE_RESULT = re.compile(r"^(Benchmark\S*)\s+\d", re.ASCII)
 
@@ -111,6 +112,11 @@ class _Reader:
             values[unit] = float(value)
         if "ns/op" not in values:
             raise PhasectlError(f"{where}: benchmark result {_short(line)} has no ns/op; {_RERUN}")
+        if not plausible_seconds(values["ns/op"] * 1e-9):
+            raise PhasectlError(
+                f"{where}: {values['ns/op']:g} ns/op is not a time a run can take (negative, or "
+                f"over a year); {_RERUN}"
+            )
         name_match = _NAME.match(full_name)
         assert name_match is not None  # _LOOKS_LIKE_RESULT guarantees the prefix
         name = name_match.group(1)

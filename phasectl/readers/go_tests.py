@@ -16,6 +16,13 @@ Counting rules (gotestsum's; checked against gotestsum 1.8.2 and go 1.19 in the 
   packages' own ``Elapsed`` (test binaries run in parallel, so it is not wall-clock time).
 * Benchmarks count only when go emits ``run``/``pass`` events for them (go 1.19 does not).
 
+A failed test keeps what its output says of the failure: the last ``x_test.go:12: text``
+line (``t.Fatal`` ends a test, and go prints ``t.Log`` lines, often written before the
+check that fails, the same way as ``t.Error``), or, when it panicked (a timeout too), the
+``panic:`` line and the first ``_test.go`` frame of the stack. A parent test that failed
+only through a subtest gets its first failed subtest's. A test killed with its package
+gets the panic the package printed.
+
 Errors (``PhasectlError``, naming the file and line):
 
 * A line that starts with ``{`` but is not valid JSON, or a JSON event of the wrong shape
@@ -40,7 +47,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 from phasectl.errors import PhasectlError
-from phasectl.model.results import OUTCOMES, TestCase, TestResults
+from phasectl.model.results import OUTCOMES, TestCase, TestResults, first_line
 from phasectl.model.results import Outcome as Outcome_
 
 Outcome = Literal["pass", "fail", "skip"]
@@ -55,12 +62,25 @@ _BUILD_FAILED = re.compile(r"^FAIL\s+(\S+)\s.*\[(?:build|setup) failed\]\s*$")
 _RERUN = "rerun `go test -json ./... > FILE` and keep its whole output"
 
 
+class Failure(NamedTuple):
+    """What a failed test's output says: the first line of the failure, and where (the
+    file as go prints it: a base name, or an absolute path in a panic's stack)."""
+
+    message: str | None = None
+    file: str | None = None
+    line: int | None = None
+    panicked: bool = False
+
+
 class GoTestCase(NamedTuple):
-    """One ended test: ``import/path.TestName/subtest``, its outcome and elapsed seconds."""
+    """One ended test: ``import/path.TestName/subtest``, its outcome and elapsed seconds,
+    and for a failed test what its output says of the failure."""
 
     id: str
     outcome: Outcome
     duration_s: float
+    failure: Failure | None = None
+    package: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,10 @@ class _Event(NamedTuple):
 @dataclass
 class _Package:
     running: dict[str, int] = field(default_factory=dict)  # test name -> line of its run
+    # What the output of running tests, and of failed subtests for their parents, says.
+    failures: dict[str, Failure] = field(default_factory=dict)
+    subtest_failures: dict[str, Failure] = field(default_factory=dict)
+    panic: str | None = None  # a panic the package printed outside any test
     passed_roots: set[str] = field(default_factory=set)
     ended: int = 0
     failed: int = 0
@@ -192,6 +216,8 @@ def read_go_test_json(path: Path) -> GoTestRun:
                 continue
             if event.action == "output" and _BUILD_FAILED.match(event.output.strip()):
                 raise _build_error(where, event.package)
+            if event.action == "output" and event.output.startswith("panic: "):
+                state.panic = state.panic or first_line(event.output)
             if event.action not in ("pass", "fail", "skip"):
                 continue
             # The package's final event: tests still running were killed (panic, timeout).
@@ -199,10 +225,15 @@ def read_go_test_json(path: Path) -> GoTestRun:
                 root = name.split("/", 1)[0]
                 if "/" in name and root in state.passed_roots:
                     continue
-                cases.append(GoTestCase(f"{event.package}.{name}", "fail", 0.0))
+                failure = state.failures.get(name) or Failure(state.panic)
+                cases.append(
+                    GoTestCase(f"{event.package}.{name}", "fail", 0.0, failure, event.package)
+                )
                 state.ended += 1
                 state.failed += 1
             state.running.clear()
+            state.failures.clear()
+            state.subtest_failures.clear()
             state.done = True
             duration += event.elapsed
             if event.action != "fail":
@@ -242,15 +273,72 @@ def read_go_test_json(path: Path) -> GoTestRun:
     )
 
 
+# "    store_test.go:30: boom" (t.Error, t.Fatal, t.Log); a panic's stack frame
+# "\t/home/u/svc/store/store_test.go:21 +0x2e".
+_REPORTED = re.compile(r"^\s+([^\s:]+_test\.go):(\d+): ?(.*)$")
+_FRAME = re.compile(r"^\t(\S+_test\.go):(\d+)(?: \+0x[0-9a-f]+)?$")
+
+
+def next_failure(seen: Failure | None, output: str) -> Failure | None:
+    """What a failed test's output says of its failure (see the module docstring), once
+    one more line of its output is read."""
+    text = output.rstrip("\n")
+    if text.startswith("panic: ") and (seen is None or not seen.panicked):
+        return Failure(first_line(text), None, None, panicked=True)
+    if seen is None or not seen.panicked:
+        reported = _REPORTED.match(text)
+        if reported:
+            message = first_line(reported.group(3))
+            return Failure(message, reported.group(1), int(reported.group(2)))
+    if seen is None:
+        return None
+    if seen.panicked and seen.file is None:
+        frame = _FRAME.match(text)
+        if frame:
+            return seen._replace(file=frame.group(1), line=int(frame.group(2)))
+    elif seen.message is None and not seen.panicked:
+        # "x_test.go:12: " alone, its text on the lines below (testify's "Error Trace:"
+        # and "Error: Not equal:" block).
+        line = text.strip()
+        if line and not line.startswith(("Error Trace:", "--- ", "=== ")):
+            return seen._replace(message=first_line(line.removeprefix("Error:")))
+    return seen
+
+
+def output_failure(output: str) -> Failure | None:
+    """What a failed test's whole output (a JUnit ``<failure>`` gotestsum wrote) says."""
+    seen = None
+    for line in output.splitlines():
+        seen = next_failure(seen, line)
+    return seen
+
+
 def _test_event(state: _Package, event: _Event, lineno: int, cases: list[GoTestCase]) -> None:
     if event.action == "run":
         state.running[event.test] = lineno
+        state.failures.pop(event.test, None)  # a run of -count=N starts afresh
+        return
+    if event.action == "output":
+        if event.test in state.running:
+            failure = next_failure(state.failures.get(event.test), event.output)
+            if failure is not None:
+                state.failures[event.test] = failure
         return
     outcome = _OUTCOMES.get(event.action)
     if outcome is None:
-        return  # output, pause, cont, bench and actions newer go may add
+        return  # pause, cont, bench and actions newer go may add
     state.running.pop(event.test, None)
-    cases.append(GoTestCase(f"{event.package}.{event.test}", outcome, event.elapsed))
+    failure = state.failures.pop(event.test, None)
+    from_subtest = state.subtest_failures.pop(event.test, None)
+    if outcome == "fail":
+        failure = failure or from_subtest or Failure()
+        parts = event.test.split("/")
+        for cut in range(1, len(parts)):
+            state.subtest_failures.setdefault("/".join(parts[:cut]), failure)
+    else:
+        failure = None
+    name = f"{event.package}.{event.test}"
+    cases.append(GoTestCase(name, outcome, event.elapsed, failure, event.package))
     state.ended += 1
     if outcome == "pass" and "/" not in event.test:
         state.passed_roots.add(event.test)
@@ -258,12 +346,54 @@ def _test_event(state: _Package, event: _Event, lineno: int, cases: list[GoTestC
         state.failed += 1
 
 
-def read_go_results(path: Path) -> TestResults:
+def test_file(name: str, package: str, checkout: Path | None, module: str | None) -> str:
+    """The repository path of a ``_test.go`` file go names: an absolute path (a panic's
+    stack) mapped onto the checkout, a base name joined to its package's folder (found
+    through the module path in ``checkout/go.mod``); as go names it when neither applies."""
+    from phasectl.readers.files import checkout_path
+
+    if checkout is None:
+        return name
+    if "/" in name or "\\" in name:
+        return checkout_path(name, checkout)
+    if module is not None and (package == module or package.startswith(module + "/")):
+        folder = package[len(module) + 1 :]
+        candidate = f"{folder}/{name}" if folder else name
+        if (checkout / candidate).is_file():
+            return candidate
+    return name
+
+
+def module_path(checkout: Path | None) -> str | None:
+    from phasectl.readers.go_coverage import read_go_module_path
+
+    if checkout is None or not (checkout / "go.mod").is_file():
+        return None
+    try:
+        return read_go_module_path(checkout)
+    except PhasectlError:
+        return None  # the coverage reader says what is wrong with it
+
+
+def read_go_results(path: Path, checkout: Path | None = None) -> TestResults:
     """The stream at ``path`` as ``TestResults``: gotestsum's counts, and a package that
-    failed while none of its tests did (a ``TestMain`` that exits non-zero) as one error."""
+    failed while none of its tests did (a ``TestMain`` that exits non-zero) as one error.
+    A failed test's file is a repository path when ``checkout`` lets it be found."""
     run = read_go_test_json(path)
     outcomes: dict[str, Outcome_] = {"pass": "passed", "fail": "failed", "skip": "skipped"}
-    cases = [TestCase(c.id, outcomes[c.outcome], c.duration_s) for c in run.tests]
+    module = module_path(checkout) if any(c.failure for c in run.tests) else None
+    cases = []
+    for case in run.tests:
+        failure = case.failure or Failure()
+        file = failure.file
+        if file is not None:
+            file = test_file(file, case.package, checkout, module)
+        cases.append(
+            TestCase(
+                case.id, outcomes[case.outcome], case.duration_s, failure.message, file,
+                failure.line,
+            )
+        )  # fmt: skip
     cases.extend(TestCase(package, "error", None) for package in run.failed_packages)
     counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
     counts.update(

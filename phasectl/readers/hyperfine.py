@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
+from phasectl.model.benchmarks import plausible_seconds
+
+_IMPLAUSIBLE = "is not a time a run can take (negative, or over a year)"
+
 
 _REEXPORT = "rerun hyperfine with --export-json FILE"
 
@@ -114,6 +118,8 @@ def read_hyperfine_json(path: Path) -> list[HyperfineResult]:
             number = _number(item.get(key))
             if number is None:
                 raise PhasectlError(f"{where}.{key} is missing or not a finite number; {_REEXPORT}")
+            if not plausible_seconds(number):
+                raise PhasectlError(f"{where}.{key} = {number:g} s {_IMPLAUSIBLE}; {_REEXPORT}")
             figures[key] = number
         times = item.get("times")
         if not isinstance(times, list) or not times:
@@ -122,6 +128,11 @@ def read_hyperfine_json(path: Path) -> list[HyperfineResult]:
         times_s = tuple(number for number in numbers if number is not None)
         if len(times_s) != len(numbers):
             raise PhasectlError(f"{where}.times holds a value that is no number; {_REEXPORT}")
+        wrong = next((t for t in times_s if not plausible_seconds(t)), None)
+        if wrong is not None:
+            raise PhasectlError(
+                f"{where}.times holds {wrong:g} s, which {_IMPLAUSIBLE}; {_REEXPORT}"
+            )
         parsed.append(
             HyperfineResult(
                 command=command,

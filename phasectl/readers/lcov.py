@@ -24,9 +24,15 @@ def read_lcov(path: Path, root: Path) -> dict[str, FileLines]:
                 name, lines, branches = checkout_path(line[3:], root), {}, {}
             elif line.startswith("DA:"):
                 fields = line[3:].split(",")
-                if int(fields[0]) not in lines:
+                at = int(fields[0])
+                if at < 1:
+                    raise PhasectlError(
+                        f"{path}, line {number}: LCOV record {line!r} names line {at}; line "
+                        "numbers start at 1 (regenerate the tracefile)"
+                    )
+                if at not in lines:
                     budget.count(1)
-                lines[int(fields[0])] = max(lines.get(int(fields[0]), 0), int(fields[1]))
+                lines[at] = max(lines.get(at, 0), int(fields[1]))
             elif line.startswith("BRDA:"):
                 where, block, branch, taken = line[5:].split(",")
                 key = (where, block, branch)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
-from phasectl.model.benchmarks import Benchmark
+from phasectl.model.benchmarks import Benchmark, plausible_seconds
 from phasectl.readers.files import untrusted
 
 
@@ -31,4 +31,10 @@ def read_benchmark_json(path: Path) -> tuple[Benchmark, ...]:
         raise PhasectlError(
             f"{path} is not pytest-benchmark JSON (expected benchmarks[].stats.median)"
         ) from None
+    for item in items:
+        if not plausible_seconds(item.median_s):
+            raise PhasectlError(
+                f"{path}: benchmark {item.name} has the median {item.median_s:g} s, which is "
+                "not a time a run can take (negative, not finite, or over a year)"
+            )
     return tuple(sorted(items, key=lambda b: b.name))

@@ -211,7 +211,7 @@ def resolve_range(
     """
     if head is None:
         repo.require_commits()
-    head_ref = head or "HEAD"
+    head_ref = "HEAD" if head is None else head
     tip = repo.resolve_commit(head_ref, tag_prefix=config.tag_prefix)
     if known is not None and base is None and head is None and known[0] == tip:
         _, head_sha, tag = known

@@ -1,6 +1,7 @@
 """The Technical Debt region's values: what the phase's diff added, as checkboxes, and paid.
 
-A box a person ticked stays ticked on later renders while its line is still listed.
+A box a person ticked stays ticked on later renders while its item is still listed: the
+item is its file, kinds and text; its line number may move (a line added above it).
 """
 
 from __future__ import annotations
@@ -41,10 +42,9 @@ def technical_debt(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any
     if debt is None:
         return {"collected": False, "items": [], "more": 0, "count": 0, "paid": 0,
                 "paid_text": "", "added": [], "removed": []}  # fmt: skip
-    items = []
-    for entry in debt["added"]:
-        text = _item_text(entry)
-        items.append({"text": text, "checked": text in inputs.checked})
+    texts = [_item_text(entry) for entry in debt["added"]]
+    ticks = _ticked(texts, inputs.checked)
+    items = [{"text": text, "checked": tick} for text, tick in zip(texts, ticks, strict=True)]
     return {
         "collected": True,
         **listing(items, inputs.max_listed),
@@ -55,6 +55,26 @@ def technical_debt(metrics: PhaseMetrics, inputs: ReportInputs) -> dict[str, Any
         "added": list(debt["added"]),
         "removed": list(debt["removed"]),
     }
+
+
+# "`app.py` line 12 (TODO): `# TODO: x`": the item without its line number.
+_LINE = re.compile(r" line \d+ \(")
+
+
+def _ticked(texts: list[str], checked: frozenset[str]) -> list[bool]:
+    """Which items are ticked: those ticked as they are, then, for ticks whose item moved
+    to another line, as many items of the same file, kinds and text, first ones first."""
+    listed = set(texts)
+    moved = Counter(_LINE.sub(" (", text, count=1) for text in checked - listed)
+    ticks = []
+    for text in texts:
+        tick = text in checked
+        key = _LINE.sub(" (", text, count=1)
+        if not tick and moved[key] > 0:
+            moved[key] -= 1
+            tick = True
+        ticks.append(tick)
+    return ticks
 
 
 def kept_checks(content: str) -> frozenset[str]:

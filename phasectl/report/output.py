@@ -98,7 +98,7 @@ def points(change: str) -> str:
 
 
 def _benchmarks_text(benchmarks: Mapping[str, Any] | None) -> list[str]:
-    if benchmarks is None:
+    if benchmarks is None or not benchmarks["changes"]:
         return []
     lines = ["Performance (median):"]
     for row in benchmarks["changes"]:
@@ -166,8 +166,15 @@ def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
         "Coverage: "
         + (f"{shown['before']}% -> " if shown["before"] is not None else "no baseline -> ")
         + f"{shown['after']}% ({delta}{shown['basis']}), "
-        f"{after['lines_covered']}/{after['lines_total']} lines"
+        f"{after['lines_covered']}/{after['lines_total']} "
+        + ("statements" if after.get("basis") == "statements" else "lines")
     ]
+    scope = coverage.get("scope") or {}
+    for key in ("left", "entered"):
+        if scope.get(key):
+            names = ", ".join(display_path(p) for p in scope[key][:10])
+            more = f" ... and {len(scope[key]) - 10} more" if len(scope[key]) > 10 else ""
+            lines.append(f"  {key} measurement ({len(scope[key])}): {names}{more}")
     patch = coverage.get("patch")
     if patch is not None:
         if patch["percent"] is None:

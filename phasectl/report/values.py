@@ -124,7 +124,11 @@ def _headline(metrics: PhaseMetrics) -> dict[str, str]:
         after.append(f"{shown['after']}% coverage")
         if shown["before"] is not None and shown["change"] is not None:
             before.append(f"{shown['before']}% coverage")
-            moves.append(_coverage_moved(shown["change"]))
+            moved = _coverage_moved(shown["change"])
+            if coverage.get("scope"):
+                # Other files were measured: neither a gain nor a loss of the tests.
+                moved = (f"{moved[0]} over other files than before", 0)
+            moves.append(moved)
     words = ", ".join(text for text, _ in moves)
     signs = {sign for _, sign in moves}
     if not moves:
@@ -174,7 +178,23 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
         shown = shown_figures(coverage)
         old = f"{shown['before']}%" if shown["before"] is not None else NO_BASELINE
         change = f"{points(shown['change'])}, " if shown["change"] is not None else ""
-        add("Coverage", _arrow(old, f"{shown['after']}%") + f" ({change}{shown['basis']})")
+        scope = coverage.get("scope") or {}
+        moved = [
+            {"name": code_span(path), "value": f"{verb} measurement"}
+            for key, verb in (("left", "left"), ("entered", "entered"))
+            for path in scope.get(key, ())
+        ]
+        note = "; other files measured than before" if moved else ""
+        add(
+            "Coverage",
+            _arrow(old, f"{shown['after']}%") + f" ({change}{shown['basis']}{note})",
+            moved[:10]
+            + (
+                [{"name": f"and {len(moved) - 10} more", "value": "see warnings"}]
+                if len(moved) > 10
+                else []
+            ),
+        )
         patch = coverage["patch"]
         if patch is not None:
             missing = [

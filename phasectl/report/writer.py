@@ -8,6 +8,7 @@ regions inserted under the matching headings. Nothing outside the regions change
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import stat
 from collections.abc import Mapping
@@ -91,7 +92,28 @@ def report_file_name(name: str) -> str:
 
 def report_path(root: Path, config: Config, name: str) -> Path:
     """``<report_dir>/<name>.md`` under the repository root, the name made a single file name."""
-    return report_folder(root, config) / report_file_name(name)
+    return kept_inside(report_folder(root, config) / report_file_name(name), root)
+
+
+def kept_inside(path: Path, root: Path | None) -> Path:
+    """``path``, refused (``PhasectlError``) when it names a file in the work tree at
+    ``root`` that resolves, through a symbolic link, to a file outside it: a pull request
+    controls the tree in CI, and the report must not be written (or read) elsewhere. A
+    path outside the work tree is the user's own choice (``--output``) and is kept."""
+    if root is None:
+        return path
+    written = Path(os.path.normpath(path.absolute()))
+    tops = {Path(os.path.normpath(root.absolute())), root.resolve()}
+    if not any(written.is_relative_to(top) for top in tops):
+        return path
+    target = written.resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise PhasectlError(
+            f"{path} is a link to {target}, outside the work tree; phasectl writes reports "
+            "only inside it (replace the link with a file, or pass --output with a path "
+            "outside the work tree to write elsewhere on purpose)"
+        )
+    return path
 
 
 def report_folder(root: Path, config: Config) -> Path:
@@ -112,7 +134,7 @@ def report_file(
     """The report's file (``output``, else ``<report_dir>/<name>.md``) and the phase name."""
     phase = name or phase_name(repo, config, metrics)
     if output is not None:
-        return output.absolute(), phase
+        return kept_inside(output.absolute(), repo.work_tree), phase
     if repo.work_tree is None:
         raise PhasectlError("a bare repository has no work tree for the report; pass --output FILE")
     return report_path(repo.work_tree, config, phase), phase

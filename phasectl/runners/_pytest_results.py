@@ -78,13 +78,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         counts[outcome] = len(reports)
         for report in reports:
             nodeid = getattr(report, "nodeid", "") or getattr(report, "fspath", "")
-            cases.append(
-                {
-                    "id": nodeid,
-                    "outcome": outcome,
-                    "duration_s": getattr(report, "duration", None),
-                }
-            )
+            case = {
+                "id": nodeid,
+                "outcome": outcome,
+                "duration_s": getattr(report, "duration", None),
+            }
+            if outcome in ("failed", "error"):
+                case.update(failure(report, config.rootpath))
+            cases.append(case)
     data_file, report = os.environ.get(_COVERAGE_DATA_ENV), os.environ.get(_COVERAGE_JSON_ENV)
     export = _pytest_cov_export(config) or {"data_file": data_file}
     export["omit"] = own_files()
@@ -100,6 +101,46 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if export["data_file"] and report:
         # atexit runs after 'coverage run' has stopped measuring and saved its data.
         atexit.register(_export_quietly, report, export)
+
+
+_MESSAGE_LIMIT = 200
+
+
+def failure(report: Any, rootpath: Path) -> dict[str, Any]:
+    """What pytest says of a failure, as its JUnit XML says it: the first line of the
+    crash message (``failed on setup with "..."`` outside the test's call), bounded;
+    the test's file (relative to the root) and the last line of it the traceback passes
+    through (the test's own line that failed), else the line of its ``def`` (1-based)."""
+    found: dict[str, Any] = {}
+    longrepr: Any = getattr(report, "longrepr", None)
+    message = getattr(getattr(longrepr, "reprcrash", None), "message", None)
+    if message is None and isinstance(longrepr, str):
+        message = longrepr
+    if isinstance(message, str):
+        when = getattr(report, "when", "call")
+        if when in ("setup", "teardown"):
+            message = f'failed on {when} with "{message}"'
+        lines = [line.strip() for line in message.splitlines() if line.strip()]
+        if lines:
+            first = lines[0]
+            cut = first[: _MESSAGE_LIMIT - 1] + "\u2026"
+            found["message"] = first if len(first) <= _MESSAGE_LIMIT else cut
+    location = getattr(report, "location", None)
+    if not location or not isinstance(location[0], str):
+        return found
+    found["file"] = location[0].replace(os.sep, "/")
+    line = location[1] + 1 if isinstance(location[1], int) else None
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        test_file = (rootpath / location[0]).resolve()
+        chain = getattr(longrepr, "chain", None) or [(longrepr.reprtraceback, 0, 0)]
+        for traceback, _, _ in chain:
+            for entry in traceback.reprentries:
+                where = getattr(entry, "reprfileloc", None)
+                if where is not None and Path(where.path).resolve() == test_file:
+                    line = int(where.lineno)
+    if line is not None and line > 0:
+        found["line"] = line
+    return found
 
 
 def _pytest_cov_export(config: pytest.Config) -> dict[str, Any] | None:

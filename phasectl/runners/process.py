@@ -86,20 +86,23 @@ def _stream(pipe: IO[bytes], tail: collections.deque[str], quiet: bool) -> None:
 
 def run_streaming(
     command: Sequence[str], cwd: Path, env: dict[str, str], *, quiet: bool, echo: Echo,
-    run: str = "head", progress: Path | None = None,
+    run: str = "head", progress: Path | None = None, timeout: float | None = None,
 ) -> tuple[int, list[str]]:  # fmt: skip
     """Run ``command``; stream its output to stderr (or show progress if quiet).
 
     The progress line names the ``run`` ("head" or "base") and, when the run writes the
     count of finished tests to ``progress`` (phasectl's pytest plugin does), that count.
+    The command reads nothing: its standard input is ``/dev/null``.
 
     Returns the exit status and the last lines of output. On Ctrl-C the child is
-    stopped too and ``KeyboardInterrupt`` propagates, so callers' cleanup runs.
+    stopped too and ``KeyboardInterrupt`` propagates, so callers' cleanup runs. After
+    ``timeout`` seconds its process group is stopped as Ctrl-C would stop it, and
+    ``TimedOut`` is raised.
     """
     try:
         proc = subprocess.Popen(
             list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     except FileNotFoundError:
         raise PhasectlError(
@@ -116,6 +119,17 @@ def run_streaming(
     if quiet:
         threading.Thread(target=_progress, args=(done, echo, run, progress), daemon=True).start()
     _RUNNING.add(proc)
+    expired = threading.Event()
+    timer = None
+    if timeout is not None:
+
+        def expire() -> None:
+            expired.set()
+            _stop(proc)
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        timer.start()
     try:
         # A blocking wait: Popen.wait(timeout) polls with sleeps and would add latency.
         status = proc.wait()
@@ -123,11 +137,28 @@ def run_streaming(
         _stop(proc)
         raise
     finally:
+        if timer is not None:
+            timer.cancel()
+            if expired.is_set():
+                timer.join()  # the group's last processes are killed
         done.set()
         _RUNNING.discard(proc)
         reader.join(timeout=5)
         proc.stdout.close()
+    if expired.is_set():
+        raise TimedOut(timeout or 0.0, list(tail))
     return status, list(tail)
+
+
+class TimedOut(PhasectlError):
+    """A test run took longer than ``test_timeout``; its process group was stopped."""
+
+    def __init__(self, seconds: float, tail: list[str]) -> None:
+        super().__init__(
+            f"the test run timed out after {seconds:g} s (test_timeout or --test-timeout)",
+            details=indented_lines(tail).splitlines(),
+        )
+        self.seconds = seconds
 
 
 def finished_tests(progress: Path | None) -> int | None:
@@ -227,3 +258,10 @@ def interruptible() -> Iterator[None]:
 def last_lines(tail: list[str], count: int = 8) -> str:
     lines = [line for line in tail if line.strip()][-count:]
     return " | ".join(line.strip() for line in lines)
+
+
+def indented_lines(tail: list[str], count: int = 8) -> str:
+    """The last ``count`` lines that are not blank, each on its own line, indented: as a
+    warning or error shows a command's own output."""
+    lines = [line.rstrip() for line in tail if line.strip()][-count:]
+    return "\n".join(f"    {line}" for line in lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -13,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
-from phasectl.runners.process import Echo, child_env, last_lines, run_streaming, wants_colour
+from phasectl.runners.process import (
+    Echo,
+    child_env,
+    indented_lines,
+    run_streaming,
+    wants_colour,
+)
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -70,11 +77,15 @@ def project_python(config: Config, root: Path) -> str:
     """The interpreter that runs the project's tests: config, ``PHASECTL_PYTHON``, the
     active virtualenv, or ours.
 
+    A configured ``python`` is found as a shell finds a command: a bare name
+    (``python3.12``) on ``PATH``, a path (``.venv/bin/python``) from ``root``.
     ``PHASECTL_PYTHON`` is how a CI step names the job's interpreter (the GitHub Action
     passes the ``python`` an earlier step put on ``PATH``) without pretending it is an
     active virtualenv, which ``VIRTUAL_ENV`` would tell the test processes too.
     """
     if config.python:
+        if os.sep not in config.python and "/" not in config.python:
+            return shutil.which(config.python) or config.python
         candidate = Path(config.python).expanduser()
         return str(candidate if candidate.is_absolute() else root / candidate)
     named = os.environ.get("PHASECTL_PYTHON")
@@ -104,7 +115,7 @@ def _results_from_plugin(path: Path) -> tuple[TestResults, dict[str, Any]]:
     from phasectl.model.results import TestCase, TestResults
 
     data = json.loads(path.read_text(encoding="utf-8"))
-    cases = [TestCase(c["id"], c["outcome"], c.get("duration_s")) for c in data["cases"]]
+    cases = [TestCase.from_dict(c) for c in data["cases"]]
     tests = TestResults.from_counts(data["counts"], data.get("duration_s"), cases)
     return tests, data.get("coverage") or {}
 
@@ -124,6 +135,7 @@ def run_pytest(
     with a warning; anything else is an error that shows pytest's last lines.
     """
     from phasectl.model.measurement import Measurement
+    from phasectl.readers.files import FileStates
     from phasectl.readers.formats import read_configured_benchmarks
 
     python = project_python(config, root)
@@ -152,22 +164,18 @@ def run_pytest(
             "-m", "pytest", "-p", PLUGIN_MODULE, *config.pytest_args,
         ]  # fmt: skip
         started = time.time()
+        benchmark_files = FileStates(config.benchmarks, root)
         status, tail = run_streaming(
-            command, root, env, quiet=quiet, echo=echo, run=run, progress=progress
-        )
+            command, root, env, quiet=quiet, echo=echo, run=run, progress=progress,
+            timeout=config.test_timeout,
+        )  # fmt: skip
         if not results_file.exists():
-            raise PhasectlError(
-                f"the test run ({python} -m coverage run -m pytest) failed with exit status "
-                f"{status} before pytest reported: {last_lines(tail)}"
-            )
+            raise _no_report(python, status, tail, root, env)
         tests, export = _results_from_plugin(results_file)
         if status == 5:
             warnings.append("pytest collected no tests (exit status 5): recorded as zero tests")
         elif status not in (0, 1):
-            raise PhasectlError(
-                f"pytest stopped with exit status {status} (usage or internal error): "
-                f"{last_lines(tail)}"
-            )
+            raise _stopped(status, tail, python, run)
         if export.get("by") == "pytest-cov":
             # pytest-cov measured the session (the outer 'coverage run' was paused): its
             # data file, where it wrote it, holds what 'pytest --cov' printed.
@@ -195,8 +203,82 @@ def run_pytest(
                 )
         elif tests.total:
             warnings.append("the test run wrote no coverage data: coverage not collected")
-        benchmarks, bench_warnings = read_configured_benchmarks(root, config.benchmarks, started)
+        benchmarks, bench_warnings = read_configured_benchmarks(
+            root, config.benchmarks, benchmark_files, passed=status == 0
+        )
     return Measurement(tests, coverage, lines, benchmarks, (*warnings, *bench_warnings))
+
+
+_NEEDED = ("pytest", "coverage")
+
+
+# What python prints when 'python -m coverage' or 'coverage run -m pytest' finds no module.
+_NOT_INSTALLED = re.compile(r"No module named '?(pytest|coverage)'?$")
+
+
+def _no_report(
+    python: str, status: int, tail: list[str], root: Path, env: dict[str, str]
+) -> PhasectlError:
+    """Why the run ended before pytest reported: the interpreter lacks pytest or
+    coverage.py, is no Python at all, or failed otherwise (its last lines)."""
+    if any(_NOT_INSTALLED.search(line) for line in tail):
+        # Asked only now: the run fails at its first import, so a check before every run
+        # would cost an interpreter start to say what this failure already says.
+        import subprocess
+
+        probe = "import importlib.util as u; print(*(m for m in %r if not u.find_spec(m)))"
+        found = subprocess.run(
+            [python, "-c", probe % (_NEEDED,)], cwd=root, env=env, capture_output=True,
+            text=True, check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        missing = found.stdout.split() or [m for m in _NEEDED if any(m in t for t in tail)]
+        return PhasectlError(
+            f"the project's interpreter {python} has no {' and no '.join(missing)}, which "
+            f"phasectl's test run needs: install with {python} -m pip install "
+            f"{' '.join(missing)} (or set python in the phasectl config to the interpreter "
+            "that has them)"
+        )
+    lines = indented_lines(tail).splitlines()
+    if not lines:
+        return PhasectlError(
+            f"the test run ({python} -m coverage run -m pytest) exited with status {status} "
+            f"and printed nothing: is {python} a Python interpreter? Set python in the "
+            "phasectl config to the project's interpreter"
+        )
+    return PhasectlError(
+        f"the test run ({python} -m coverage run -m pytest) failed with exit status "
+        f"{status} before pytest reported; its last lines:",
+        details=lines,
+    )
+
+
+# pytest's exit statuses other than 0 (passed), 1 (tests failed) and 5 (none collected).
+_STOPPED = {
+    2: "was interrupted (exit status 2: errors while collecting tests, or a stop such as "
+    "-x, --maxfail or Ctrl-C)",
+    3: "hit an internal error (exit status 3)",
+    4: "was called wrongly (exit status 4: a usage error; check pytest_args)",
+}
+
+
+_NO_MODULE = re.compile(r"No module named '([^']+)'")
+
+
+def _stopped(status: int, tail: list[str], python: str, run: str) -> PhasectlError:
+    """What pytest's exit status means, with its last lines, and what to do about a module
+    the base's tests import that head's environment lacks."""
+    what = _STOPPED.get(status, f"stopped with exit status {status}")
+    lines = indented_lines(tail).splitlines()
+    missing = _NO_MODULE.search("\n".join(tail))
+    if run == "base" and missing:
+        module = missing.group(1).split(".")[0]
+        lines.append(
+            f"The base's tests run in head's environment ({python}), which lacks module "
+            f"'{module}' that the base imports: install the base's test dependencies into it "
+            f"(e.g. {python} -m pip install {module}, if that is the package's name), or set "
+            "worktree_setup to a command that does (it runs in the base's worktree first)"
+        )
+    return PhasectlError(f"pytest {what}; its last lines:", details=lines)
 
 
 def _export_coverage(

@@ -41,6 +41,7 @@ _SETTINGS: tuple[_Entry, ...] = (
     ("python", "unset: the active venv's python, else phasectl's", ".venv/bin/python"),
     ("test_command", "unset: pytest; a string runs by sh -c, a list as is", "make test"),
     ("worktree_setup", "unset: none; run by sh -c in the base's worktree first", "npm ci"),
+    ("test_timeout", "unset: no limit; seconds before a test run is stopped", 1800),
     ("pytest_args", "extra arguments for pytest", None),
     ("results", "test results to read: JUnit XML, go test -json (globs)", None),
     ("coverage", "coverage files to read: coverage.py, XML, LCOV, Go", None),
