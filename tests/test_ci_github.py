@@ -161,7 +161,10 @@ def test_comment_created_then_updated_in_place(
     assert body.count("`calc.py`: ") == 1  # the uncovered lines are listed once
     assert "\\`" not in body  # no code span escaped a second time
     assert "| **FAIL** | 1 newly failing: tests/test\\_calc.py::test\\_add |" in body
-    assert "#### Newly failing tests (1)\n\n- `tests/test_calc.py::test_add`\n" in body
+    # With pytest's own first line of the failure.
+    assert (
+        "#### Newly failing tests (1)\n\n- `tests/test_calc.py::test_add`: assert 3 == 4\n" in body
+    )
     assert "**Tests**: 1 added, 0 removed, 0 fixed" in body
     assert re.search(r"<sub>Base `phase/1` \(`[0-9a-f]{7}`\) → head `HEAD` \(`[0-9a-f]{7}`\)", body)
 

@@ -212,18 +212,15 @@ def _gates(gates: Sequence[Gate] | None) -> list[str]:
 
 
 def failure_messages(metrics: PhaseMetrics) -> dict[str, str]:
-    """The first line of each test's ``message``, by test id, when its run recorded one.
-
-    The hook for failure messages: a test case dict in ``tests.after.cases`` may carry a
-    ``message`` key (the model does not record one yet); the comment and the annotations
-    show it once it is there, and nothing else needs to change.
-    """
+    """The first line of each newly failing test's failure message, by test id, where its
+    source gave one (``tests.changes.failures``: JUnit, ``go test -json``, pytest)."""
+    changes = (metrics.tests or {}).get("changes") or {}
     found = {}
-    for case in (metrics.tests or {}).get("after", {}).get("cases", ()):
-        message = case.get("message")
+    for test, details in (changes.get("failures") or {}).items():
+        message = details.get("message")
         if isinstance(message, str) and message.strip():
             line = message.strip().splitlines()[0].strip()
-            found[case["id"]] = line if len(line) <= 200 else line[:199] + "…"
+            found[test] = line if len(line) <= 200 else line[:199] + "…"
     return found
 
 

@@ -114,8 +114,9 @@ def github_annotations(
     listed_in: str = "the phase report",
 ) -> list[str]:
     """Workflow commands: a ``::warning`` per range of uncovered changed lines (the files
-    with most such lines first), an ``::error`` per newly failing test (at its ``def`` when
-    its file is in head's tree). At most ``warnings`` warnings and 10 errors; when some are
+    with most such lines first), an ``::error`` per newly failing test with its message (at
+    the file and line its runner named, else at its ``def`` when its file is in head's
+    tree). At most ``warnings`` warnings and 10 errors; when some are
     left out, one ``::notice`` says how many and that ``listed_in`` lists them all."""
     out: list[str] = []
     ranges = [(path, r) for path, found in _uncovered_by_file(metrics) for r in found]
@@ -136,8 +137,15 @@ def github_annotations(
     paths = sorted({t.partition("::")[0] for t in shown if "::" in t})
     files = repo.read_files(metrics.head.sha, paths) if paths else {}
     messages = failure_messages(metrics)
+    changes = (metrics.tests or {}).get("changes") or {}
+    failures = changes.get("failures") or {}
     for test in shown:
-        location = _test_location(test, files)
+        # Where the runner said it failed (JUnit's file/line, pytest's crash line, Go's
+        # x_test.go:NN), else the test's def in head's tree.
+        said = failures.get(test) or {}
+        location = (
+            (said["file"], said.get("line")) if said.get("file") else _test_location(test, files)
+        )
         message = messages.get(test)
         text = f"Test {test} newly fails" + (f": {message}" if message else "")
         test_file, line = location if location is not None else (None, None)
