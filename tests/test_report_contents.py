@@ -304,6 +304,7 @@ def whole_and_phase_debt(repo_path: Path, base: str) -> tuple[dict[str, Any], di
     copies, when the settings detect them)."""
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
+    from phasectl.patterns import PathPatterns
     from phasectl.repo.debt import DebtScan, collect_debt, phase_debt
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
@@ -319,8 +320,8 @@ def whole_and_phase_debt(repo_path: Path, base: str) -> tuple[dict[str, Any], di
         "diff", "-U0", "--no-color", "--diff-algorithm=myers", *detect,
         "--src-prefix=a/", "--dst-prefix=b/", base, head,
     )[1])  # fmt: skip
-    debt = phase_debt(repo, result, DebtScan(repo, base, head))
-    return debt, collect_debt(whole, result)
+    scan = DebtScan(repo, base, head, PathPatterns(config.excluded_globs))  # as report does
+    return phase_debt(repo, result, scan), collect_debt(whole, result)
 
 
 def test_a_rename_git_scores_100_percent_can_still_change_a_line(git_repo: Path) -> None:

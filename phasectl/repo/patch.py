@@ -36,8 +36,9 @@ def _header_path(raw: bytes, prefix: bytes) -> str | None:
     """The path of a ``--- a/x`` / ``+++ b/x`` header, or ``None`` for ``/dev/null``."""
     if raw == b"/dev/null":
         return None
-    # git ends the header with a tab when an unquoted name holds a space.
-    if not raw.startswith(b'"') and raw.endswith(b"\t") and b" " in raw:
+    # git ends the header with a tab when the name holds a space, quoted or not (a name
+    # with a tab of its own is quoted, so a last tab is always git's).
+    if raw.endswith(b"\t") and b" " in raw:
         raw = raw[:-1]
     return unquote_c_path(raw).removeprefix(prefix).decode("utf-8", "surrogateescape")
 
