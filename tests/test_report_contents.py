@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from phasectl.repo.debt import GREP_PATTERN, debt_kinds
+from phasectl.repo.debt import GREP_STRINGS, debt_kinds
 from phasectl.report import document
 
 from conftest import by_path, collect_json, commit, git, run_cli
@@ -206,11 +206,12 @@ def test_debt_the_diff_adds_and_pays(git_repo: Path) -> None:
 )
 def test_debt_kinds(line: str, kinds: list[str], tmp_path: Path) -> None:
     assert debt_kinds(line) == kinds
-    # git's narrowing (git grep -E, with case) never drops a line that carries debt.
+    # git's narrowing (git grep -F, with case) never drops a line that carries debt.
     if kinds:
         (tmp_path / "line.txt").write_text(line + "\n")
+        strings = [arg for s in GREP_STRINGS for arg in ("-e", s)]
         found = subprocess.run(
-            ["git", "grep", "--no-index", "-c", "-E", "-e", GREP_PATTERN, "--", "line.txt"],
+            ["git", "grep", "--no-index", "-c", "-F", *strings, "--", "line.txt"],
             cwd=tmp_path, text=True, capture_output=True,
         )  # fmt: skip
         assert found.stdout.strip() == "line.txt:1", found

@@ -133,6 +133,13 @@ def collect_phase(
     claimed = claim(phase_range) if pending is None and claim is not None else None
     baseline = debt_scan = None
     try:
+        # The debt's lines come from git grep in the changed files, run alongside the diff.
+        if options.debt:
+            from phasectl.patterns import PathPatterns
+            from phasectl.repo.debt import DebtScan
+
+            skip = PathPatterns(config.excluded_globs)
+            debt_scan = DebtScan(repo, phase_range.base.sha, phase_range.head.sha, skip)
         in_place = repo.head_sha() in (phase_range.head.sha, phase_range.tip)
         if started is not None and not in_place:
             # Stopped before the base's run starts: stopping a run stops every test process.
@@ -153,13 +160,6 @@ def collect_phase(
             # twin holds: run_base_concurrently = false is for suites that hold one).
             alongside = recorded is None and config.run_base_concurrently and cores() >= 2
             baseline = find_baseline(repo, config, phase_range, options, echo, alongside=alongside)
-        # The debt's lines come from git grep in the changed files, run alongside the diff.
-        if options.debt:
-            from phasectl.patterns import PathPatterns
-            from phasectl.repo.debt import DebtScan
-
-            skip = PathPatterns(config.excluded_globs)
-            debt_scan = DebtScan(repo, phase_range.base.sha, phase_range.head.sha, skip)
         return _measured_phase(
             repo, config, options, echo, phase_range,
             _Runs(pending or claimed, started, recorded, baseline, debt_scan, in_place),

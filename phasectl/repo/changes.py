@@ -244,15 +244,15 @@ def resolve_range(
 
 # The files whose generators write a notice at the top (``says_generated``), known by their
 # names: every Go file (Go's "Code generated ... DO NOT EDIT."), protocol buffer and gRPC
-# code, minified scripts, pip-compile's requirements, lock files, gettext catalogues,
-# Django migrations, setuptools-scm's version file, type stubs, autoconf's output, C#,
-# Dart and SWIG output, and what a name or folder calls generated. Only these files' first
-# bytes are read: reading every changed file would cost a pass over the whole range beside
-# the diff, for the rare notice in a file of another name.
+# code, minified scripts, pip-compile's requirements, lock files, Django migrations,
+# setuptools-scm's version file, type stubs, autoconf's output, C#, Dart and SWIG output,
+# and what a name or folder calls generated. Only these files' first bytes are read:
+# reading every changed file would cost a pass over the whole range beside the diff, for
+# the rare notice in a file of another name (a C file, a gettext catalogue).
 _NOTICE_NAMES = (
     "*.go", "*.pb.cc", "*.pb.h", "*.pb.swift", "*_pb2.py", "*_pb2.pyi", "*_pb2_grpc.py",
     "*_pb.js", "*_pb.d.ts", "*_grpc_pb.js", "*.min.js", "*.min.css", "requirements*.txt",
-    "constraints*.txt", "*.lock", "*.po", "*.pot", "**/migrations/*.py", "_version.py",
+    "constraints*.txt", "*.lock", "**/migrations/*.py", "_version.py",
     "version.py", "*.pyi", "*.d.ts", "configure", "*.m4", "*.designer.cs", "*.g.cs",
     "*.g.i.cs", "*.g.dart", "*.freezed.dart", "*_wrap.c", "*_wrap.cxx", "*_wrap.cpp",
     "*generated*", "*.gen.*", "*_gen.*", "gen/", "gen-*/", "autogen/",

@@ -353,15 +353,17 @@ class Trees(GitBase):
         """The pinned ``git diff -U0`` between two revisions: changed lines, no context."""
         return self.run(*_patch_args(base, head, f"-M{similarity}%"))[1]
 
-    def start_grep(self, pattern: str, revs: Sequence[str], paths: Sequence[str]) -> PendingGrep:
-        """``git grep -n -z`` for ``pattern`` (a POSIX extended regular expression, matched
+    def start_grep(
+        self, strings: Sequence[str], revs: Sequence[str], paths: Sequence[str]
+    ) -> PendingGrep:
+        """``git grep -n -z`` for lines holding any of ``strings`` (fixed strings, matched
         with case) in ``paths`` at each of ``revs`` (full ids), started in the background
         (aside, see ``give_way``). Binary files are skipped as ``git diff`` finds them."""
         args = [
             # Not the ref lookups git makes for an id that could also be a ref's name.
             "-c", "core.warnAmbiguousRefs=false", "grep", "--no-color", "--no-column",
-            "--no-textconv", "-I", "-n", "-z", "-E", "-e", pattern, *revs, "--",
-            *(f":(top,literal){p}" for p in paths),
+            "--no-textconv", "-I", "-n", "-z", "-F", *(a for s in strings for a in ("-e", s)),
+            *revs, "--", *(f":(top,literal){p}" for p in paths),
         ]  # fmt: skip
         return PendingGrep(self.work_tree or self.git_dir, args, "git grep", aside=True)
 
