@@ -198,6 +198,8 @@ def test_debt_the_diff_adds_and_pays(git_repo: Path) -> None:
         ("t = '// FIXME inside string'", []),
         ('url = "http://x/#TODO"', []),
         ("# see https://example.com/page#TODO", []),
+        ("see http://x/# TODO", []),
+        ("fetch http://x  # TODO: a comment after a URL", ["TODO"]),
         ("x = f'{y}'  # TODO: after a string", ["TODO"]),
         ('printf("%d", n); /* XXX: after a string */', ["XXX"]),
         ("fn f(x: &'a str) { // TODO: a lifetime opens no string", ["TODO"]),

@@ -77,8 +77,12 @@ _MAY_CARRY_DEBT = re.compile(b"|".join(re.escape(s.encode()) for s in GREP_STRIN
 
 
 def _blank(found: re.Match[str]) -> str:
+    """A string's insides as spaces (its quotes kept), a URL as letters: neither can then
+    hold a comment's opening, nor leave one at the start of the line."""
     text = found.group()
-    return text[0] + " " * (len(text) - 2) + text[-1] if len(text) > 1 else " "
+    if text[-1] in "\"'`":
+        return text[0] + " " * (len(text) - 2) + text[-1]
+    return "u" * len(text)
 
 
 def debt_kinds(text: str) -> list[str]:
