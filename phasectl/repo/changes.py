@@ -252,10 +252,10 @@ def resolve_range(
 _NOTICE_NAMES = (
     "*.go", "*.pb.cc", "*.pb.h", "*.pb.swift", "*_pb2.py", "*_pb2.pyi", "*_pb2_grpc.py",
     "*_pb.js", "*_pb.d.ts", "*_grpc_pb.js", "*.min.js", "*.min.css", "requirements*.txt",
-    "constraints*.txt", "*.lock", "**/migrations/*.py", "_version.py",
-    "version.py", "*.pyi", "*.d.ts", "configure", "*.m4", "*.designer.cs", "*.g.cs",
-    "*.g.i.cs", "*.g.dart", "*.freezed.dart", "*_wrap.c", "*_wrap.cxx", "*_wrap.cpp",
-    "*generated*", "*.gen.*", "*_gen.*", "gen/", "gen-*/", "autogen/",
+    "constraints*.txt", "*.lock", "**/migrations/*.py", "_version.py", "version.py", "*.pyi",
+    "*.d.ts", "configure", "*.m4", "*.designer.cs", "*.g.cs", "*.g.i.cs", "*.g.dart",
+    "*.freezed.dart", "*_wrap.c", "*_wrap.cxx", "*_wrap.cpp", "*generated*", "*.gen.*",
+    "*_gen.*", "gen/", "gen-*/", "autogen/",
 )  # fmt: skip
 
 
@@ -265,7 +265,7 @@ def _notice_names() -> PathPatterns:
     return PathPatterns(_NOTICE_NAMES)
 
 
-def _sort(
+def _classify(
     records: list[RawRecord], patterns: PathPatterns, attributes: Attributes
 ) -> tuple[set[str], dict[str, str]]:
     """The paths the ``exclude`` globs or ``linguist-generated`` keep out of the counts; and
@@ -353,7 +353,7 @@ def _joined(
     for piece in pending.raw_pieces():
         records += parse_raw(piece)
         raw_length += len(piece)
-    excluded, to_read = _sort(records, excluded_paths, attributes)
+    excluded, to_read = _classify(records, excluded_paths, attributes)
     headers = _Headers(repo, to_read)
     output = pending.result()
     warnings: list[str] = []
