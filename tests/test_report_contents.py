@@ -347,9 +347,9 @@ def test_a_rename_git_scores_100_percent_can_still_change_a_line(git_repo: Path)
     assert [e["line"] for e in debt["added"]] == [4]
 
 
-def test_renames_too_many_for_one_command_line_are_diffed_in_batches(git_repo: Path) -> None:
-    """The renamed paths go to git in batches of whole pairs (about 128 KiB of paths per
-    command); here about 170 KiB, so two commands, and the debt is the whole patch's."""
+def test_renames_too_many_for_one_command_line_are_searched_in_batches(git_repo: Path) -> None:
+    """The changed paths go to git grep in batches (500 paths, 128 KiB at most); here 1,200
+    paths of about 170 KiB, so three commands, and the debt is the whole patch's."""
     folder = "a-rather-long-folder-name/" * 4
     files = {
         f"{folder}old_module_{n:04d}.py": f"value_{n} = {n}\n# TODO: item {n}\n" + "x = 1\n" * 8

@@ -205,7 +205,7 @@ class DebtScan:
         self.revs = (base, head)
         self._skip = skip
         self._lock = threading.Lock()
-        self._greps: list[PendingGrep] = []
+        self._grep: PendingGrep | None = None  # the one running
         self._cancelled = False
         self._found: MarkedLines | None = None
         self._error: BaseException | None = None
@@ -222,16 +222,16 @@ class DebtScan:
                     {p for p in sides[1] if not skip.matches(p)},
                 )
             searched = {(side, p) for side in (_BASE, _HEAD) for p in sides[side]}
-            with self._lock:
-                if self._cancelled:
-                    return
-                # One command per batch of paths, each searching both trees: a path changed
-                # at one side only is absent from the other.
-                self._greps = [
-                    self._repo.start_grep(GREP_STRINGS, self.revs, batch)
-                    for batch in _batches(sorted(sides[_BASE] | sides[_HEAD]))
-                ]
-            lines = _marked(self.revs, [g.result() for g in self._greps])
+            # One command per batch of paths (one after the other), each searching both
+            # trees: a path changed at one side only is absent from the other.
+            outputs = []
+            for batch in _batches(sorted(sides[_BASE] | sides[_HEAD]), _PATHS_PER_GREP):
+                with self._lock:
+                    if self._cancelled:
+                        return
+                    self._grep = self._repo.start_grep(GREP_STRINGS, self.revs, batch)
+                outputs.append(self._grep.result())
+            lines = _marked(self.revs, outputs)
             # A path on both sides is the diff's own pair whatever renames it finds: those
             # to diff are known now, and diffed while the diff still runs.
             unsure = [
@@ -256,7 +256,8 @@ class DebtScan:
         """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
         with self._lock:
             self._cancelled = True
-        for grep in self._greps:
+            grep = self._grep
+        if grep is not None:
             grep.cancel()
         self._thread.join()
 
@@ -327,8 +328,8 @@ def phase_debt(repo: Repository, diff: DiffResult, scan: DebtScan) -> dict[str, 
     files = list(_sides(diff))
     wanted = {(side, path) for f in files for side, path in ((0, f.base), (1, f.head)) if path}
     missing = sorted(wanted - marked.searched)  # skipped, yet renamed to a counted file
-    if missing:
-        grep = repo.start_grep(GREP_STRINGS, scan.revs, sorted({p for _, p in missing}))
+    for batch in _batches(sorted({p for _, p in missing}), _PATHS_PER_GREP):
+        grep = repo.start_grep(GREP_STRINGS, scan.revs, batch)
         marked.lines.update(_marked(scan.revs, [grep.result()]))
     found: dict[str, _Found] = {}
     unsure: list[_Sides] = []
@@ -385,13 +386,21 @@ def _diffed(
 _PATHS_PER_CALL = 1 << 17
 
 
-def _batches(paths: list[str]) -> Iterator[list[str]]:
-    """``paths`` in batches that keep one git command line under ``_PATHS_PER_CALL`` bytes."""
+# At most this many paths in one git grep: git matches each entry of the trees it walks
+# against every path given, so the cost grows with their product. Sorted paths in batches
+# of 500 keep each walk to a few folders: on a synthetic 5,400-path range, 0.93 s of CPU,
+# against 1.14 s in batches of 2,700 and 1.59 s all at once.
+_PATHS_PER_GREP = 500
+
+
+def _batches(paths: list[str], most: int | None = None) -> Iterator[list[str]]:
+    """``paths`` in batches that keep one git command line under ``_PATHS_PER_CALL`` bytes
+    (and, with ``most``, to that many paths)."""
     batch: list[str] = []
     size = 0
     for path in paths:
         length = len(path.encode("utf-8", "surrogateescape")) + 20
-        if batch and size + length > _PATHS_PER_CALL:
+        if batch and (size + length > _PATHS_PER_CALL or len(batch) == most):
             yield batch
             batch, size = [], 0
         batch.append(path)
