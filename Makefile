@@ -42,6 +42,7 @@ check: lint ci-lint typecheck test ## Everything CI runs, except the wheel smoke
 bench: $(STAMP) ## Benchmarks (slow the first time: they build cached repositories)
 	$(BIN)/python bench/diff_bench.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/real_bench.py
 	$(BIN)/python bench/tests_bench.py
 	$(BIN)/python bench/memory_bench.py
 

@@ -2,8 +2,9 @@
 
 Builds (once, cached in ``bench/.cache/diff-repo``) a deterministic repository with about
 20,000 files at the base and 5,000 changed at the head: edits, 400 renames (half exact,
-half edited), deletions, creations and binary files. Then, in the same run, interleaving
-the commands of each pair over several repetitions, it times whole processes:
+half edited), deletions, creations and binary files. The files read like code: comments,
+a few TODOs, and the words skip and hack in names and comments. Then, in the same run,
+interleaving the commands of each pair over several repetitions, it times whole processes:
 
 * ``phasectl collect --no-tests --format json`` against
   ``git diff --raw --numstat -z -M50% -l1000`` on the same refs (target ratio <= 1.1);
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "diff-repo"
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 DIRS, SUBDIRS, FILES_PER_DIR = 100, 10, 20  # 20,000 files
 EDITS, EXACT_RENAMES, EDITED_RENAMES, DELETIONS, CREATIONS = 3300, 200, 200, 600, 600
 BINARY_EDITS, BINARY_CREATIONS = 50, 50
@@ -52,12 +53,28 @@ def git_env(home: Path) -> dict[str, str]:
     }
 
 
+# Comments as real code has them, with the words (skip, hack) a loose debt filter trips on.
+COMMENTS = (
+    "skip the entries the cache already holds", "a hack around the parser's lookahead",
+    "keep the order: callers rely on it", "the items are counted once, here",
+    "retry when the lock is held; skip after three tries", "see the design notes",
+)  # fmt: skip
+
+
 def text_file(rng: random.Random, lines: int) -> bytes:
-    words = ("alpha", "beta", "gamma", "delta", "value", "total", "items", "count", "self")
-    body = []
+    """A Python module of about ``lines`` lines: a docstring, code whose names hold skip and
+    hack, comments (one in twelve lines), and now and then a TODO or FIXME."""
+    words = ("alpha", "beta", "skip", "hack", "value", "total", "items", "count", "self")
+    body = ['"""Compute the totals; skip what the hack marks."""', "", "", "def generated():"]
     for n in range(lines):
-        body.append(f"    {rng.choice(words)}_{n} = {rng.choice(words)}({rng.randrange(1000)})")
-    return ("\n".join(["def generated():", *body, "    return None"]) + "\n").encode()
+        roll = rng.random()
+        if roll < 0.08:
+            body.append(f"    # {rng.choice(COMMENTS)}")
+        elif roll < 0.0815:
+            body.append(f"    # {rng.choice(('TODO', 'FIXME'))}: {rng.choice(COMMENTS)}")
+        else:
+            body.append(f"    {rng.choice(words)}_{n} = {rng.choice(words)}({rng.randrange(1000)})")
+    return ("\n".join([*body, "    return None"]) + "\n").encode()
 
 
 def binary_file(rng: random.Random) -> bytes:
@@ -70,7 +87,9 @@ def edit(rng: random.Random, data: bytes) -> bytes:
         at = rng.randrange(1, len(lines) - 1)
         lines[at] = b"    edited = " + str(rng.randrange(10**6)).encode()
     if rng.random() < 0.5:
-        lines.insert(-1, b"    added = True")
+        lines.insert(-1, b"    added = True  # skip the hack once the cache is warm")
+    if rng.random() < 0.03:
+        lines.insert(-1, b"    # TODO: drop this edit")
     return b"\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from phasectl.repo.debt import PICKAXE, PREFILTER, debt_kinds
+from phasectl.repo.debt import GREP_STRINGS, debt_kinds
 from phasectl.report import document
 
 from conftest import by_path, collect_json, commit, git, run_cli
@@ -190,30 +190,39 @@ def test_debt_the_diff_adds_and_pays(git_repo: Path) -> None:
         ("func f() { //nolint:errcheck", ["nolint"]),
         ("/* eslint-disable */", ["eslint-disable"]),
         ("x = 1  # TODO: drop  # noqa: E501", ["TODO", "noqa"]),
+        ("import os  # NoQA", ["noqa"]),
+        ("    pytest.skip('no network')", ["pytest skip"]),
+        ("/* eslint-disable-line */", ["eslint-disable"]),
+        # In a string literal or a URL, a marker is not in a comment.
+        ('s = "# TODO: not a comment"', []),
+        ("t = '// FIXME inside string'", []),
+        ('url = "http://x/#TODO"', []),
+        ("# see https://example.com/page#TODO", []),
+        ("see http://x/# TODO", []),
+        ("fetch http://x  # TODO: a comment after a URL", ["TODO"]),
+        ("x = f'{y}'  # TODO: after a string", ["TODO"]),
+        ('printf("%d", n); /* XXX: after a string */', ["XXX"]),
+        ("fn f(x: &'a str) { // TODO: a lifetime opens no string", ["TODO"]),
+        ("/* the user's */ // FIXME: Bob's", ["FIXME"]),
     ],
 )
-def test_debt_kinds(line: str, kinds: list[str]) -> None:
+def test_debt_kinds(line: str, kinds: list[str], tmp_path: Path) -> None:
     assert debt_kinds(line) == kinds
-    # The quick filters never drop a line that carries debt.
+    # git's narrowing (git grep -F, with case) never drops a line that carries debt.
     if kinds:
-        assert PREFILTER.search(line.encode()) is not None
+        (tmp_path / "line.txt").write_text(line + "\n")
+        strings = [arg for s in GREP_STRINGS for arg in ("-e", s)]
         found = subprocess.run(
-            ["grep", "-c", "-i", "-E", PICKAXE], input=line, text=True, capture_output=True
-        )
-        assert found.stdout.strip() == "1", found
+            ["git", "grep", "--no-index", "-c", "-F", *strings, "--", "line.txt"],
+            cwd=tmp_path, text=True, capture_output=True,
+        )  # fmt: skip
+        assert found.stdout.strip() == "line.txt:1", found
 
 
-def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path) -> None:
-    """git's -G keeps only files with a marked changed line, and the filtered patch is taken
-    without rename detection; renamed and copied files are diffed again as the diff paired
-    them. The debt is the same as read from the whole patch, and so is every line number."""
-    from phasectl.config import load_config
-    from phasectl.model.diff import DiffResult
-    from phasectl.repo.debt import collect_debt, phase_debt
-    from phasectl.repo.diff import DiffSettings
-    from phasectl.repo.patch import parse_patch
-    from phasectl.repo.repository import Repository
-
+def test_the_scanned_debt_is_the_debt_the_whole_patch_holds(git_repo: Path) -> None:
+    """git grep finds the marked lines of the changed files at base and at head; renamed
+    and copied files are compared as the diff paired them. The debt is the same as read
+    from the whole patch, and so is every line number."""
     lines = [f"x{n} = {n}\n" for n in range(40)]
     marked = [f"y{n} = {n}  # TODO: item {n % 3}\n" for n in range(30)]
     other = [f"w{n} = {n}  # TODO: thing {n % 3}\n" for n in range(30)]
@@ -242,20 +251,11 @@ def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path)
             "copy.py": "".join(marked) + "end = 1\n# XXX: copied\n",
         },
     )  # fmt: skip
-    repo = Repository.open(git_repo)
-    head = git(git_repo, "rev-parse", "HEAD").strip()
     data = collect_json(git_repo, "--base", base)
     assert by_path(data)["sub/edited.py"]["status"] == "renamed"
     assert by_path(data)["copy.py"]["status"] == "copied"
-    result = DiffResult.from_dict(data["diff"])
-    settings = DiffSettings.of(load_config(git_repo))
-    whole = parse_patch(repo.run(
-        "diff", "-U0", "--no-color", "--diff-algorithm=myers", "-M50%", "-C50%",
-        "--src-prefix=a/", "--dst-prefix=b/", base, head,
-    )[1])  # fmt: skip
-    patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
-    debt = phase_debt(repo, result, settings, patch, (base, head))
-    assert debt == collect_debt(whole, result)
+    debt, whole = whole_and_phase_debt(git_repo, base)
+    assert debt == whole
     added = {(e["path"], e["line"]) for e in debt["added"]}
     assert ("sub/edited.py", 4) in added
     assert ("sub/edited.py", 22) in added
@@ -264,19 +264,10 @@ def test_the_filtered_patch_finds_the_debt_the_whole_patch_holds(git_repo: Path)
     assert [e["line"] for e in debt["added"] if e["path"] == "a.py"] == [11, 31]
 
 
-def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_patch(
-    git_repo: Path,
-) -> None:
+def test_renames_are_read_as_the_whole_diff_paired_them(git_repo: Path) -> None:
     """Among only the renamed paths, git's basename rule pairs dir1/x.py with dir2/x.py
     (x.py is no longer ambiguous there); the whole diff paired them otherwise. The debt
-    then comes from the whole patch, as the diff paired the files."""
-    from phasectl.config import load_config
-    from phasectl.model.diff import DiffResult
-    from phasectl.repo.debt import collect_debt, phase_debt
-    from phasectl.repo.diff import DiffSettings
-    from phasectl.repo.patch import parse_patch
-    from phasectl.repo.repository import Repository
-
+    follows the whole diff's pairs."""
     p = [f"p{n} = {n}  # TODO: p{n % 4}\n" for n in range(20)]
     q = [f"q{n} = {n * 7}\n" for n in range(20)]
     x = p + q
@@ -306,31 +297,34 @@ def test_renames_git_pairs_otherwise_among_fewer_paths_fall_back_to_the_whole_pa
     data = collect_json(git_repo, "--base", base)
     assert by_path(data)["dir2/x.py"]["old_path"] == "a/y.py"
     assert "dir1/x.py\tdir2/x.py" in restricted  # the pairing the fallback is for
-    result = DiffResult.from_dict(data["diff"])
-    repo = Repository.open(git_repo)
-    whole = parse_patch(repo.patch(base, head, similarity=40))
-    patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
-    debt = phase_debt(repo, result, DiffSettings.of(load_config(git_repo)), patch, (base, head))
-    assert debt == collect_debt(whole, result)
+    debt, whole = whole_and_phase_debt(git_repo, base)
+    assert debt == whole
     assert {e["path"] for e in debt["added"]} == {"dir2/x.py", "dir3/q.py"}
 
 
 def whole_and_phase_debt(repo_path: Path, base: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The debt as ``report`` finds it, and as read from one whole patch with renames."""
+    """The debt as ``report`` finds it, and as read from one whole patch with renames (and
+    copies, when the settings detect them)."""
     from phasectl.config import load_config
     from phasectl.model.diff import DiffResult
-    from phasectl.repo.debt import collect_debt, phase_debt
-    from phasectl.repo.diff import DiffSettings
+    from phasectl.patterns import PathPatterns
+    from phasectl.repo.debt import DebtScan, collect_debt, phase_debt
     from phasectl.repo.patch import parse_patch
     from phasectl.repo.repository import Repository
 
     repo = Repository.open(repo_path)
+    base = git(repo_path, "rev-parse", base).strip()
     head = git(repo_path, "rev-parse", "HEAD").strip()
     result = DiffResult.from_dict(collect_json(repo_path, "--base", base)["diff"])
-    whole = parse_patch(repo.patch(base, head, similarity=50))
-    patch = repo.start_patch(base, head, pickaxe=PICKAXE).result()
-    debt = phase_debt(repo, result, DiffSettings.of(load_config(repo_path)), patch, (base, head))
-    return debt, collect_debt(whole, result)
+    config = load_config(repo_path)
+    similarity = f"{config.rename_similarity}%"
+    detect = [f"-M{similarity}", *([f"-C{similarity}"] if config.detect_copies else [])]
+    whole = parse_patch(repo.run(
+        "diff", "-U0", "--no-color", "--diff-algorithm=myers", *detect,
+        "--src-prefix=a/", "--dst-prefix=b/", base, head,
+    )[1])  # fmt: skip
+    scan = DebtScan(repo, base, head, PathPatterns(config.excluded_globs))  # as report does
+    return phase_debt(repo, result, scan), collect_debt(whole, result)
 
 
 def test_a_rename_git_scores_100_percent_can_still_change_a_line(git_repo: Path) -> None:
@@ -353,9 +347,9 @@ def test_a_rename_git_scores_100_percent_can_still_change_a_line(git_repo: Path)
     assert [e["line"] for e in debt["added"]] == [4]
 
 
-def test_renames_too_many_for_one_command_line_are_diffed_in_batches(git_repo: Path) -> None:
-    """The renamed paths go to git in batches of whole pairs (about 128 KiB of paths per
-    command); here about 170 KiB, so two commands, and the debt is the whole patch's."""
+def test_renames_too_many_for_one_command_line_are_searched_in_batches(git_repo: Path) -> None:
+    """The changed paths go to git grep in batches (500 paths, 128 KiB at most); here 1,200
+    paths of about 170 KiB, so three commands, and the debt is the whole patch's."""
     folder = "a-rather-long-folder-name/" * 4
     files = {
         f"{folder}old_module_{n:04d}.py": f"value_{n} = {n}\n# TODO: item {n}\n" + "x = 1\n" * 8

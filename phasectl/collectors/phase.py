@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from phasectl.model.measurement import Measurement
     from phasectl.model.phase import PhaseMetrics
     from phasectl.repo.changes import PhaseRange
-    from phasectl.repo.diff import PendingDiff, PendingPatch
+    from phasectl.repo.debt import DebtScan
+    from phasectl.repo.diff import PendingDiff
     from phasectl.repo.repository import Repository
     from phasectl.runners.process import Echo
     from phasectl.store.snapshots import Snapshot
@@ -131,8 +132,15 @@ def collect_phase(
         pending = None
     # Claimed at once: until then nobody reads it. From then on, ours to stop.
     claimed = claim(phase_range) if pending is None and claim is not None else None
-    baseline = debt_patch = None
+    baseline = debt_scan = None
     try:
+        # The debt's lines come from git grep in the changed files, run alongside the diff.
+        if options.debt:
+            from phasectl.patterns import PathPatterns
+            from phasectl.repo.debt import DebtScan
+
+            skip = PathPatterns(config.excluded_globs)
+            debt_scan = DebtScan(repo, phase_range.base.sha, phase_range.head.sha, skip)
         in_place = repo.head_sha() in (phase_range.head.sha, phase_range.tip)
         if started is not None and not in_place:
             # Stopped before the base's run starts: stopping a run stops every test process.
@@ -153,20 +161,13 @@ def collect_phase(
             # twin holds: run_base_concurrently = false is for suites that hold one).
             alongside = recorded is None and config.run_base_concurrently and cores() >= 2
             baseline = find_baseline(repo, config, phase_range, options, echo, alongside=alongside)
-        # The debt's lines come from a second, filtered git diff, run alongside the first.
-        if options.debt:
-            from phasectl.repo.debt import PICKAXE
-
-            debt_patch = repo.start_patch(
-                phase_range.base.sha, phase_range.head.sha, pickaxe=PICKAXE
-            )
         return _measured_phase(
             repo, config, options, echo, phase_range,
-            _Runs(pending or claimed, started, recorded, baseline, debt_patch, in_place),
+            _Runs(pending or claimed, started, recorded, baseline, debt_scan, in_place),
         )  # fmt: skip
     finally:
         # Nothing left to stop unless an error or Ctrl-C came first.
-        for running in (claimed, baseline, debt_patch):
+        for running in (claimed, baseline, debt_scan):
             if running is not None:
                 running.cancel()
 
@@ -179,7 +180,7 @@ class _Runs:
     started: BackgroundMeasurement | None
     recorded: _Recorded | None
     baseline: PendingBaseline | None
-    debt_patch: PendingPatch | None
+    debt_scan: DebtScan | None
     in_place: bool
 
 
@@ -198,7 +199,6 @@ def _measured_phase(
     from phasectl.model.results import compare_tests, ids_unrelated
     from phasectl.repo.changes import collect_diff
     from phasectl.repo.debt import phase_debt
-    from phasectl.repo.diff import DiffSettings
 
     started, recorded = runs.started, runs.recorded
     dirty = len(repo.dirty_files()) if runs.in_place else 0
@@ -212,10 +212,8 @@ def _measured_phase(
     for message in warnings:
         echo(f"Warning: {message}")
     debt = None
-    if runs.debt_patch is not None:
-        refs = (phase_range.base.sha, phase_range.head.sha)
-        settings = DiffSettings.of(config)
-        debt = phase_debt(repo, diff, settings, runs.debt_patch.result(), refs)
+    if runs.debt_scan is not None:
+        debt = phase_debt(repo, diff, runs.debt_scan)
     tests = coverage = benchmarks = None
     if options.tests and runs.baseline is not None:
         added = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -90,6 +91,8 @@ class RawRecord:
     similarity: int | None
     path_bytes: bytes
     """The path as git printed it, to match the numstat record without decoding it again."""
+    new_blob: str
+    """The file's blob id at head (zeros where it has none)."""
 
 
 def parse_raw(data: bytes) -> list[RawRecord]:
@@ -104,7 +107,7 @@ def parse_raw(data: bytes) -> list[RawRecord]:
         fields = tokens[i][1:].decode("ascii").split(" ")
         if not tokens[i].startswith(b":") or len(fields) != 5:
             raise GitCommandError(f"unexpected git diff --raw record {tokens[i]!r}")
-        old_mode, new_mode, _old_sha, _new_sha, code = fields
+        old_mode, new_mode, _old_sha, new_sha, code = fields
         status = _STATUS_LETTERS.get(code[:1])
         if status is None:
             raise GitCommandError(f"unexpected git diff status {code!r}")
@@ -121,6 +124,7 @@ def parse_raw(data: bytes) -> list[RawRecord]:
                 new_mode=None if new_mode == _NO_MODE else new_mode,
                 similarity=int(code[1:]) if code[1:] else None,
                 path_bytes=tokens[i + 1],
+                new_blob=new_sha,
             )
         )
         i += 2
@@ -238,44 +242,69 @@ def resolve_range(
     return PhaseRange(base_info, RefInfo(head_ref, head_sha), tip, merge_base, tuple(notes))
 
 
-def _excluded(records: list[RawRecord], patterns: PathPatterns, attributes: Attributes) -> set[str]:
-    """The paths the ``exclude`` globs or ``linguist-generated`` keep out of the counts."""
-    return {
-        r.path
-        for r in records
-        if patterns.matches(r.path)
-        or attributes.state(r.path, "linguist-generated") in ("set", "true")
-    }
+# The files whose generators write a notice at the top (``says_generated``), known by their
+# names: every Go file (Go's "Code generated ... DO NOT EDIT."), protocol buffer and gRPC
+# code, minified scripts, pip-compile's requirements, lock files, Django migrations,
+# setuptools-scm's version file, type stubs, autoconf's output, C#, Dart and SWIG output,
+# and what a name or folder calls generated. Only these files' first bytes are read:
+# reading every changed file would cost a pass over the whole range beside the diff, for
+# the rare notice in a file of another name (a C file, a gettext catalogue).
+_NOTICE_NAMES = (
+    "*.go", "*.pb.cc", "*.pb.h", "*.pb.swift", "*_pb2.py", "*_pb2.pyi", "*_pb2_grpc.py",
+    "*_pb.js", "*_pb.d.ts", "*_grpc_pb.js", "*.min.js", "*.min.css", "requirements*.txt",
+    "constraints*.txt", "*.lock", "**/migrations/*.py", "_version.py", "version.py", "*.pyi",
+    "*.d.ts", "configure", "*.m4", "*.designer.cs", "*.g.cs", "*.g.i.cs", "*.g.dart",
+    "*.freezed.dart", "*_wrap.c", "*_wrap.cxx", "*_wrap.cpp", "*generated*", "*.gen.*",
+    "*_gen.*", "gen/", "gen-*/", "autogen/",
+)  # fmt: skip
+
+
+@functools.cache
+def _notice_names() -> PathPatterns:
+    """``_NOTICE_NAMES``, compiled once (matched against lower-case paths)."""
+    return PathPatterns(_NOTICE_NAMES)
+
+
+def _classify(
+    records: list[RawRecord], patterns: PathPatterns, attributes: Attributes
+) -> tuple[set[str], dict[str, str]]:
+    """The paths the ``exclude`` globs or ``linguist-generated`` keep out of the counts; and
+    the other files (with their blobs at head) whose first lines may say a tool wrote them."""
+    excluded: set[str] = set()
+    to_read: dict[str, str] = {}
+    notice = _notice_names()
+    for r in records:
+        state = attributes.state(r.path, "linguist-generated")
+        if patterns.matches(r.path) or state in ("set", "true"):
+            excluded.add(r.path)
+        elif r.new_mode in _REGULAR_MODES and notice.matches(r.path.lower()):
+            to_read[r.path] = r.new_blob
+    return excluded, to_read
 
 
 class _Headers:
-    """The files the range changes whose first lines at head say a tool generated them,
-    found in a thread while git computes the line diff (reading them after it would add a
-    second pass to ``collect``)."""
+    """The files among ``blobs`` (path -> blob id at head) whose first lines say a tool
+    generated them, read in a thread while git counts the lines."""
 
-    def __init__(
-        self, repo: Repository, base: str, head: str, excluded_paths: PathPatterns
-    ) -> None:
+    def __init__(self, repo: Repository, blobs: dict[str, str]) -> None:
         import threading
 
         self._found: set[str] = set()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._read, args=(repo, base, head, excluded_paths), daemon=True
-        )
-        self._thread.start()
+        self._thread = threading.Thread(target=self._read, args=(repo, blobs), daemon=True)
+        if blobs:
+            self._thread.start()
 
-    def _read(self, repo: Repository, base: str, head: str, excluded_paths: PathPatterns) -> None:
+    def _read(self, repo: Repository, blobs: dict[str, str]) -> None:
         try:
-            blobs = repo.changed_files(base, head)
-            wanted = {p: blob for p, blob in blobs.items() if not excluded_paths.matches(p)}
-            heads = repo.read_blobs(wanted, limit=HEADER_BYTES, aside=True)
+            heads = repo.read_blobs(blobs, limit=HEADER_BYTES, aside=True)
             self._found = {path for path, data in heads.items() if says_generated(data)}
         except BaseException as exc:  # handed to the caller's thread by result()
             self._error = exc
 
     def result(self) -> set[str]:
-        self._thread.join()
+        if self._thread.ident is not None:  # started
+            self._thread.join()
         if self._error is not None:
             raise self._error
         return self._found
@@ -314,19 +343,18 @@ def _joined(
     repo: Repository, config: Config, phase_range: PhaseRange, pending: PendingDiff
 ) -> tuple[DiffResult, list[str]]:
     """``collect_diff`` once its diff is running."""
-    # Read .gitattributes and file headers while git works, and the raw records while git
-    # counts lines: what is left when git ends is joining the counts.
+    # Read .gitattributes while git works, the raw records and the few file headers that
+    # may say a tool wrote them while git counts lines: what is left when git ends is
+    # joining the counts.
     attributes = Attributes.at(repo, phase_range.head.sha)
     excluded_paths = PathPatterns(config.excluded_globs)
-    headers = _Headers(repo, phase_range.base.sha, phase_range.head.sha, excluded_paths)
     records: list[RawRecord] = []
-    excluded: set[str] = set()
     raw_length = 0
     for piece in pending.raw_pieces():
-        more = parse_raw(piece)
-        records += more
-        excluded |= _excluded(more, excluded_paths, attributes)
+        records += parse_raw(piece)
         raw_length += len(piece)
+    excluded, to_read = _classify(records, excluded_paths, attributes)
+    headers = _Headers(repo, to_read)
     output = pending.result()
     warnings: list[str] = []
     if output.warnings:

@@ -59,6 +59,7 @@ class PendingGit:
     standard error by a second one) so that a full pipe never stalls git."""
 
     _wide = False  # whether its output pipe holds 1 MiB (spawn_git)
+    _succeeded: tuple[int, ...] = (0,)  # the exit statuses that are not failures
 
     def __init__(
         self, cwd: Path, args: list[str], what: str, *, aside: bool = False,
@@ -108,7 +109,7 @@ class PendingGit:
         self._reader.join()
         out, err_bytes = self._output
         err = err_bytes.decode("utf-8", "replace")
-        if self._proc.returncode != 0:
+        if self._proc.returncode not in self._succeeded:
             reason = git_reason(err, self._proc.returncode or 0)
             raise GitCommandError(f"{self._what} failed: {reason}")
         return out, err
@@ -208,11 +209,13 @@ class PendingDiff(PendingGit):
         return DiffOutput(out, warnings, needed)
 
 
-class PendingPatch(PendingGit):
-    """A ``git diff -U0`` running in the background."""
+class PendingGrep(PendingGit):
+    """A ``git grep`` running in the background."""
+
+    _succeeded = (0, 1)  # 1: nothing matched
 
     def result(self) -> bytes:
-        """Wait for git; the patch, or ``GitCommandError`` if it failed."""
+        """Wait for git; what it printed, or ``GitCommandError`` if it failed."""
         return self._finished()[0]
 
 
@@ -228,22 +231,23 @@ class Trees(GitBase):
         """Start the pinned tree-to-tree ``git diff --raw --numstat -z`` between two revisions."""
         return start_diff(self.work_tree or self.git_dir, base, head, settings)
 
-    def changed_files(self, base: str, head: str) -> dict[str, str]:
-        """The regular files whose contents at ``head`` differ from ``base`` (created,
-        modified or type-changed, renames not followed), each with its blob at ``head``:
-        git's quick tree comparison, no line diff."""
+    def changed_paths(self, base: str, head: str) -> tuple[set[str], set[str]]:
+        """The regular files whose contents differ between ``base`` and ``head``: their paths
+        at base (modified, deleted, type-changed) and at head (created, modified,
+        type-changed), renames not followed; git's quick tree comparison, no line diff."""
         out = self.run(
             "diff", "--no-ext-diff", "--no-textconv", "--no-relative", "--no-renames",
-            "--raw", "-z", "--full-index", "--diff-filter=AMT", "--end-of-options", base,
-            head, "--",
+            "--raw", "-z", "--end-of-options", base, head, "--",
         )[1]  # fmt: skip
         tokens = out.split(b"\0")[:-1]  # each record ends with a NUL
-        found: dict[str, str] = {}
-        for header, path in zip(tokens[::2], tokens[1::2], strict=True):
-            fields = header.split(b" ")  # ":old_mode new_mode old_sha new_sha status"
-            if len(fields) == 5 and fields[1] in (b"100644", b"100755"):
-                found[path.decode("utf-8", "surrogateescape")] = fields[3].decode("ascii")
-        return found
+        sides: tuple[set[str], set[str]] = (set(), set())
+        for header, raw in zip(tokens[::2], tokens[1::2], strict=True):
+            modes = header[1:].split(b" ")[:2]  # ":old_mode new_mode old_sha new_sha status"
+            path = raw.decode("utf-8", "surrogateescape")
+            for side, mode in zip(sides, modes, strict=False):
+                if mode in (b"100644", b"100755"):
+                    side.add(path)
+        return sides
 
     def tree_paths(self, rev: str) -> list[str]:
         """Every file path in ``rev``'s tree."""
@@ -349,32 +353,30 @@ class Trees(GitBase):
         """The pinned ``git diff -U0`` between two revisions: changed lines, no context."""
         return self.run(*_patch_args(base, head, f"-M{similarity}%"))[1]
 
-    def start_patch(self, base: str, head: str, *, pickaxe: str) -> PendingPatch:
-        """``git diff -U0`` without rename detection, started in the background (aside, see
-        ``give_way``): only the files with a changed line that matches ``pickaxe`` (a POSIX
-        extended regular expression, matched ignoring case; git's ``-G``), so git, not
-        Python, skips the rest. A renamed file shows as a deletion and a creation; see
-        ``renames_patch``."""
-        args = _patch_args(base, head, "--no-renames", "-G" + pickaxe, "--regexp-ignore-case")
-        return PendingPatch(self.work_tree or self.git_dir, args, "git diff -U0", aside=True)
+    def start_grep(
+        self, strings: Sequence[str], revs: Sequence[str], paths: Sequence[str]
+    ) -> PendingGrep:
+        """``git grep -n -z`` for lines holding any of ``strings`` (fixed strings, matched
+        with case) in ``paths`` at each of ``revs`` (full ids), started in the background
+        (aside, see ``give_way``). Binary files are skipped as ``git diff`` finds them."""
+        args = [
+            # Not the ref lookups git makes for an id that could also be a ref's name.
+            "-c", "core.warnAmbiguousRefs=false", "grep", "--no-color", "--no-column",
+            "--no-textconv", "-I", "-n", "-z", "-F", *(a for s in strings for a in ("-e", s)),
+            *revs, "--", *(f":(top,literal){p}" for p in paths),
+        ]  # fmt: skip
+        return PendingGrep(self.work_tree or self.git_dir, args, "git grep", aside=True)
 
-    def renames_patch(
-        self,
-        base: str,
-        head: str,
-        settings: DiffSettings,
-        pickaxe: str,
-        paths: Sequence[str] | None = None,
-    ) -> bytes:
-        """``git diff -U0 -G`` (as ``start_patch``) with rename and copy detection as the
-        diff has it, among ``paths`` only when given: the old and new sides of renames the
-        whole diff found pair up again, at a fraction of the cost of finding them among
-        every changed file."""
-        detect = [f"-M{settings.similarity}%", f"-l{settings.rename_limit}"]
-        if settings.copies:
-            detect.append(f"-C{settings.similarity}%")
-        args = _patch_args(base, head, *detect, "-G" + pickaxe, "--regexp-ignore-case")
-        return self.run(*args, *(f":(top,literal){p}" for p in paths or ()))[1]
+    def files_patch(self, base: str, head: str, paths: Sequence[str]) -> bytes:
+        """The pinned ``git diff -U0`` of ``paths`` between two revisions, renames not
+        followed."""
+        args = _patch_args(base, head, "--no-renames")
+        return self.run(*args, *(f":(top,literal){p}" for p in paths))[1]
+
+    def pair_patch(self, old: str, new: str) -> bytes:
+        """The pinned ``git diff -U0`` of two blobs, each named as ``<rev>:<path>``: a
+        renamed or copied file's change, whatever git would pair it with."""
+        return self.run(*_patch_args(old, new))[1]
 
     def added_lines(self, base: str, head: str, *, similarity: int) -> dict[str, set[int]]:
         """Line numbers (in head's version) of lines added or changed, per path.

@@ -1,10 +1,10 @@
-"""Reading ``git diff -U0`` patches: the lines each file adds and removes, with their
-numbers; and git's C-style quoting of paths."""
+"""Reading ``git diff -U0`` patches (the lines each file adds and removes, with their
+numbers) and ``git grep -n -z`` output; and git's C-style quoting of paths."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -36,8 +36,9 @@ def _header_path(raw: bytes, prefix: bytes) -> str | None:
     """The path of a ``--- a/x`` / ``+++ b/x`` header, or ``None`` for ``/dev/null``."""
     if raw == b"/dev/null":
         return None
-    # git ends the header with a tab when an unquoted name holds a space.
-    if not raw.startswith(b'"') and raw.endswith(b"\t") and b" " in raw:
+    # git ends the header with a tab when the name holds a space, quoted or not (a name
+    # with a tab of its own is quoted, so a last tab is always git's).
+    if raw.endswith(b"\t") and b" " in raw:
         raw = raw[:-1]
     return unquote_c_path(raw).removeprefix(prefix).decode("utf-8", "surrogateescape")
 
@@ -103,3 +104,33 @@ def added_line_numbers(files: Iterable[PatchFile]) -> dict[str, set[int]]:
 def parse_added_lines(patch: bytes) -> dict[str, set[int]]:
     """Map each new-side path of a ``-U0`` patch to the line numbers its hunks add."""
     return added_line_numbers(parse_patch(patch))
+
+
+def parse_grep(
+    output: bytes, revs: tuple[str, ...], keep: Callable[[str], bool] | None = None
+) -> dict[tuple[int, str], list[tuple[int, str]]]:
+    """The lines of ``git grep -n -z <pattern> <revs> -- <paths>`` output, by (index of the
+    rev in ``revs``, path), each with its number; with ``keep``, only the lines it keeps.
+
+    Each record is ``<rev>:<path>\\0<number>\\0<text>\\n``: the path may hold any byte but
+    NUL (a newline too), the text any byte but a newline, so the record is read field by
+    field. Texts are decoded as UTF-8, bad bytes replaced, as ``parse_patch`` does.
+    """
+    found: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    prefixes = [(n, f"{rev}:".encode()) for n, rev in enumerate(revs)]
+    at = 0
+    while at < len(output):
+        path_end = output.index(b"\0", at)
+        number_end = output.index(b"\0", path_end + 1)
+        text_end = output.find(b"\n", number_end + 1)
+        text_end = len(output) if text_end < 0 else text_end
+        name = output[at:path_end]
+        side, prefix = next((n, p) for n, p in prefixes if name.startswith(p))
+        text = output[number_end + 1 : text_end].decode("utf-8", "replace")
+        if keep is None or keep(text):
+            path = name[len(prefix) :].decode("utf-8", "surrogateescape")
+            found.setdefault((side, path), []).append(
+                (int(output[path_end + 1 : number_end]), text)
+            )
+        at = text_end + 1
+    return found
