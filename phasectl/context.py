@@ -23,10 +23,16 @@ class AppContext:
     warnings: list[str] = field(default_factory=list)
 
     @cached_property
-    def repository(self) -> Repository:
+    def opened(self) -> Repository:
+        """The repository, found (one ``git rev-parse``) but not yet used: what ``collect``
+        needs to start git's diff before anything else."""
         from phasectl.repo.repository import Repository
 
-        repository = Repository.open(self.repo_path)
+        return Repository.open(self.repo_path)
+
+    @cached_property
+    def repository(self) -> Repository:
+        repository = self.opened
         # A base worktree left by a phasectl that was killed (SIGKILL) goes on this run.
         if repository.work_tree is not None:
             import click
@@ -37,7 +43,7 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        return self.config_for(self.repository.work_tree)
+        return self.config_for(self.opened.work_tree)
 
     def config_for(self, root: Path | None) -> Config:
         """The settings for the work tree at ``root``: ``--config FILE`` if given, else the
