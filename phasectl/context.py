@@ -23,16 +23,18 @@ class AppContext:
     warnings: list[str] = field(default_factory=list)
 
     @cached_property
-    def opened(self) -> Repository:
-        """The repository, found (one ``git rev-parse``) but not yet used: what ``collect``
-        needs to start git's diff before anything else."""
-        from phasectl.repo.repository import Repository
+    def location(self) -> tuple[Path | None, Path]:
+        """The repository's work tree (``None``: bare) and git folder, found as git finds
+        them (one ``git rev-parse``): all ``collect`` needs to start git's diff first."""
+        from phasectl.repo.base import find_repository
 
-        return Repository.open(self.repo_path)
+        return find_repository(self.repo_path)
 
     @cached_property
     def repository(self) -> Repository:
-        repository = self.opened
+        from phasectl.repo.repository import Repository
+
+        repository = Repository(*self.location)
         # A base worktree left by a phasectl that was killed (SIGKILL) goes on this run.
         if repository.work_tree is not None:
             import click
@@ -43,7 +45,7 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        return self.config_for(self.opened.work_tree)
+        return self.config_for(self.location[0])
 
     def config_for(self, root: Path | None) -> Config:
         """The settings for the work tree at ``root``: ``--config FILE`` if given, else the

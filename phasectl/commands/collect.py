@@ -32,9 +32,10 @@ def start_diff_first(app: AppContext, base: str | None, head: str | None) -> Pen
     works. The refs are still checked before its output is used."""
     if base is None or head is None:
         return None
-    from phasectl.repo.diff import DiffSettings
+    from phasectl.repo.diff import DiffSettings, start_diff
 
-    return app.opened.start_diff(base, head, DiffSettings.of(app.config))
+    work_tree, git_dir = app.location
+    return start_diff(work_tree or git_dir, base, head, DiffSettings.of(app.config))
 
 
 def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMeasurement | None:
@@ -45,7 +46,7 @@ def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMea
         return None
     from phasectl.collectors.measurement import BackgroundMeasurement, measure
 
-    root = app.opened.work_tree
+    root = app.location[0]
     if root is None:
         return None
     config = app.config
@@ -243,10 +244,10 @@ def collect(app: AppContext, /, fmt: str, output: Path | None, **params: Any) ->
       phasectl collect --format json -o phase.json
       phasectl collect --base v1.0 --no-tests     # the diff only
     """
+    metrics = run_collect(app, collect_options(params, skip_reports=False))
     from phasectl.fileio import write_atomic
     from phasectl.report.output import format_text, to_json
 
-    metrics = run_collect(app, collect_options(params, skip_reports=False))
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()
     if output is not None and output != STDOUT:
         write_atomic(output, data)

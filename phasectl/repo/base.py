@@ -113,56 +113,53 @@ def locate(path: Path) -> tuple[Path | None, Path]:
     raise RepositoryError(f"cannot open the repository at {path}: {git_reason(err, status)}")
 
 
+def find_repository(path: Path) -> tuple[Path | None, Path]:
+    """``locate``, and a check of ``GIT_DIR`` / ``GIT_WORK_TREE``: ``RepositoryError`` when
+    they name another repository than ``path``'s.
+
+    Otherwise refs could come from one repository and the diff from another. Values that
+    name this repository (as git sets them for hooks) are fine, and are made absolute: git
+    commands run at the top of the work tree, and test runs elsewhere.
+    """
+    work_tree, git_dir = locate(path)
+    named = {k: os.environ[k] for k in REPOSITORY_VARIABLES if os.environ.get(k)}
+    if not named:
+        return work_tree, git_dir
+    absolute = {k: str(Path(v).absolute()) for k, v in named.items()}
+    os.environ.update(absolute)
+    folder = path if path.is_dir() else path.parent
+    _, out, _ = _rev_parse(folder, {**git_env(), **absolute})
+    theirs = Path(out[1]).resolve() if len(out) > 1 else None
+    measured = work_tree or git_dir
+    if theirs != git_dir.resolve():
+        key = "GIT_DIR" if "GIT_DIR" in named else "GIT_WORK_TREE"
+        raise RepositoryError(
+            f"{key}={named[key]} names {theirs or 'no repository'}, but phasectl measures "
+            f"{measured} (the repository at {path}); unset GIT_DIR and GIT_WORK_TREE, or "
+            "pass --repo to the repository they name"
+        )
+    tree = absolute.get("GIT_WORK_TREE")
+    if tree is not None and work_tree is not None and Path(tree).resolve() != work_tree.resolve():
+        raise RepositoryError(
+            f"GIT_WORK_TREE={named['GIT_WORK_TREE']} is not the work tree of {measured}; unset "
+            "GIT_DIR and GIT_WORK_TREE, or pass --repo to the repository they name"
+        )
+    return work_tree, git_dir
+
+
 class GitBase:
     """A git repository, opened once and passed explicitly to whatever needs it."""
 
     def __init__(self, work_tree: Path | None, git_dir: Path) -> None:
+        """The repository ``find_repository`` found: its work tree (``None``: bare) and git
+        folder. GitPython loads on the first git command (``handle``)."""
         self._work_tree = work_tree
         self._git_dir = git_dir
 
     @classmethod
     def open(cls: type[_Opened], path: Path) -> _Opened:
-        """Open the repository containing ``path``; raise ``RepositoryError`` if there is none,
-        or if ``GIT_DIR`` / ``GIT_WORK_TREE`` name another one. Cheap: one ``git rev-parse``;
-        GitPython loads on the first git command (``handle``)."""
-        opened = cls(*locate(path))
-        opened._check_environment(path)
-        return opened
-
-    def _check_environment(self, path: Path) -> None:
-        """Refuse ``GIT_DIR`` / ``GIT_WORK_TREE`` that name another repository than ``path``'s.
-
-        Otherwise refs could come from one repository and the diff from another. Values
-        that name this repository (as git sets them for hooks) are fine, and are made
-        absolute: git commands run at the top of the work tree, and test runs elsewhere.
-        """
-        named = {k: os.environ[k] for k in REPOSITORY_VARIABLES if os.environ.get(k)}
-        if not named:
-            return
-        absolute = {k: str(Path(v).absolute()) for k, v in named.items()}
-        os.environ.update(absolute)
-        folder = path if path.is_dir() else path.parent
-        _, out, _ = _rev_parse(folder, {**git_env(), **absolute})
-        theirs = Path(out[1]).resolve() if len(out) > 1 else None
-        if theirs != self._git_dir.resolve():
-            key = "GIT_DIR" if "GIT_DIR" in named else "GIT_WORK_TREE"
-            raise RepositoryError(
-                f"{key}={named[key]} names {theirs or 'no repository'}, but phasectl measures "
-                f"{self.description} (the repository at {path}); unset GIT_DIR and "
-                "GIT_WORK_TREE, or pass --repo to the repository they name"
-            )
-        tree = absolute.get("GIT_WORK_TREE")
-        work_tree = self.work_tree
-        if (
-            tree is not None
-            and work_tree is not None
-            and Path(tree).resolve() != work_tree.resolve()
-        ):
-            raise RepositoryError(
-                f"GIT_WORK_TREE={named['GIT_WORK_TREE']} is not the work tree of "
-                f"{self.description}; unset GIT_DIR and GIT_WORK_TREE, or pass --repo to "
-                "the repository they name"
-            )
+        """Open the repository containing ``path`` (``find_repository``)."""
+        return cls(*find_repository(path))
 
     @cached_property
     def handle(self) -> git.Repo:
