@@ -2,13 +2,16 @@
 
 The repository is found as git finds it (``git rev-parse``: ``GIT_CEILING_DIRECTORIES``,
 linked worktrees, submodules, bare repositories and ``safe.directory`` all count) and
-then opened with GitPython (``git.Repo``). Every git command runs through GitPython's
-command wrapper (``handle.git``) with an argument list, in the C locale, with the
-settings that change output pinned, so a user's git config cannot change the figures.
+then opened with GitPython (``git.Repo``). Refs, tags, notes, config, worktrees and
+remotes go through GitPython's command wrapper (``handle.git``); the streamed processes
+(the bulk diff, the debt's patch, ``cat-file --batch``) start with ``subprocess`` in
+``phasectl.repo.diff``. Either way git gets an argument list, runs in the C locale, and
+has the settings that change output pinned, so a user's git config cannot change the
+figures.
 
-GitPython is imported when the first such command runs, not when the repository is found:
-``collect`` starts its diff (``phasectl.repo.diff``, a plain subprocess) first, and the
-import (about 40 ms) happens while git works.
+GitPython is imported when the first command runs through it, not when the repository is
+found: ``collect`` starts its diff first, and the import (about 40 ms) happens while git
+works.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def git_env(**extra: str) -> dict[str, str]:
     """The environment of the git processes phasectl starts itself (the repository's
     discovery, the diff): git's messages in English, whatever the user's locale (some are
     matched on), and without ``GIT_DIR`` / ``GIT_WORK_TREE``, so that ``--repo`` decides
-    which repository is found (``GitBase.open`` then checks that they name the same one).
+    which repository is found (``find_repository`` checks that they name the same one).
     """
     env = {k: v for k, v in os.environ.items() if k not in REPOSITORY_VARIABLES}
     return {**env, "LC_ALL": "C", "LANGUAGE": "C", **extra}
