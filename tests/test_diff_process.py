@@ -393,6 +393,25 @@ def test_no_git_on_path_is_one_clear_error(
     )
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="pipe sizes are Linux's")
+def test_the_diffs_pipe_holds_a_large_diff(phase: tuple[Path, str, str]) -> None:
+    """git writes a 5,000-file diff's output without waiting for phasectl's threads."""
+    import fcntl
+
+    from phasectl.repo.diff import DiffSettings
+    from phasectl.repo.repository import Repository
+
+    if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < 1 << 20:
+        pytest.skip("this system's pipes hold less than 1 MiB")
+    repo, _, _ = phase
+    pending = Repository.open(repo).start_diff("base", "head", DiffSettings())
+    try:
+        size = fcntl.fcntl(pending._proc.stdout.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[union-attr]
+    finally:
+        pending.cancel()
+    assert size == 1 << 20
+
+
 @pytest.mark.parametrize(
     "refs", [["--base", "base", "--head", "head"], []], ids=["named", "default"]
 )

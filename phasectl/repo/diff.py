@@ -8,9 +8,11 @@ as git prints it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,8 @@ class PendingGit:
     """A git command running in the background; its output is read by a thread (and its
     standard error by a second one) so that a full pipe never stalls git."""
 
+    _pipe_size = 0  # what its output pipe is widened to (0: the system's size, 64 KiB)
+
     def __init__(self, cwd: Path, args: list[str], what: str, *, aside: bool = False) -> None:
         """``aside``: this command is not what phasectl waits for first (``give_way``)."""
         import threading
@@ -92,6 +96,8 @@ class PendingGit:
         except FileNotFoundError:
             raise RepositoryError(GIT_NOT_FOUND) from None
         try:
+            if self._pipe_size:
+                _widen(self._proc.stdout, self._pipe_size)
             if aside:
                 give_way(self._proc.pid)
             self._reader = threading.Thread(target=self._read, daemon=True)
@@ -189,6 +195,10 @@ class PendingDiff(PendingGit):
     the end; ``raw_pieces`` hands the first part over while git computes the second.
     """
 
+    # Room for a 5,000-file diff's whole output (about 0.5 MB): git never waits for phasectl
+    # to read, even when phasectl's threads (or a busy machine) keep its reader waiting.
+    _pipe_size = 1 << 20
+
     def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
         from queue import SimpleQueue
 
@@ -230,6 +240,15 @@ class PendingDiff(PendingGit):
             if found and "renameLimit" in line:
                 needed = int(found.group(1))
         return DiffOutput(out, warnings, needed)
+
+
+def _widen(pipe: IO[bytes] | None, size: int) -> None:
+    """Make ``pipe`` hold up to ``size`` bytes, where the system allows it (Linux)."""
+    if sys.platform == "linux" and pipe is not None:
+        import fcntl
+
+        with contextlib.suppress(OSError):  # over the system's or the user's limit
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, size)
 
 
 def _read_all(pipe: IO[bytes] | None) -> bytes:
