@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # the console script's first imports stay lean (phasectl.early)
+TYPE_CHECKING = False  # `phasectl --help` imports no more than it shows
 if TYPE_CHECKING:
     from phasectl.errors import PhasectlError
 

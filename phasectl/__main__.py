@@ -1,6 +1,6 @@
 """Allow ``python -m phasectl``."""
 
-from phasectl.early import main
+from phasectl.cli import main
 
 if __name__ == "__main__":
     main()

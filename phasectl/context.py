@@ -25,10 +25,18 @@ class AppContext:
     """Settings given as options (``--test-timeout``), over the settings file's."""
 
     @cached_property
+    def location(self) -> tuple[Path | None, Path]:
+        """The repository's work tree (``None``: bare) and git folder, found as git finds
+        them (one ``git rev-parse``): all ``collect`` needs to start git's diff first."""
+        from phasectl.repo.base import find_repository
+
+        return find_repository(self.repo_path)
+
+    @cached_property
     def repository(self) -> Repository:
         from phasectl.repo.repository import Repository
 
-        repository = Repository.open(self.repo_path)
+        repository = Repository(*self.location)
         # A base worktree left by a phasectl that was killed (SIGKILL) goes on this run.
         if repository.work_tree is not None:
             import click
@@ -39,7 +47,7 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        return self.config_for(self.repository.work_tree)
+        return self.config_for(self.location[0])
 
     def config_for(self, root: Path | None) -> Config:
         """The settings for the work tree at ``root``: ``--config FILE`` if given, else the

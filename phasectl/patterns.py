@@ -24,8 +24,8 @@ class PathPatterns:
     """A list of patterns compiled once; for a path, the last pattern that matches decides."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        # Imported here: the settings module needs only ``literal_glob``, and phasectl.early
-        # may read the settings before git's diff starts.
+        # Imported here: the settings module needs only ``literal_glob``, and ``collect``
+        # reads the settings before git's diff starts.
         from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
         self.patterns = tuple(patterns)

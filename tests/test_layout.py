@@ -24,7 +24,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"collectors"}),  # orchestration only
     frozenset({"report"}),
     frozenset({"workflow", "ci"}),
-    frozenset({"context", "commands", "cli", "early", "__main__", "__init__"}),
+    frozenset({"context", "commands", "cli", "__main__", "__init__"}),
 )
 READERS_MAY_IMPORT = frozenset({"errors", "model", "readers"})
 MAX_MODULES = 12

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,30 +110,29 @@ def collect_phase(
     echo: Echo,
     pending: PendingDiff | None = None,
     started: BackgroundMeasurement | None = None,
-    claim: Callable[[PhaseRange], PendingDiff | None] | None = None,
-    known: tuple[str, str, str | None] | None = None,
 ) -> PhaseMetrics:
     """Everything measurable for the range. Warnings are echoed as they appear, and kept.
 
-    ``pending`` is the diff of ``options.base`` and ``options.head``, already started;
-    ``started`` the test run of the work tree, already started; ``claim`` gives the diff
-    of the resolved range if one was started before (``phasectl.early``), else ``None``;
-    ``known`` is the default range as looked up before (``resolve_range``).
+    ``pending`` is the diff of ``options.base`` and ``options.head``, already started (its
+    starter stops it); ``started`` the test run of the work tree, already started.
     """
-    from phasectl.collectors.baseline import cores, find_baseline
     from phasectl.repo.changes import resolve_range
+    from phasectl.repo.diff import DiffSettings
 
     phase_range = resolve_range(
         repo, config, options.base, options.head,
-        merge_base=options.merge_base, skip_reports=options.skip_reports, known=known,
+        merge_base=options.merge_base, skip_reports=options.skip_reports,
     )  # fmt: skip
     if pending is not None and phase_range.tip != phase_range.head.sha:
         pending.cancel()  # started for a head that skip_reports has moved
         pending = None
-    # Claimed at once: until then nobody reads it. From then on, ours to stop.
-    claimed = claim(phase_range) if pending is None and claim is not None else None
-    baseline = debt_scan = None
+    own = baseline = debt_scan = None
     try:
+        if pending is None:
+            # No diff was started for the named refs: the range's starts now, before
+            # anything else; ours to stop.
+            settings = DiffSettings.of(config)
+            own = repo.start_diff(phase_range.base.sha, phase_range.head.sha, settings)
         # The debt's lines come from git grep in the changed files, run alongside the diff.
         if options.debt:
             from phasectl.patterns import PathPatterns
@@ -141,6 +140,8 @@ def collect_phase(
 
             skip = PathPatterns(config.excluded_globs)
             debt_scan = DebtScan(repo, phase_range.base.sha, phase_range.head.sha, skip)
+        from phasectl.collectors.baseline import cores, find_baseline
+
         in_place = repo.head_sha() in (phase_range.head.sha, phase_range.tip)
         if started is not None and not in_place:
             # Stopped before the base's run starts: stopping a run stops every test process.
@@ -163,11 +164,11 @@ def collect_phase(
             baseline = find_baseline(repo, config, phase_range, options, echo, alongside=alongside)
         return _measured_phase(
             repo, config, options, echo, phase_range,
-            _Runs(pending or claimed, started, recorded, baseline, debt_scan, in_place),
+            _Runs(pending or own, started, recorded, baseline, debt_scan, in_place),
         )  # fmt: skip
     finally:
         # Nothing left to stop unless an error or Ctrl-C came first.
-        for running in (claimed, baseline, debt_scan):
+        for running in (own, baseline, debt_scan):
             if running is not None:
                 running.cancel()
 

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from phasectl.collectors.measurement import BackgroundMeasurement
     from phasectl.collectors.options import CollectOptions
     from phasectl.model.phase import PhaseMetrics
-    from phasectl.repo.changes import PhaseRange
     from phasectl.repo.diff import PendingDiff
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,54 +26,16 @@ def absolute_globs(patterns: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(p if Path(p).is_absolute() else str(Path.cwd() / p) for p in patterns)
 
 
-def start_early_diff(app: AppContext, base: str | None, head: str | None) -> PendingDiff | None:
-    """With both refs named, start git's diff before anything else (or take the one
-    ``phasectl.early`` started before click loaded): it is the slow part, and imports, ref
-    checks and ``git status`` then run while git works. The refs are still checked before
-    its output is used."""
+def start_diff_first(app: AppContext, base: str | None, head: str | None) -> PendingDiff | None:
+    """With both refs named, start git's diff before anything else: it is the slow part,
+    and imports (GitPython's among them), ref checks and ``git status`` then run while git
+    works. The refs are still checked before its output is used."""
     if base is None or head is None:
         return None
-    from phasectl import early
-    from phasectl.repo.base import find_work_tree
     from phasectl.repo.diff import DiffSettings, start_diff
 
-    root = find_work_tree(app.repo_path)
-    if root is None:
-        return None
-    settings = DiffSettings.of(app.config_for(root))
-    return early.take(root, base, head, settings) or start_diff(root, base, head, settings)
-
-
-def claim_early_diff(app: AppContext) -> Callable[[PhaseRange], PendingDiff | None]:
-    """The diff of the default range that ``phasectl.early`` started, for ``collect_phase``
-    to take once it has resolved the range (if it is that diff)."""
-    from phasectl import early
-    from phasectl.repo.diff import DiffSettings
-
-    def claim(phase_range: PhaseRange) -> PendingDiff | None:
-        # The repository measured, which --repo may name inside another's work tree (a
-        # bare one): its root and settings, so that a diff of the other is refused.
-        root = app.repository.work_tree
-        if root is None:
-            early.discard()
-            return None
-        settings = DiffSettings.of(app.config)
-        return early.take(root, phase_range.base.ref, phase_range.head.sha, settings)
-
-    return claim
-
-
-def found_default_range(
-    app: AppContext, options: CollectOptions
-) -> tuple[str, str, str | None] | None:
-    """The default range as ``phasectl.early`` looked it up, if it did so for this
-    repository and these settings (``resolve_range``'s ``known``)."""
-    from phasectl import early
-
-    root, config = app.repository.work_tree, app.config
-    if root is None:
-        return None
-    return early.found_range(root, options.skip_reports, config.tag_prefix, config.report_dir)
+    work_tree, git_dir = app.location
+    return start_diff(work_tree or git_dir, base, head, DiffSettings.of(app.config))
 
 
 def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMeasurement | None:
@@ -84,12 +45,11 @@ def start_early_tests(app: AppContext, options: CollectOptions) -> BackgroundMea
     if not options.tests:
         return None
     from phasectl.collectors.measurement import BackgroundMeasurement, measure
-    from phasectl.repo.base import find_work_tree
 
-    root = find_work_tree(app.repo_path)
+    root = app.location[0]
     if root is None:
         return None
-    config = app.config_for(root)
+    config = app.config
     return BackgroundMeasurement(
         lambda: measure(
             root,
@@ -252,27 +212,21 @@ def regenerate_args(params: dict[str, Any]) -> list[str]:
 
 def run_collect(app: AppContext, options: CollectOptions) -> PhaseMetrics:
     """Collect the phase, with git's diff and the work tree's tests started as early as can be."""
-    from phasectl.collectors.phase import collect_phase
-
-    pending = start_early_diff(app, options.base, options.head) if not options.merge_base else None
-    default_range = options.base is None and options.head is None and not options.merge_base
-    claim = claim_early_diff(app) if default_range else None
-    # With recorded_head the tests may not run at all: do not start them before knowing.
-    early = options.head is None and not options.recorded_head
-    started = start_early_tests(app, options) if early else None
+    pending = None
     try:
-        if pending is not None and pending.cwd != app.repository.work_tree:
-            # The nearest .git above --repo is not the repository git found there (a
-            # stray .git folder): the diff was started with another folder's settings.
-            pending.cancel()
-            pending = None
-        known = found_default_range(app, options) if default_range else None
-        return collect_phase(
-            app.repository, app.config, options, echo_err, pending, started, claim, known
-        )
+        if not options.merge_base:
+            pending = start_diff_first(app, options.base, options.head)
+        from phasectl.collectors.phase import collect_phase
+
+        # With recorded_head the tests may not run at all: do not start them before knowing.
+        early = options.head is None and not options.recorded_head
+        started = start_early_tests(app, options) if early else None
+        try:
+            return collect_phase(app.repository, app.config, options, echo_err, pending, started)
+        finally:
+            if started is not None:
+                started.cancel()
     finally:
-        if started is not None:
-            started.cancel()
         if pending is not None:
             pending.cancel()
 
@@ -309,10 +263,10 @@ def collect(app: AppContext, /, fmt: str, output: Path | None, **params: Any) ->
       phasectl collect --format json -o phase.json
       phasectl collect --base v1.0 --no-tests     # the diff only
     """
+    metrics = run_collect(app, collect_options(params, skip_reports=False))
     from phasectl.fileio import write_atomic
     from phasectl.report.output import format_text, to_json
 
-    metrics = run_collect(app, collect_options(params, skip_reports=False))
     data = to_json(metrics.to_dict()) if fmt == "json" else format_text(metrics).encode()
     if output is not None and output != STDOUT:
         write_atomic(output, data)

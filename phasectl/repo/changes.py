@@ -198,7 +198,6 @@ def resolve_range(
     *,
     merge_base: bool = False,
     skip_reports: bool = False,
-    known: tuple[str, str, str | None] | None = None,
 ) -> PhaseRange:
     """Resolve the user's refs; choose the default base when none is given.
 
@@ -209,19 +208,13 @@ def resolve_range(
     With ``skip_reports``, head moves back past commits that only change phasectl's
     reports (``report_dir``): a report describes the work before it was committed, so
     committing it (as ``phasectl tag`` does) does not make it stale.
-
-    ``known``: the default range's (tip, head, base tag) as found moments before by the
-    same lookups (``phasectl.early.found_range``), used if HEAD is still that tip.
     """
     if head is None:
         repo.require_commits()
     head_ref = "HEAD" if head is None else head
     tip = repo.resolve_commit(head_ref, tag_prefix=config.tag_prefix)
-    if known is not None and base is None and head is None and known[0] == tip:
-        _, head_sha, tag = known
-    else:
-        head_sha = repo.last_change_outside(tip, config.report_dir) if skip_reports else tip
-        tag = repo.default_tag(head_sha, config.tag_prefix) if base is None else None
+    head_sha = repo.last_change_outside(tip, config.report_dir) if skip_reports else tip
+    tag = repo.default_tag(head_sha, config.tag_prefix) if base is None else None
     notes: list[str] = []
     if base is None:
         if tag is not None:

@@ -1,34 +1,54 @@
 """The diff between two trees (run in the background as git prints it), patches, and
-files read from trees."""
+files read from trees.
+
+The bulk diff is one ``git diff --raw --numstat -z`` process started with ``subprocess``
+(not through GitPython's handle: it starts before GitPython is imported), read by a thread
+as git prints it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from phasectl.errors import GitCommandError
-from phasectl.repo.base import GitBase, git_reason, give_way
+from phasectl.errors import GitCommandError, RepositoryError
+from phasectl.repo.base import GIT_NOT_FOUND, PINNED_CONFIG, GitBase, git_env, git_reason, give_way
 from phasectl.repo.patch import parse_added_lines
-from phasectl.repo.spawn import (
-    DEFAULT_RENAME_LIMIT,
-    DEFAULT_SIMILARITY,
-    PINNED_CONFIG,
-    Child,
-    diff_args,
-    git_env,
-    read_all,
-    spawn_git,
-)
 
 if TYPE_CHECKING:
     from phasectl.config import Config
 
 _RENAME_LIMIT_HINT = re.compile(r"at least (\d+)")
+
+DEFAULT_SIMILARITY = 50
+DEFAULT_RENAME_LIMIT = 1000
+
+
+def diff_args(
+    base: str,
+    head: str,
+    similarity: int = DEFAULT_SIMILARITY,
+    rename_limit: int = DEFAULT_RENAME_LIMIT,
+    copies: bool = False,
+) -> list[str]:
+    """The arguments of the pinned ``git diff --raw --numstat -z`` between two revisions."""
+    args = [
+        "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+        "--no-relative", "--ignore-submodules=none", "--diff-algorithm=myers",
+        "--full-index", "--raw", "--numstat", "-z",
+        f"-M{similarity}%", f"-l{rename_limit}",
+    ]  # fmt: skip
+    if copies:
+        args.append(f"-C{similarity}%")
+    # --end-of-options: a revision such as "--output=x" is a revision, never an option.
+    return [*args, "--end-of-options", base, head, "--"]
 
 
 @dataclass(frozen=True)
@@ -58,44 +78,59 @@ class PendingGit:
     """A git command running in the background; its output is read by a thread (and its
     standard error by a second one) so that a full pipe never stalls git."""
 
-    _wide = False  # whether its output pipe holds 1 MiB (spawn_git)
+    _pipe_size = 0  # what its output pipe is widened to (0: the system's size, 64 KiB)
     _succeeded: tuple[int, ...] = (0,)  # the exit statuses that are not failures
 
-    def __init__(
-        self, cwd: Path, args: list[str], what: str, *, aside: bool = False,
-        child: Child | None = None,
-    ) -> None:  # fmt: skip
-        """``aside``: this command is not what phasectl waits for first (``give_way``).
-        ``child``: the command, already started (by ``phasectl.early``)."""
+    def __init__(self, cwd: Path, args: list[str], what: str, *, aside: bool = False) -> None:
+        """``aside``: this command is not what phasectl waits for first (``give_way``)."""
         import threading
 
         self.cwd = cwd
         self._what = what
         self._cancelled = False
-        self._proc = child or spawn_git(str(cwd), args, wide=self._wide)
-        if aside:
-            give_way(self._proc.pid)
         self._output: tuple[bytes, bytes] = (b"", b"")
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        try:
+            self._proc = subprocess.Popen(
+                ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise RepositoryError(GIT_NOT_FOUND) from None
+        try:
+            if self._pipe_size:
+                _widen(self._proc.stdout, self._pipe_size)
+            if aside:
+                give_way(self._proc.pid)
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+        except BaseException:
+            # Ctrl-C or SIGTERM while the reader starts: nobody holds this git yet.
+            self._proc.kill()
+            self._proc.wait()
+            raise
 
     def _read(self) -> None:
         import threading
 
         proc = self._proc
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         errors: list[bytes] = []
-        drainer = threading.Thread(target=lambda: errors.append(read_all(proc.stderr)), daemon=True)
+        drainer = threading.Thread(
+            target=lambda: errors.append(_read_all(proc.stderr)), daemon=True
+        )
         buffer = bytearray()
+        out = proc.stdout.fileno()
         try:
             drainer.start()
-            while chunk := os.read(proc.stdout, 1 << 16):
+            while chunk := os.read(out, 1 << 16):
                 buffer += chunk
                 self._received(buffer)
             proc.wait()
             drainer.join()
             self._output = (bytes(buffer), errors[0] if errors else b"")
         finally:
-            os.close(proc.stdout)
+            proc.stdout.close()
             self._ended()
 
     def _received(self, output: bytearray) -> None:
@@ -110,7 +145,7 @@ class PendingGit:
         out, err_bytes = self._output
         err = err_bytes.decode("utf-8", "replace")
         if self._proc.returncode not in self._succeeded:
-            reason = git_reason(err, self._proc.returncode or 0)
+            reason = git_reason(err, self._proc.returncode)
             raise GitCommandError(f"{self._what} failed: {reason}")
         return out, err
 
@@ -161,18 +196,17 @@ class PendingDiff(PendingGit):
     the end; ``raw_pieces`` hands the first part over while git computes the second.
     """
 
-    _wide = True
+    # Room for a 5,000-file diff's whole output (about 0.5 MB): git never waits for phasectl
+    # to read, even when phasectl's threads (or a busy machine) keep its reader waiting.
+    _pipe_size = 1 << 20
 
-    def __init__(
-        self, cwd: Path, base: str, head: str, settings: DiffSettings, child: Child | None = None
-    ) -> None:
-        """``child``: this diff, already started (by ``phasectl.early``)."""
+    def __init__(self, cwd: Path, base: str, head: str, settings: DiffSettings) -> None:
         from queue import SimpleQueue
 
         self._pieces: SimpleQueue[bytes | None] = SimpleQueue()
         self._scanned, self._raw_complete = 0, False
         args = diff_args(base, head, settings.similarity, settings.rename_limit, settings.copies)
-        super().__init__(cwd, args, f"git diff {base} {head}", child=child)
+        super().__init__(cwd, args, f"git diff {base} {head}")
 
     def _received(self, output: bytearray) -> None:
         """Hand on each run of whole raw records as it comes."""
@@ -207,6 +241,22 @@ class PendingDiff(PendingGit):
             if found and "renameLimit" in line:
                 needed = int(found.group(1))
         return DiffOutput(out, warnings, needed)
+
+
+def _widen(pipe: IO[bytes] | None, size: int) -> None:
+    """Make ``pipe`` hold up to ``size`` bytes, where the system allows it (Linux)."""
+    if sys.platform == "linux" and pipe is not None:
+        import fcntl
+
+        with contextlib.suppress(OSError):  # over the system's or the user's limit
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, size)
+
+
+def _read_all(pipe: IO[bytes] | None) -> bytes:
+    """Everything that comes from ``pipe`` until it closes; then close it."""
+    assert pipe is not None
+    with pipe:
+        return pipe.read()
 
 
 class PendingGrep(PendingGit):

@@ -6,7 +6,6 @@ import re
 
 from phasectl.errors import RefError, ShallowCloneError
 from phasectl.repo.base import GitBase
-from phasectl.repo.spawn import default_tag, outside_args, tags_at_args
 
 _TAG_LIKE = re.compile(r"^(refs/tags/|tags/)|^v?\d+(\.\d+)*([-.][\w.]+)?$")
 # Revision expressions that name a set of commits, not one: ^x, a..b, a...b, x^@, x^!, x^-.
@@ -48,13 +47,21 @@ class Refs(GitBase):
         raise RefError(f"{message}; check the name with 'git log --oneline --decorate'")
 
     def tags_at(self, sha: str) -> list[str]:
-        out = self.run(*tags_at_args(sha))[1]
+        """The tags pointing at ``sha``."""
+        out = self.run("tag", "--points-at", sha)[1]
         return [name for name in out.decode("utf-8", "surrogateescape").splitlines() if name]
 
     def default_tag(self, head_sha: str, prefix: str) -> str | None:
-        """The nearest tag reachable from ``head_sha`` whose name starts with ``prefix``,
-        else of any name, other than those on it; ``None`` if none (``spawn.default_tag``)."""
-        return default_tag(self.output, head_sha, prefix)
+        """The nearest tag reachable from commit ``head_sha`` whose name starts with
+        ``prefix``, else the nearest of any name, leaving out the tags on ``head_sha`` (they
+        close this phase); ``None`` when there is none."""
+        exclude = [f"--exclude={name}" for name in self.tags_at(head_sha)]
+        for pattern in (f"{prefix}*", None):  # the prefix has no glob characters (config)
+            match = [] if pattern is None else [f"--match={pattern}"]
+            tag = self.output(["describe", "--tags", "--abbrev=0", *match, *exclude, head_sha])
+            if tag:
+                return tag
+        return None
 
     def merge_base(self, a: str, b: str) -> str:
         status, out, _ = self.run("merge-base", a, b, check=False)
@@ -100,7 +107,9 @@ class Refs(GitBase):
     def last_change_outside(self, sha: str, folder: str) -> str:
         """The newest commit at or before ``sha`` that changes something outside ``folder``
         (``sha`` itself when none does)."""
-        return self.output(outside_args(sha, folder)) or sha
+        top = folder.strip("/")
+        args = ["rev-list", "-1", sha, "--", ":(top)", f":(top,exclude,literal){top}"]
+        return self.output(args) or sha
 
     def tag_targets(self, prefix: str) -> list[tuple[str, str, str]]:
         """Every tag whose name starts with ``prefix``: (name, peeled object id, object type).

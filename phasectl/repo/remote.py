@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 from phasectl.errors import GitCommandError
 from phasectl.repo.base import GitBase, git_reason
-from phasectl.repo.spawn import PINNED_CONFIG, git_env
 
 
 def _push_reason(err: str, status: int) -> str:
@@ -81,34 +81,25 @@ class Remotes(GitBase):
         Never prompts (no terminal or SSH password prompt) and gives up after ``timeout``
         seconds; any failure (offline, no access, unknown remote) answers ``False``.
         """
-        import os
         import signal
 
-        env = git_env(GIT_TERMINAL_PROMPT="0", GCM_INTERACTIVE="never")
-        own_ssh = env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH")
+        env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+        own_ssh = os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH")
         if not own_ssh and self.run("config", "--get", "core.sshCommand", check=False)[0] != 0:
             env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
-        args = ["git", *PINNED_CONFIG, "ls-remote", "--exit-code", "--end-of-options"]
+        args = ["ls-remote", "--exit-code", "--end-of-options", remote, ref]
         try:
-            proc = subprocess.Popen(
-                [*args, remote, ref],
-                cwd=self.work_tree or self.git_dir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+            with self._started(
+                args, istream=None, with_stdout=False, env=env,
                 start_new_session=True,  # so a timeout also stops ssh or a credential helper
-            )
+            ) as proc:  # fmt: skip
+                try:
+                    return proc.wait(timeout=timeout) == 0
+                except subprocess.TimeoutExpired:
+                    if hasattr(os, "killpg"):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    return False
         except OSError:
-            return False
-        try:
-            return proc.wait(timeout=timeout) == 0
-        except subprocess.TimeoutExpired:
-            if hasattr(os, "killpg"):
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:  # pragma: no cover - Windows
-                proc.kill()
-            proc.wait()
             return False
 
     # --- hooks and settings (phasectl hook, phasectl init) -----------------------------

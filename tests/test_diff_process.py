@@ -1,7 +1,9 @@
-"""The console script starts git's diff before click loads (``phasectl.early``).
+"""The bulk diff: one streamed git process, started by the command before the heavy
+imports, stopped with phasectl, and the only line diff git runs for a ``collect``.
 
-The figures must be git's whichever way the diff started, a diff the command does not want
-is stopped, and git's output is handed over in whole raw records however it is cut.
+The figures must be git's however the command was started, the repository is the one
+git's own discovery finds, and git's output is handed over in whole raw records however
+it is cut.
 """
 
 from __future__ import annotations
@@ -9,63 +11,33 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
-from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from phasectl import early
-from phasectl.early import read_request
-from phasectl.repo.diff import DiffSettings, raw_section_end
-from phasectl.repo.spawn import spawn_git
+from phasectl.repo.diff import raw_section_end
 
 from conftest import by_path, collect_json, commit, git, run_cli
 
 TEXT = "".join(f"line {n}\n" for n in range(1, 31))
-# `python -m phasectl` enters through phasectl.early, as the console script does.
+# `python -m phasectl` enters through phasectl.cli.main, as the console script does.
 PHASECTL = [sys.executable, "-m", "phasectl"]
 
 
-# `python -m phasectl`, telling on standard error whether the command took a diff
-# phasectl.early had started (it is wrapped to see, and still does its work).
-TELLING = [
-    sys.executable,
-    "-c",
-    "import atexit, sys\n"
-    "from phasectl import early\n"
-    "taken, take = [], early.take\n"
-    "def telling(*args):\n"
-    "    pending = take(*args)\n"
-    "    taken.append(pending is not None)\n"
-    "    return pending\n"
-    "early.take = telling\n"
-    "atexit.register(lambda: print('taken', any(taken), file=sys.stderr))\n"
-    "sys.argv[0] = 'phasectl'\n"
-    "early.main()\n",
-]
-
-
 def process_run(
-    repo: Path,
-    *args: str,
-    early: bool | None = True,
-    cwd: Path | None = None,
-    status: int = 0,
-    diffs: int = 1,
+    repo: Path, *args: str, cwd: Path | None = None, status: int = 0, diffs: int = 1
 ) -> str:
-    """``phasectl --repo REPO args`` as a process; its standard output.
-
-    Also checks whether the command took the diff ``phasectl.early`` started (unless
-    ``early`` is None), and, from git's trace, that git's line diff ran ``diffs`` times (a
-    refused early diff makes two)."""
+    """``phasectl --repo REPO args`` as a process; its standard output. From git's trace,
+    also checks that git's line diff (``--numstat``) ran ``diffs`` times."""
     trace = repo.parent / "git-trace.txt"
     trace.unlink(missing_ok=True)
     done = subprocess.run(
-        [*TELLING, "--repo", str(repo), *args],
+        [*PHASECTL, "--repo", str(repo), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -73,8 +45,6 @@ def process_run(
         env={**os.environ, "GIT_TRACE": str(trace)},
     )
     assert done.returncode == status, done.stderr
-    if early is not None:
-        assert done.stderr.endswith(f"taken {early}\n"), done.stderr
     ran = [line for line in trace.read_text().splitlines() if "--numstat" in line]
     assert len(ran) == diffs, ran
     return done.stdout
@@ -154,34 +124,32 @@ def phase(git_repo: Path) -> tuple[Path, str, str]:
     ],
     ids=["defaults", "similarity", "copies"],
 )
-def test_the_early_diff_gives_gits_figures(
+def test_the_command_lines_figures_are_gits(
     phase: tuple[Path, str, str], settings: str, git_options: tuple[str, ...]
 ) -> None:
     repo, _, _ = phase
     (repo / ".phasectl.toml").write_text(settings)
-    early_run = process_collect(repo, "--base", "base", "--head", "head")
+    run = process_collect(repo, "--base", "base", "--head", "head")
     in_process = collect_json(repo, "--base", "base", "--head", "head")
-    assert early_run["diff"] == in_process["diff"]
-    assert as_numstat(early_run) == git_numstat(repo, "base", "head", *git_options)
-    statuses = {f["status"] for f in early_run["diff"]["files"]}
+    assert run["diff"] == in_process["diff"]
+    assert as_numstat(run) == git_numstat(repo, "base", "head", *git_options)
+    statuses = {f["status"] for f in run["diff"]["files"]}
     assert "renamed" in statuses
     if "-C50%" in git_options:
         assert "copied" in statuses
 
 
-def test_a_config_file_the_early_start_does_not_read_still_counts(
+def test_a_config_file_named_on_the_command_line_sets_the_diff(
     phase: tuple[Path, str, str], tmp_path: Path
 ) -> None:
     repo, _, _ = phase
     settings = tmp_path / "strict.toml"
     settings.write_text("rename_similarity = 95\n")
-    data = process_collect(
-        repo, "--base", "base", "--head", "head", "--config", str(settings), early=False
-    )
+    data = process_collect(repo, "--base", "base", "--head", "head", "--config", str(settings))
     assert as_numstat(data) == git_numstat(repo, "base", "head", "-M95%")
 
 
-def test_the_early_diff_starts_from_the_folder_given_by_repo(
+def test_the_diff_is_of_the_repository_given_by_repo(
     phase: tuple[Path, str, str], tmp_path: Path
 ) -> None:
     repo, _, _ = phase
@@ -191,26 +159,26 @@ def test_the_early_diff_starts_from_the_folder_given_by_repo(
     assert as_numstat(data) == git_numstat(repo, "base", "head", "-M50%")
 
 
-def test_the_default_range_is_diffed_early(phase: tuple[Path, str, str]) -> None:
+def test_the_default_range_is_diffed_once(phase: tuple[Path, str, str]) -> None:
     """No --base/--head: the nearest tag before head ("base": head's own tag is skipped,
-    and no phase/ tag exists, so any tag serves), found before the command starts."""
+    and no phase/ tag exists, so any tag serves)."""
     repo, _, _ = phase
-    early_run = process_collect(repo)
-    assert early_run["base"]["ref"] == "base"
-    assert early_run["diff"] == collect_json(repo)["diff"]
-    assert as_numstat(early_run) == git_numstat(repo, "base", "HEAD", "-M50%")
+    run = process_collect(repo)
+    assert run["base"]["ref"] == "base"
+    assert run["diff"] == collect_json(repo)["diff"]
+    assert as_numstat(run) == git_numstat(repo, "base", "HEAD", "-M50%")
 
 
 @pytest.mark.parametrize("command", ["report", "check"])
-def test_a_report_commit_on_top_keeps_the_early_diff(
+def test_a_report_commit_on_top_is_left_out_of_the_diff(
     phase: tuple[Path, str, str], command: str
 ) -> None:
-    """``report`` and ``check`` diff up to the last commit that is not only reports; the
-    early start finds that commit as they do."""
+    """``report`` and ``check`` diff up to the last commit that is not only reports, as a
+    process as in-process."""
     repo, base, _ = phase
     git(repo, "tag", "phase/one", base)
     commit(repo, {"docs/phases/two.md": "# Two\n"}, "report")
-    (repo / ".phasectl.toml").write_text('tag_prefix = "phase/"\n')  # read: the slow way
+    (repo / ".phasectl.toml").write_text('tag_prefix = "phase/"\n')
     if command == "check":  # a report to check, committed
         process_run(repo, "report", "--no-tests")
         git(repo, "add", "-A")
@@ -225,66 +193,11 @@ def test_a_report_commit_on_top_keeps_the_early_diff(
 
 def test_with_no_tag_the_command_diffs_the_empty_tree(git_repo: Path) -> None:
     commit(git_repo, {"a.py": "x\n"})
-    data = process_collect(git_repo, early=False)
+    data = process_collect(git_repo)
     assert data["base"]["ref"] == "(empty tree)"
     trace = (git_repo.parent / "git-trace.txt").read_text()  # process_run's
-    assert trace.count(" describe ") == 2  # phasectl.early's, not repeated
+    assert trace.count(" describe ") == 2  # phase tags, then any tag: each once
     assert as_numstat(data) == {"a.py": ("1", "0")}
-
-
-def test_the_early_defaults_are_the_configs() -> None:
-    from phasectl.config import Config
-
-    assert (Config().tag_prefix, Config().report_dir) == (early.TAG_PREFIX, early.REPORT_DIR)
-    assert early._settings("/nonexistent")[0] == astuple(DiffSettings())
-
-
-@pytest.mark.parametrize(
-    ("argv", "expected"),
-    [
-        (["collect", "--base", "v1", "--head", "v2"], ("collect", ".", "v1", "v2")),
-        (["--repo", "r", "report", "--head=h", "--base=b"], ("report", "r", "b", "h")),
-        (["--debug", "check", "--base", "b", "--head", "h", "--repo", "x"],
-         ("check", "x", "b", "h")),
-        (["report"], ("report", ".", None, None)),  # the default range
-        (["collect", "--base", "b"], None),  # head is HEAD: the command starts it itself
-        (["collect", "--head", "h"], None),
-        (["collect", "--base", "b", "--head", "h", "--merge-base"], None),
-        (["-C", "sub", "collect", "--base", "b", "--head", "h"], None),
-        (["collect", "--config", "f.toml", "--base", "b", "--head", "h"], None),
-        (["collect", "--base", "b", "--head", "h", "--help"], None),
-        (["tag", "--base", "b", "--head", "h"], None),
-        (["--unknown", "collect", "--base", "b", "--head", "h"], None),
-        (["collect", "--", "--base", "b", "--head", "h"], None),
-        (["collect", "--base", "b", "--head"], None),
-        ([], None),
-    ],
-)  # fmt: skip
-def test_the_command_line_is_read_or_left_to_click(
-    argv: list[str], expected: tuple[str, str, str | None, str | None] | None
-) -> None:
-    assert read_request(argv) == expected
-
-
-def test_a_diff_the_command_does_not_ask_for_is_stopped(phase: tuple[Path, str, str]) -> None:
-    repo, base, head = phase
-    root = repo.resolve()
-    assert early.start(("collect", str(repo), "base", "head"))
-    assert early._started is not None
-    child = early._started.child
-    assert early.take(root, "base", "other", DiffSettings()) is None
-    assert child.returncode is not None  # stopped and reaped
-    # Taken once at most: a second command in the same process starts its own.
-    assert early.take(root, "base", "head", DiffSettings()) is None
-    assert early.start(("collect", str(repo), base, head))
-    mine = early.take(root, base, head, DiffSettings())
-    assert mine is not None
-    try:
-        assert not mine.cancelled
-        plain = ["git", "diff", "--raw", "--numstat", "-z", "--full-index", "-M50%", base, head]
-        assert mine.result().data == subprocess.run(plain, cwd=repo, capture_output=True).stdout
-    finally:
-        mine.cancel()
 
 
 def slow_rename_repo(repo: Path, files: int = 900) -> None:
@@ -318,46 +231,90 @@ def slow_rename_repo(repo: Path, files: int = 900) -> None:
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
 
 
-def git_processes_in(folder: Path) -> list[int]:
-    """The git processes running with ``folder`` as their current folder (Linux /proc)."""
+def git_processes_in(folder: Path, marker: bytes = b"") -> list[int]:
+    """The git processes running with ``folder`` as their current folder and ``marker`` in
+    their command line (Linux /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() == "git" and (
-                entry / "cwd"
-            ).readlink() == folder.resolve():
+            if (
+                (entry / "comm").read_text().strip() == "git"
+                and (entry / "cwd").readlink() == folder.resolve()
+                and marker in (entry / "cmdline").read_bytes()
+            ):
                 found.append(int(entry.name))
         except OSError:
             continue
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
-@pytest.mark.parametrize(
-    "refs", [["--base", "base", "--head", "head"], []], ids=["named", "default"]
-)
-def test_an_early_diff_does_not_outlive_a_command_that_fails(
-    git_repo: Path, refs: list[str]
-) -> None:
-    slow_rename_repo(git_repo)
-    git(git_repo, "checkout", "-q", "head")  # the default range: base..head
+def git_alone(repo: Path) -> float:
+    """Seconds git's own diff of ``slow_rename_repo`` takes."""
     started = time.perf_counter()
-    git(git_repo, "diff", "--raw", "--numstat", "-M50%", "base", "head")
-    git_alone = time.perf_counter() - started
+    git(repo, "diff", "--raw", "--numstat", "-M50%", "base", "head")
+    return time.perf_counter() - started
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
+def test_the_diff_does_not_outlive_a_command_that_fails(git_repo: Path) -> None:
+    """The diff starts with the refs as named; a base that names a tree, which git diffs
+    but phasectl refuses once it checks the refs, stops the command while git works."""
+    slow_rename_repo(git_repo)
+    alone = git_alone(git_repo)
     started = time.perf_counter()
     done = subprocess.run(
-        [*PHASECTL, "--repo", str(git_repo), "collect", *refs, "--format", "yaml"],
+        [*PHASECTL, "--repo", str(git_repo), "collect", "--base", "base^{tree}", "--head",
+         "head", "--no-tests"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     phasectl_took = time.perf_counter() - started
     left = git_processes_in(git_repo)
-    assert done.returncode == 2
-    assert "--format" in done.stderr
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("Error: 'base^{tree}' does not name a commit"), done.stderr
     # The test means something only if git would still be working when phasectl ended.
-    assert phasectl_took < git_alone, (phasectl_took, git_alone)
+    assert phasectl_took < alone, (phasectl_took, alone)
     assert left == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize(
+    ("signum", "refs"),
+    [
+        (signal.SIGTERM, ["--base", "base", "--head", "head"]),
+        (signal.SIGINT, []),
+    ],
+    ids=["SIGTERM-named", "SIGINT-default"],
+)
+def test_a_signal_while_git_diffs_stops_git_too(
+    git_repo: Path, signum: int, refs: list[str]
+) -> None:
+    slow_rename_repo(git_repo)
+    git(git_repo, "checkout", "-q", "head")  # the default range: base..head
+    alone = git_alone(git_repo)
+    phasectl = subprocess.Popen(
+        [*PHASECTL, "--repo", str(git_repo), "collect", "--no-tests", *refs],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.perf_counter() + 10 * alone
+        while not git_processes_in(git_repo, b"--numstat") and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        assert git_processes_in(git_repo, b"--numstat"), "git's diff did not start"
+        # Not while subprocess.Popen is still starting git: a signal that lands there
+        # (between its fork and its return, under a millisecond) leaves that git running,
+        # as CPython's Popen does not stop a child it could not hand back.
+        time.sleep(0.05)
+        phasectl.send_signal(signum)
+        _, err = phasectl.communicate(timeout=60)
+    finally:
+        phasectl.kill()
+    assert phasectl.returncode == 128 + signum, err
+    name = signal.Signals(signum).name
+    assert err == f"phasectl: stopped by {name}; temporary files removed\n"
+    left = git_processes_in(git_repo)
+    assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left]
 
 
 def test_whole_raw_records_are_found_however_the_output_is_cut(
@@ -392,23 +349,31 @@ def test_whole_raw_records_are_found_however_the_output_is_cut(
             assert raw_section_end(out[:cut], start) == (found, complete), (cut, start)
 
 
-def test_git_starts_before_the_heavy_imports(phase: tuple[Path, str, str]) -> None:
-    """The early path imports what the interpreter has loaded at startup and no more:
-    typing, pathlib or subprocess would each delay git by 10-15 ms."""
+def test_git_starts_before_gitpython_loads(phase: tuple[Path, str, str]) -> None:
+    """Opening the repository and starting the diff import no GitPython (about 40 ms,
+    spent while git works); ``--help`` imports none at all."""
     repo, _, _ = phase
     code = (
         "import sys\n"
-        "from phasectl import early\n"
-        f"started = early.start(('report', {str(repo)!r}, None, None))\n"
-        "heavy = {'typing', 'pathlib', 'subprocess', 're', 'dataclasses', 'threading'}\n"
-        "print(started, sorted(heavy & set(sys.modules)))\n"
-        "early._started.child.discard()\n"
+        "from pathlib import Path\n"
+        "from phasectl.repo.diff import DiffSettings\n"
+        "from phasectl.repo.repository import Repository\n"
+        "pending = Repository.open(Path(sys.argv[1])).start_diff('base', 'head', DiffSettings())\n"
+        "print('git' in sys.modules, end=' ')\n"
+        "pending.result()\n"
+        "sys.argv[1:] = ['--help']\n"
+        "from phasectl.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('git' in sys.modules, file=sys.stderr)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS")}
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", code, str(repo)], capture_output=True, text=True, check=True
     )
-    assert done.stdout == "True []\n", done.stderr
+    assert done.stdout.startswith("False Usage: phasectl"), done.stdout
+    assert done.stderr == "False\n"
 
 
 @pytest.mark.parametrize("refs", [["--base", "base", "--head", "head"], []])
@@ -429,17 +394,21 @@ def test_no_git_on_path_is_one_clear_error(
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="pipe sizes are Linux's")
-def test_the_diffs_pipe_holds_a_large_diff(git_repo: Path) -> None:
+def test_the_diffs_pipe_holds_a_large_diff(phase: tuple[Path, str, str]) -> None:
     """git writes a 5,000-file diff's output without waiting for phasectl's threads."""
     import fcntl
 
+    from phasectl.repo.diff import DiffSettings
+    from phasectl.repo.repository import Repository
+
     if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < 1 << 20:
         pytest.skip("this system's pipes hold less than 1 MiB")
-    child = spawn_git(str(git_repo), ["version"], wide=True)
+    repo, _, _ = phase
+    pending = Repository.open(repo).start_diff("base", "head", DiffSettings())
     try:
-        size = fcntl.fcntl(child.stdout, fcntl.F_GETPIPE_SZ)
+        size = fcntl.fcntl(pending._proc.stdout.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[union-attr]
     finally:
-        child.discard()
+        pending.cancel()
     assert size == 1 << 20
 
 
@@ -485,15 +454,15 @@ def test_a_bare_repository_inside_a_work_tree_is_measured_itself(
     git(repo, "clone", "-q", "--bare", ".", "mirror.git")
     mirror = repo / "mirror.git"
     (repo / ".phasectl.toml").write_text("rename_similarity = 95\n")
-    data = process_collect(mirror, *refs, early=False)
+    data = process_collect(mirror, *refs)
     assert as_numstat(data) == git_numstat(mirror, "base", "head", "-M50%")
     assert data["diff"] == collect_json(mirror, *refs)["diff"]
     # Nor are the other's settings read, however broken.
     (repo / ".phasectl.toml").write_text('rename_similarity = "bogus"\n')
-    assert as_numstat(process_collect(mirror, *refs, early=False)) == as_numstat(data)
+    assert as_numstat(process_collect(mirror, *refs)) == as_numstat(data)
 
 
-def test_a_fifo_for_a_settings_file_does_not_hang_the_early_start(
+def test_a_fifo_for_a_settings_file_does_not_hang_the_command(
     phase: tuple[Path, str, str],
 ) -> None:
     repo, _, _ = phase
@@ -517,7 +486,7 @@ def test_the_default_base_is_gits_nearest_tag(phase: tuple[Path, str, str]) -> N
 
     nearest = git(repo, "describe", "--tags", "--abbrev=0", "--exclude=head", "HEAD").strip()
     assert process_collect(repo)["base"]["ref"] == nearest == "base"
-    # One lookup: the command uses what phasectl.early found (a describe can take seconds).
+    # One lookup each (a describe can take seconds on a long history).
     assert ["--match=phase/*" in line for line in describes()] == [True, False]
     git(repo, "checkout", "-q", "-b", "side", base)
     commit(repo, {"side.py": "x\n"})
@@ -528,31 +497,14 @@ def test_the_default_base_is_gits_nearest_tag(phase: tuple[Path, str, str]) -> N
     assert ["--match=phase/*" in line for line in describes()] == [True, False]
 
 
-def test_a_lookup_made_before_head_moved_is_not_used(phase: tuple[Path, str, str]) -> None:
-    from phasectl.config import load_config
-    from phasectl.repo.changes import resolve_range
-    from phasectl.repo.repository import Repository
-
-    repo, base, head = phase
-    opened, config = Repository.open(repo), load_config(repo)
-    stale = (base, base, "head")  # looked up while HEAD was at base
-    found = resolve_range(opened, config, None, None, known=stale)
-    assert (found.base.ref, found.head.sha) == ("base", head)
-    current = (head, head, "head")  # this one is used as it is
-    assert resolve_range(opened, config, None, None, known=current).base.ref == "head"
-
-
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
 def test_git_does_not_hold_a_pipe_phasectl_inherited(git_repo: Path) -> None:
     """A descriptor phasectl inherited is not passed on to git (as subprocess's close_fds):
     killed mid-diff, phasectl's end of a caller's pipe closes at once, not when git ends."""
     import select
-    import signal
 
     slow_rename_repo(git_repo)
-    started = time.perf_counter()
-    git(git_repo, "diff", "--raw", "--numstat", "-M50%", "base", "head")
-    git_alone = time.perf_counter() - started
+    alone = git_alone(git_repo)
     read_end, write_end = os.pipe()
     phasectl = subprocess.Popen(
         [*PHASECTL, "--repo", str(git_repo), "collect", "--base", "base", "--head", "head",
@@ -561,16 +513,16 @@ def test_git_does_not_hold_a_pipe_phasectl_inherited(git_repo: Path) -> None:
     )  # fmt: skip
     os.close(write_end)
     try:
-        deadline = time.perf_counter() + git_alone / 2
-        while not git_processes_in(git_repo) and time.perf_counter() < deadline:
-            time.sleep(0.01)
-        assert git_processes_in(git_repo), "git's diff did not start"
+        deadline = time.perf_counter() + 10 * alone
+        while not git_processes_in(git_repo, b"--numstat") and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        assert git_processes_in(git_repo, b"--numstat"), "git's diff did not start"
         phasectl.send_signal(signal.SIGKILL)
         phasectl.wait()
         killed = time.perf_counter()
-        assert git_processes_in(git_repo), "git ended too soon for the test to mean anything"
-        assert select.select([read_end], [], [], git_alone)[0]
+        assert git_processes_in(git_repo, b"--numstat"), "git ended too soon to tell"
+        assert select.select([read_end], [], [], alone)[0]
         assert os.read(read_end, 1) == b""
-        assert time.perf_counter() - killed < git_alone / 4
+        assert time.perf_counter() - killed < alone / 4
     finally:
         os.close(read_end)
