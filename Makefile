@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create .venv with phasectl (editable) and the test tools
 
 demo: $(STAMP) ## Build a sample repository in a temporary folder and run phasectl on it
-	@$(BIN)/python tests/sample_repo.py --demo
+	@$(BIN)/python tests/support/sample_repo.py --demo
 
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest

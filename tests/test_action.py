@@ -35,7 +35,7 @@ import pytest
 import yaml
 
 from conftest import commit, git, run_cli
-from projects import CALC, python_project
+from support.projects import CALC, python_project
 
 ROOT = Path(__file__).parent.parent
 ACTION = ROOT / "action.yml"

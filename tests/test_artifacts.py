@@ -18,7 +18,7 @@ from phasectl.readers.formats import detect_format
 from phasectl.readers.junit import read_junit
 
 from conftest import git, run_cli
-from projects import CALC, PYPROJECT, pytest_summary, python_project
+from support.projects import CALC, PYPROJECT, pytest_summary, python_project
 
 JUNIT_TESTS = """\
 import pytest

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import git, run_cli
-from projects import pytest_summary, python_project
+from support.projects import pytest_summary, python_project
 
 BASE_TESTS = """\
 import pytest

@@ -20,7 +20,8 @@ import pytest
 
 from phasectl.ci.comment import MARKER
 
-from ci_api import (
+from conftest import run_cli
+from support.ci_api import (
     UNCOVERED_LINE,
     Forge,
     PullRequest,
@@ -30,7 +31,6 @@ from ci_api import (
     isolated_env,
     loopback_forge,
 )
-from conftest import run_cli
 
 SERVER = "https://github.example"
 THREAD = "octo/calc#7"

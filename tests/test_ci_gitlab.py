@@ -14,7 +14,8 @@ import pytest
 
 from phasectl.ci.comment import MARKER, LineLinks
 
-from ci_api import (
+from conftest import git, run_cli
+from support.ci_api import (
     UNCOVERED_LINE,
     Forge,
     PullRequest,
@@ -24,7 +25,6 @@ from ci_api import (
     isolated_env,
     loopback_forge,
 )
-from conftest import git, run_cli
 
 SERVER = "https://gitlab.example"
 THREAD = "42!3"

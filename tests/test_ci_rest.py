@@ -9,7 +9,7 @@ import pytest
 
 from phasectl.ci.rest import ApiError, RestClient, next_link
 
-from ci_api import Forge, loopback_forge
+from support.ci_api import Forge, loopback_forge
 
 LIST = "/repos/octo/calc/issues/7/comments"
 

@@ -138,7 +138,7 @@ def test_progress_names_the_run_and_counts_finished_tests(
 ) -> None:
     from phasectl.runners import process
 
-    from projects import pytest_summary, python_project
+    from support.projects import pytest_summary, python_project
 
     python_project(git_repo, {"test_slow.py": SLOW_TESTS})
     git(git_repo, "tag", "phase/1")  # no note: the base runs in a worktree
@@ -196,7 +196,7 @@ def test_pytest_keeps_its_colours_on_a_terminal_unless_no_color(git_repo: Path) 
     import subprocess
     import sys
 
-    from projects import python_project
+    from support.projects import python_project
 
     python_project(git_repo, {"test_one.py": "def test_one():\n    pass\n"})
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "PY_COLORS", "FORCE_COLOR")}

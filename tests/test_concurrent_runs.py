@@ -17,7 +17,7 @@ import pytest
 from phasectl.collectors.baseline import cores
 
 from conftest import git, run_cli
-from projects import python_project
+from support.projects import python_project
 
 # Each run notes when its pytest session started and ended (and where), so the test can
 # see whether the two runs overlapped.

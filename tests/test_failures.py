@@ -18,8 +18,8 @@ from typing import Any
 from defusedxml import ElementTree as ET
 
 from conftest import commit, run_cli
-from go_tools import GO_ENV, need, run, run_to_file
-from projects import python_project
+from support.go_tools import GO_ENV, need, run, run_to_file
+from support.projects import python_project
 
 PASSING = """\
 import pytest

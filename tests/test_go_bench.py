@@ -11,7 +11,7 @@ import pytest
 from phasectl.errors import PhasectlError
 from phasectl.readers.go_bench import read_go_bench
 
-from go_tools import (
+from support.go_tools import (
     run_to_file,
     svc,  # noqa: F401 (fixtures)
 )

@@ -17,7 +17,7 @@ from phasectl.readers.go_coverage import (
     total_statements,
 )
 
-from go_tools import (
+from support.go_tools import (
     run,
     svc,  # noqa: F401 (fixtures)
 )

@@ -18,14 +18,14 @@ import pytest
 from phasectl.report.output import duration
 
 from conftest import commit, git, run_cli
-from go_project import (
+from support.go_project import (
     go_bench_median_ns,
     go_cover_total,
     go_json_counts,
     go_project_files,
     junit_counts,
 )
-from go_tools import go  # noqa: F401 (a fixture)
+from support.go_tools import go  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.usefixtures("go")
 

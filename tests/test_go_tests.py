@@ -11,7 +11,7 @@ import pytest
 from phasectl.errors import PhasectlError
 from phasectl.readers.go_tests import GoTestRun, read_go_test_json
 
-from go_tools import need, run, run_to_file, svc, svc_test_json, write_tree  # noqa: F401 (fixtures)
+from support.go_tools import need, run, run_to_file, svc, svc_test_json, write_tree  # noqa: F401 (fixtures)
 
 DONE = re.compile(r"^DONE (\d+) tests?(?:, (\d+) skipped)?(?:, (\d+) failures?)?", re.M)
 

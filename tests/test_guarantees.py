@@ -17,7 +17,7 @@ from phasectl.repo.repository import Repository
 from phasectl.store.snapshots import NOTES_REF, Snapshot, store_snapshot
 
 from conftest import collect_json, commit, git, run_cli
-from projects import python_project
+from support.projects import python_project
 
 JUNIT = (
     '<testsuite name="s" time="0.5">'

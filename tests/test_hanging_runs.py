@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from projects import pytest_summary, python_project
+from support.projects import pytest_summary, python_project
 
 HANGS = """\
 import subprocess

@@ -12,7 +12,7 @@ import pytest
 from phasectl.workflow.hooks import MARKER
 
 from conftest import commit, git, run_cli
-from projects import python_project
+from support.projects import python_project
 
 FOREIGN = "#!/bin/sh\n# another tool's hook\nexit 0\n"
 # A foreign hook that records its arguments and the refs git sent it.

@@ -17,8 +17,8 @@ import pytest
 from phasectl.runners.process import child_env  # without pytest-xdist's variables
 
 from conftest import commit, run_cli
-from go_tools import need
-from projects import python_project
+from support.go_tools import need
+from support.projects import python_project
 
 JEST = Path(__file__).resolve().parent / "fixtures" / "jest"
 BENCH_TEST = "def test_speed(benchmark):\n    benchmark(sum, range(10))\n"

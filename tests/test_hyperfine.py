@@ -11,7 +11,7 @@ import pytest
 from phasectl.errors import PhasectlError
 from phasectl.readers.hyperfine import read_hyperfine_json
 
-from go_tools import need, run
+from support.go_tools import need, run
 
 
 def test_real_export_matches_its_own_figures(tmp_path: Path) -> None:

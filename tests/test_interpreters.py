@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Executable, commit, run_cli
-from projects import pytest_summary, python_project
+from support.projects import pytest_summary, python_project
 
 TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 

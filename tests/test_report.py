@@ -13,7 +13,7 @@ import pytest
 from phasectl.report import document
 
 from conftest import commit, git, outside, run_cli
-from projects import coverage_report_total, pytest_summary, python_project
+from support.projects import coverage_report_total, pytest_summary, python_project
 
 # A copy of the team's seed report (shared/seed/phase-template.md), byte for byte.
 SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"

@@ -15,7 +15,7 @@ from phasectl.repo.debt import GREP_STRINGS, debt_kinds
 from phasectl.report import document
 
 from conftest import by_path, collect_json, commit, git, run_cli
-from projects import CALC, coverage_report_total, pytest_summary, python_project
+from support.projects import CALC, coverage_report_total, pytest_summary, python_project
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "phase-template.md"
 

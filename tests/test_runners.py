@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import commit, git, run_cli
-from go_tools import need
+from support.go_tools import need
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jest"
 

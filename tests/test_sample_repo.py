@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from conftest import by_path, collect_json, git
-from sample_repo import build_sample_repo
+from support.sample_repo import build_sample_repo
 
 
 def test_sample_repo_figures_match_git(tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_sample_project_tests_pass(tmp_path: Path) -> None:
 
 
 def test_demo_runs_phasectl_on_the_sample(tmp_path: Path) -> None:
-    script = Path(__file__).with_name("sample_repo.py")
+    script = Path(__file__).parent / "support" / "sample_repo.py"
     done = subprocess.run(
         [sys.executable, str(script), "--demo", "--workdir", str(tmp_path)],
         capture_output=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import commit, git
-from projects import pytest_summary, python_project
+from support.projects import pytest_summary, python_project
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "how-to" / "sharded-suites.md"
 

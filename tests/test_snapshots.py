@@ -12,7 +12,7 @@ from phasectl.repo.repository import Repository
 from phasectl.store.snapshots import NOTES_REF, Snapshot, load_snapshot, store_snapshot
 
 from conftest import commit, git, run_cli
-from projects import BENCH_TEST, python_project
+from support.projects import BENCH_TEST, python_project
 
 
 def sample_snapshot(commit_sha: str, passed: int) -> Snapshot:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import commit, git, run_cli
-from projects import pytest_summary
+from support.projects import pytest_summary
 
 TESTS = "def test_one():\n    pass\n\ndef test_two():\n    pass\n"
 A_2020 = 1577836800  # 2020-01-01 00:00 UTC

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import git, run_cli
-from projects import PYPROJECT, coverage_report_total, pytest_summary, python_project
+from support.projects import PYPROJECT, coverage_report_total, pytest_summary, python_project
 
 MIXED = """\
 import pytest
@@ -328,7 +328,7 @@ def test_interrupted_base_run_leaves_nothing_behind(git_repo: Path, tmp_path: Pa
 
 
 def test_a_base_that_cannot_run_is_a_warning(git_repo: Path) -> None:
-    from projects import PYPROJECT
+    from support.projects import PYPROJECT
 
     broken = PYPROJECT.replace('addopts = "', 'addopts = "--no-such-option ')
     python_project(

@@ -19,7 +19,7 @@ import pytest
 from phasectl.report import document
 
 from conftest import commit, git, run_cli
-from projects import CALC, python_project
+from support.projects import CALC, python_project
 
 TESTS_1 = """\
 from calc import add

@@ -17,7 +17,7 @@ from defusedxml import ElementTree
 from phasectl.report import document
 
 from conftest import commit, git, run_cli
-from projects import BENCH_TEST, coverage_report_total, pytest_summary, python_project
+from support.projects import BENCH_TEST, coverage_report_total, pytest_summary, python_project
 
 TESTS_1 = """\
 from calc import add

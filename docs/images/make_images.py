@@ -1,6 +1,6 @@
 """Make the README's two pictures from a real run of phasectl on the sample repository.
 
-1. ``history.png``: the sample repository (``tests/sample_repo.py``) gets two more phases,
+1. ``history.png``: the sample repository (``tests/support/sample_repo.py``) gets two more phases,
    each closed with ``phasectl tag``; ``phasectl history --chart`` draws the SVG, and
    resvg (``resvg-py``, a test dependency) renders it to PNG, as ``tests/test_history.py``
    does.
@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sample_repo import build_sample_repo  # noqa: E402
+from support.sample_repo import build_sample_repo  # noqa: E402
 
 PHASE_3 = {
     "tests/test_reports.py": """\

@@ -3,7 +3,7 @@
 ``build_sample_repo(path)`` makes a Python package "inventory" with tests, in two
 phases: ``phase/1-foundation`` is tagged; phase 2 (not yet tagged, HEAD on ``main``)
 renames a module with an edit, modifies and deletes files, adds a module, a test file,
-a docs page, a PNG and a lock-file change. ``python tests/sample_repo.py --demo`` builds
+a docs page, a PNG and a lock-file change. ``python tests/support/sample_repo.py --demo`` builds
 it in a temporary folder and runs ``phasectl collect`` and ``phasectl report`` on it.
 """
 

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from conftest import git, run_cli
-from projects import CALC, python_project
+from support.projects import CALC, python_project
 
 
 @dataclass
