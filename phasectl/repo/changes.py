@@ -390,9 +390,17 @@ def range_commits(repo: Repository, base: str | None, head: str, folder: str) ->
     """
     top = folder.strip("/")
     revisions = [f"{base}..{head}"] if base is not None else [head]
+    # Leaving out the reports-only commits costs a tree comparison per commit (git's own
+    # history: 2.5 s for 45,000 commits, against 0.6 s for the plain log). Where neither
+    # end of the range holds the reports' folder, no commit is left out: one that only
+    # touched reports would have had its reports removed again within the range.
+    ends = [head] if base is None else [base, head]
+    has_reports = any(repo.run("cat-file", "-e", f"{rev}:{top}", check=False)[0] == 0
+                      for rev in ends)  # fmt: skip
+    limit = ["--", ":(top)", f":(top,exclude,literal){top}"] if has_reports else []
     out = repo.run(
         "log", "-z", "--full-history", "--no-show-signature", "--encoding=UTF-8", _LOG_FORMAT,
-        "--end-of-options", *revisions, "--", ":(top)", f":(top,exclude,literal){top}",
+        "--end-of-options", *revisions, *limit,
     )[1]  # fmt: skip
     fields = out.split(b"\0")
     commits: list[RangeCommit] = []
