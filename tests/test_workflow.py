@@ -579,3 +579,42 @@ def test_tag_at_in_a_dirty_checkout_and_with_bad_refs(git_repo: Path) -> None:
     assert git(git_repo, "rev-parse", "phase/1^{commit}").strip() == old
     assert (git_repo / "calc.py").read_bytes() == before
     assert git(git_repo, "status", "--porcelain") == " M calc.py\n?? docs/\n"
+
+
+def test_check_and_report_check_judge_the_same_report_of_a_past_head(git_repo: Path) -> None:
+    # issue 22 item 6: right after `report --head 2.2.0`, `check --head 2.2.0` said the
+    # report was missing (it looked in 2.2.0's tree) while `report --check` said current.
+    commit(git_repo, {"a.py": "A = 1\n"}, "one")
+    git(git_repo, "tag", "2.1.0")
+    commit(git_repo, {"b.py": "B = 1\n"}, "two")
+    git(git_repo, "tag", "2.2.0")
+    commit(git_repo, {"c.py": "C = 1\n"}, "today's work")  # HEAD is past the release
+    check = ("check", "--no-tests", "--allow-new-failures")
+    for head in (["--head", "2.2.0"], []):
+        name = "2.2.0" if head else "main"
+        path = git_repo / "docs" / "phases" / f"{name}.md"
+        out, _ = cli(git_repo, "report", "--no-tests", *head)
+        assert out == f"{path}: created\n"
+        out, _ = cli(git_repo, *check, *head)
+        assert re.fullmatch(rf"PASS  report current +{re.escape(str(path))}\n", out)
+        out, _ = cli(git_repo, "report", "--no-tests", "--check", *head)
+        assert out == f"{path}: current\n"
+        # Stale, both say so.
+        path.write_text(path.read_text().replace("b.py", "x.py").replace("c.py", "x.py"))
+        out, _ = cli(git_repo, *check, *head, code=1)
+        assert re.fullmatch(rf"FAIL  report current +{re.escape(str(path))} stale; run .*\n", out)
+        _, err = cli(git_repo, "report", "--no-tests", "--check", *head, code=1)
+        assert f"{path} is stale" in err
+    # A report committed in the head's tree is judged as committed there (a tag pushed
+    # from elsewhere carries it), by both, whatever the work tree holds.
+    commit(git_repo, {"docs/phases/2.3.0.md": "# Phase 2.3.0\n\n## Metrics\n"}, "seed")
+    git(git_repo, "tag", "2.3.0")
+    commit(git_repo, {"d.py": "D = 1\n"}, "later")
+    path = git_repo / "docs" / "phases" / "2.3.0.md"
+    out, _ = cli(git_repo, "report", "--no-tests", "--head", "2.3.0")
+    assert out == f"{path}: updated\n"  # in the work tree, not in 2.3.0
+    judged = f"{path} (as committed at {git(git_repo, 'rev-parse', '2.3.0')[:12]})"
+    out, _ = cli(git_repo, *check, "--head", "2.3.0", code=1)
+    assert f"FAIL  report current  {judged} stale; run " in out
+    _, err = cli(git_repo, "report", "--no-tests", "--check", "--head", "2.3.0", code=1)
+    assert f"{judged} is stale" in err

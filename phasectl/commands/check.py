@@ -99,7 +99,6 @@ def check(
       phasectl check --head phase/3-auth      # judge a tag before pushing it
     """
     from phasectl.workflow.gates import Gate, exit_status, gate_lines, judge
-    from phasectl.workflow.tag import report_commit_of
 
     flags: dict[str, Any] = {
         "report_current": report_current,
@@ -123,19 +122,14 @@ def check(
     metrics = run_collect(app, options)
     gates: list[Gate] = []
     if settings.report_current:
-        repo = app.repository
-        tip = repo.resolve_commit(metrics.head.ref)
-        # A tag being pushed from elsewhere: judge the report as committed there.
-        # A phase tagged with --at has its report committed on a later commit.
-        reported = report_commit_of(repo, tip) or tip
-        committed_at = reported if reported != repo.head_sha() else None
-        rendered = render_phase_report(app, metrics, output, name, committed_at=committed_at)
+        # Judged where `report --check` judges it (judged_report_commit: one rule).
+        rendered = render_phase_report(app, metrics, output, name, judged=True)
         if rendered.current:
-            gates.append(Gate("report current", str(rendered.path), "pass"))
+            gates.append(Gate("report current", rendered.judged, "pass"))
         else:
             state = "missing" if rendered.old is None else "stale"
             fix = regenerate_command(app, args)
-            gates.append(Gate("report current", f"{rendered.path} {state}; run {fix}", "fail"))
+            gates.append(Gate("report current", f"{rendered.judged} {state}; run {fix}", "fail"))
     gates.extend(judge(metrics, settings))
     if not gates:
         click.echo("No gates are switched on: set them in [tool.phasectl.check].")

@@ -36,20 +36,25 @@ def render_phase_report(
     name: str | None,
     *,
     plan_at: str | None = None,
+    judged: bool = False,
     **options: Any,
 ) -> RenderedReport:
     """Render the phase's report (``output``, else its default file), echoing warnings;
-    ``options`` go to ``phasectl.report.writer.render_report``.
+    ``options`` go to ``phasectl.report.writer.render_report``. ``judged``: compare with
+    the report where ``check`` and ``report --check`` judge it
+    (``phasectl.workflow.tag.judged_report_commit``), not with the file to be written.
 
     The previous phase's plan is read as committed at ``plan_at``, else where this report
     is compared (``committed_at``), else where the report of a phase tagged with ``--at``
     was committed, else at the commit head names (reports included)."""
     from phasectl.report.writer import render_report, report_file
-    from phasectl.workflow.tag import report_commit_of
+    from phasectl.workflow.tag import judged_report_commit, report_commit_of
     from phasectl.workflow.thread import phase_thread
 
     repo, config = app.repository, app.config
     path, phase = report_file(repo, config, metrics, output, name)
+    if judged:
+        options["committed_at"] = judged_report_commit(repo, metrics.head.ref, path)
     at = plan_at or options.get("committed_at")
     if at is None:
         tip = repo.resolve_commit(metrics.head.ref)
@@ -242,7 +247,7 @@ def report(
     ]
     renderer = prepare_renderer(app)
     metrics = run_collect(app, collect_options(params, skip_reports=True, debt=True))
-    rendered = render_phase_report(app, metrics, output, name, renderer=renderer())
+    rendered = render_phase_report(app, metrics, output, name, judged=check, renderer=renderer())
     gates = None
     if with_gates:
         from phasectl.workflow.gates import judge
@@ -256,12 +261,12 @@ def report(
         click.echo(data, nl=False)
     elif check:
         if rendered.current:
-            click.echo(f"{rendered.path}: current")
+            click.echo(f"{rendered.judged}: current")
         else:
             state = "does not exist" if rendered.old is None else "is stale"
             click.echo(rendered.diff(), nl=False)
             fix = regenerate_command(app, args)
-            click.echo(f"{rendered.path} {state}; regenerate it with: {fix}", err=True)
+            click.echo(f"{rendered.judged} {state}; regenerate it with: {fix}", err=True)
             status = EXIT_CHECK_FAILED
     elif rendered.current:
         click.echo(f"{rendered.path}: already current")

@@ -54,17 +54,25 @@ class RenderedReport:
     context: dict[str, Any]
     regions: dict[str, str]
     warnings: tuple[str, ...] = ()
+    committed_at: str | None = None  # ``old`` as committed there, not as on disk
 
     @property
     def current(self) -> bool:
         return self.old == self.new
+
+    @property
+    def judged(self) -> str:
+        """The report compared, as the messages name it."""
+        at = f" (as committed at {self.committed_at[:12]})" if self.committed_at else ""
+        return f"{self.path}{at}"
 
     def diff(self) -> str:
         """A unified diff from the report on disk to the fresh render."""
         old = document.decode(self.old or b"").splitlines(keepends=True)
         new = document.decode(self.new).splitlines(keepends=True)
         name = str(self.path)
-        lines = difflib.unified_diff(old, new, f"{name} (on disk)", f"{name} (fresh)")
+        where = f"as committed at {self.committed_at[:12]}" if self.committed_at else "on disk"
+        lines = difflib.unified_diff(old, new, f"{name} ({where})", f"{name} (fresh)")
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
@@ -257,7 +265,8 @@ def render_report(
             f"{path} has no '{REGION_HEADINGS[r][0]}' heading: the {r} region was not added"
             for r in missing
         )
-    return RenderedReport(path, old, document.encode(new), context, regions, tuple(warnings))
+    encoded = document.encode(new)
+    return RenderedReport(path, old, encoded, context, regions, tuple(warnings), committed_at)
 
 
 def step_summary(regions: Mapping[str, str]) -> str:

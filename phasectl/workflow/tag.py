@@ -142,6 +142,28 @@ def report_commit_of(repo: Repository, tagged: str) -> str | None:
     return None
 
 
+def judged_report_commit(repo: Repository, head_ref: str, path: Path) -> str | None:
+    """Where the report ``path`` of the range ending at ``head_ref`` is judged, by ``check``
+    and ``report --check`` alike: a commit to read it from, or ``None`` for the file in the
+    work tree. The one rule, in order:
+
+    1. a phase tagged with ``--at`` recorded the commit of its report;
+    2. else the head, when its tree holds the report (a tag pushed from elsewhere carries
+       the report committed in it);
+    3. else the work tree: a past head's report is kept on today's branch, as ``tag --at``
+       keeps it, so the file ``report --head REF`` wrote is the one judged.
+
+    A commit that is the checkout's own is read from the work tree, uncommitted edits
+    included."""
+    tip = repo.resolve_commit(head_ref)
+    at = report_commit_of(repo, tip)
+    if at is None:
+        tree_path = repo.tree_path(path)
+        if tree_path is not None and tree_path in repo.read_files(tip, [tree_path], limit=0):
+            at = tip
+    return None if at is None or at == repo.head_sha() else at
+
+
 def _differs_from_commit(repo: Repository, path: Path, data: bytes, commit: str) -> bool:
     tree_path = repo.tree_path(path)
     return tree_path is None or repo.read_files(commit, [tree_path]).get(tree_path) != data
