@@ -456,15 +456,17 @@ def test_tag_at_adopts_past_releases_in_any_order(
     out, err = cli(git_repo, "history", "--format", "json")
     rows = json.loads(out)["phases"]
     assert [r["tag"] for r in rows] == ["phase/1", "phase/2", "phase/3"]
-    assert f"phase/3 was measured from {shas['1'][:12]}, not from the phase before it" in err
-    assert rows[2]["patch_percent"] is None
+    assert (
+        f"phase/3 was measured from {shas['1'][:12]}, not from the phase before it (phase/2)" in err
+    )
+    assert rows[2]["patch_percent"] == note(git_repo, "phase/3")["phase"]["patch_percent"]
     dates = [git(git_repo, "log", "-1", "--format=%cs", f"v{n}").strip() for n in "123"]
     assert [r["date"] for r in rows] == dates == ["2024-01-10", "2024-06-10", "2025-02-10"]
     assert [r["measured_commit"] for r in rows] == [shas[n] for n in "123"]
-    # Phase 3 was measured from phase 1 (phase 2 was not tagged yet); history takes its
-    # base from the phase before it, exactly as git counts v2..v3.
+    # Phase 3 was measured from phase 1 (phase 2 was not tagged yet): history shows that
+    # range, as phase 3's note and committed report do, exactly as git counts v1..v3.
     added, removed = 0, 0
-    for line in git(git_repo, "diff", "--numstat", "-M50%", "v2", "v3").splitlines():
+    for line in git(git_repo, "diff", "--numstat", "-M50%", "v1", "v3").splitlines():
         plus, minus, _ = line.split("\t", 2)
         added, removed = added + int(plus), removed + int(minus)
     assert (rows[2]["lines_added"], rows[2]["lines_removed"]) == (added, removed)

@@ -40,6 +40,12 @@ if TYPE_CHECKING:
     show_default="HEAD",
 )
 @click.option(
+    "--base",
+    metavar="REF",
+    help="Start of the phase; its note and report record this range, and history shows it.",
+    show_default="the previous tag",
+)
+@click.option(
     "--no-verify",
     is_flag=True,
     help="Tag even when a release gate of [tool.phasectl.check] fails.",
@@ -56,14 +62,16 @@ def tag(
     push: bool,
     allow_dirty: bool,
     at: str | None,
+    base: str | None,
     no_verify: bool,
     **params: Any,
 ) -> None:
     """Close the phase NAME: measure it, write its report, commit the report, store the
     figures as a git note, and create the annotated tag <tag_prefix>NAME on that commit.
 
-    The phase runs from the previous phase tag to HEAD (or to --at REF). The release gates
-    of [tool.phasectl.check] are judged first: if one fails, nothing is made and the exit
+    The phase runs from the previous phase tag (or --base REF) to HEAD (or to --at REF);
+    a commit that already closes a phase is refused. The release gates of
+    [tool.phasectl.check] are judged first: if one fails, nothing is made and the exit
     status is 1 (--no-verify tags anyway). The tag's message carries the headline figures.
     If a step fails, the steps before it are undone.
 
@@ -71,10 +79,11 @@ def tag(
     Examples:
       phasectl tag 3-auth -m "Auth rewrite"    # tag HEAD as phase/3-auth
       phasectl tag 2.0.0 --at v2.0.0           # adopt a past release as a phase
+      phasectl tag 2.1.0 --at v2.1.0 --base v2.0.1   # ... from the release before it
       phasectl tag 3-auth --push               # then push the tag and its note
     """
     from phasectl.report.writer import kept_inside, report_file, report_folder, report_path
-    from phasectl.workflow.tag import close_phase, head_snapshot
+    from phasectl.workflow.tag import close_phase, head_snapshot, refuse_second_phase
 
     repo, config = app.repository, app.config
     repo.require_commits()
@@ -92,6 +101,8 @@ def tag(
         )
     reports = report_folder(root, config).resolve()
     at_sha = repo.resolve_commit(at, tag_prefix=config.tag_prefix) if at is not None else None
+    if at_sha is not None:
+        refuse_second_phase(repo, at_sha)  # before measuring; close_phase checks again
     # Only a measurement of the checkout itself can be spoilt by uncommitted changes.
     if not allow_dirty and at_sha in (None, repo.head_sha()):
         # phasectl's own reports (the one being tagged may hold the story people wrote) are
@@ -111,6 +122,8 @@ def tag(
     options = collect_options(params, skip_reports=True, debt=True)
     if at is not None:
         options = dataclasses.replace(options, head=at)
+    if base is not None:
+        options = dataclasses.replace(options, base=base)
     metrics = run_collect(app, options)
     if not no_verify:
         verify_gates(metrics, config.check)

@@ -4,9 +4,10 @@ Each row describes the work a phase tag measured (the commit its note records: t
 commit for ``tag --at``, the one before the report's commit otherwise), dated by that
 commit: its tests and coverage from the snapshot stored on the tag's commit
 (``refs/notes/phasectl``), its patch coverage and diff totals from the ``phase`` part of
-that snapshot (written by ``phasectl tag``). Each phase starts where the phase before it
-in history ends; when a snapshot has no diff totals, or was measured from another base,
-they are computed with git from there (or the empty tree), exactly as
+that snapshot (written by ``phasectl tag``). Each phase starts where its note says it was
+measured from (``tag --base``, the previous tag then), as its committed report says; else
+where the phase before it in history ends. When a snapshot has no diff totals, they are
+computed with git from that start (or the empty tree), exactly as
 ``git diff --numstat -M50%`` counts them.
 
 A tag whose commit has no snapshot has no test or coverage figures: they are ``None``
@@ -268,25 +269,29 @@ def collect_history(repo: Repository, config: Config) -> History:
             totals = None
         patch = _patch_percent(part)
         recorded_base = _recorded_sha(part, "base")
-        if totals is not None and base is not None and recorded_base not in (None, base):
-            # Measured from another base (phases tagged out of order, or before a phase
-            # was tagged between them): the phase before it in history is the base.
+        start, shown = _phase_start(repo, base, recorded_base)
+        if recorded_base is not None and base is not None and not shown:
+            # Measured from a commit not here: the phase before it in history is the base.
             warnings.append(
-                f"{display_path(tag.tag)} was measured from {recorded_base[:12]}, not from "
-                f"the phase before it; its lines are counted with git from {base[:12]} and "
-                "its patch coverage is not shown"
+                f"{display_path(tag.tag)} was measured from {recorded_base[:12]}, which is "
+                f"not in this repository; its lines are counted with git from {base[:12]} "
+                "and its patch coverage is not shown"
             )
             totals, patch = None, None
+        elif shown and previous is not None and start != base:
+            # The range its note (and committed report) records: tag --base, or phases
+            # tagged out of order. It overlaps the phase before it or leaves a gap.
+            since = start[:12] if start is not None else "the empty tree"
+            warnings.append(
+                f"{display_path(tag.tag)} was measured from {since}, not from the phase "
+                f"before it ({display_path(previous.tag.tag)}); its row shows that range, "
+                "as its note and report record it"
+            )
         if totals is None:
             totals, diff_warnings = diff_totals(
-                repo, config, base or repo.empty_tree(), phase.measured
+                repo, config, start or repo.empty_tree(), phase.measured
             )
             warnings.extend(diff_warnings)
-        # The first phase starts where its note says it was measured from (a release tag
-        # before it, say), as its report did; else at the first commit.
-        start = base
-        if start is None and recorded_base is not None:
-            start = repo.ref_sha(f"{recorded_base}^{{commit}}")
         duration, realistic = phase_timing(
             repo,
             config,
@@ -334,6 +339,20 @@ def _report_commit(repo: Repository, phase: Mapping[str, Any] | None) -> str | N
     if isinstance(found, str) and _OBJECT_ID.fullmatch(found):
         return repo.ref_sha(f"{found}^{{commit}}")
     return None
+
+
+def _phase_start(
+    repo: Repository, base: str | None, recorded: str | None
+) -> tuple[str | None, bool]:
+    """Where a phase's row starts (``None``: the empty tree), and whether that is the base
+    its note records: the recorded base when it is here (a commit, or the empty tree), so
+    history shows the range the phase's report says; else ``base``."""
+    if recorded is None:
+        return base, False
+    if recorded == repo.empty_tree():
+        return None, True
+    found = repo.ref_sha(f"{recorded}^{{commit}}")
+    return (found, True) if found is not None else (base, False)
 
 
 def _phase_base(repo: Repository, previous: _Phase | None, phase: _Phase) -> str | None:

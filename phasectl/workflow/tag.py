@@ -108,6 +108,7 @@ def close_phase(
         elif commit:
             report_commit = head
         target = at or report_commit or head
+        refuse_second_phase(repo, target)
         notes_before = repo.ref_sha(NOTES_REF)
         record = phase_record(name, tag, metrics)
         if report_commit is not None and report_commit != target:
@@ -126,6 +127,30 @@ def close_phase(
             ) from exc
         raise
     return target
+
+
+def refuse_second_phase(repo: Repository, commit: str) -> None:
+    """Raise if ``commit`` is already a phase's tagged commit: its note records that phase,
+    and one note holds one phase (a second would overwrite the first's range and figures).
+
+    The phase is the one the note names, while a tag of that name still points at
+    ``commit``; a note whose tag was deleted is no longer a phase's and may be replaced.
+    """
+    from phasectl.quoting import display_path, shell_command
+    from phasectl.store.snapshots import load_snapshot
+
+    stored, _ = load_snapshot(repo, commit)
+    phase = stored.phase if stored is not None else None
+    named = phase.get("tag") if phase is not None else None
+    if not isinstance(named, str) or not named or named.startswith("-"):
+        return
+    if repo.ref_sha(f"refs/tags/{named}^{{commit}}") != commit:
+        return
+    raise PhasectlError(
+        f"{commit[:12]} is already tagged as the phase {display_path(named)}, whose note "
+        "would be overwritten; choose another commit, or delete that tag first "
+        f"({shell_command(['git', 'tag', '-d', named])})"
+    )
 
 
 def report_commit_of(repo: Repository, tagged: str) -> str | None:
