@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from phasectl.ci.figures import Figures, points
 from phasectl.model.coverage_change import signed
 from phasectl.model.coverage_data import CoverageSummary
+from phasectl.model.results import first_line
 from phasectl.report.markdown import code_span, escape_text
 
 if TYPE_CHECKING:
@@ -218,9 +219,9 @@ def failure_messages(metrics: PhaseMetrics) -> dict[str, str]:
     found = {}
     for test, details in (changes.get("failures") or {}).items():
         message = details.get("message")
-        if isinstance(message, str) and message.strip():
-            line = message.strip().splitlines()[0].strip()
-            found[test] = line if len(line) <= 200 else line[:199] + "…"
+        line = first_line(message) if isinstance(message, str) else None
+        if line:
+            found[test] = line
     return found
 
 

@@ -134,11 +134,13 @@ def github_annotations(
         )
     failing = newly_failing(metrics)
     shown = failing[:ANNOTATIONS_PER_KIND]
-    paths = sorted({t.partition("::")[0] for t in shown if "::" in t})
-    files = repo.read_files(metrics.head.sha, paths) if paths else {}
     messages = failure_messages(metrics)
     changes = (metrics.tests or {}).get("changes") or {}
     failures = changes.get("failures") or {}
+    # Head's files are read only for the tests whose runner named no file.
+    unplaced = [t for t in shown if "::" in t and not (failures.get(t) or {}).get("file")]
+    paths = sorted({t.partition("::")[0] for t in unplaced})
+    files = repo.read_files(metrics.head.sha, paths) if paths else {}
     for test in shown:
         # Where the runner said it failed (JUnit's file/line, pytest's crash line, Go's
         # x_test.go:NN), else the test's def in head's tree.
