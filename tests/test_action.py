@@ -22,7 +22,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +34,7 @@ import pytest
 import yaml
 
 from conftest import commit, git, run_cli
+from support.ci_api import serving
 from support.projects import CALC, python_project
 
 ROOT = Path(__file__).parent.parent
@@ -609,17 +609,11 @@ def github_api() -> Iterator[IssueComments]:
     """The API on 127.0.0.1, with 100 comments by people already on the pull request (so
     an earlier comment of phasectl's is on a second page, whatever the page size)."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    state = IssueComments(f"http://127.0.0.1:{server.server_address[1]}")
-    state.comments = [Comment(i, f"Looks good {i}", "reviewer") for i in range(1, 101)]
-    server.state = state
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server) as url:
+        state = IssueComments(url)
+        state.comments = [Comment(i, f"Looks good {i}", "reviewer") for i in range(1, 101)]
+        server.state = state
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 # ---------------------------------------------------------------- whole runs on a pull request

@@ -25,11 +25,10 @@ from support.ci_api import (
     UNCOVERED_LINE,
     Forge,
     PullRequest,
-    build_pull_request,
     clean_ci_env,
     copy_pull_request,
-    isolated_env,
     loopback_forge,
+    new_pull_request,
 )
 
 SERVER = "https://github.example"
@@ -38,13 +37,7 @@ THREAD = "octo/calc#7"
 
 @pytest.fixture(scope="module")
 def pull_request_template(tmp_path_factory: pytest.TempPathFactory) -> PullRequest:
-    with isolated_env():
-        root = tmp_path_factory.mktemp("pr") / "repo"
-        root.mkdir()
-        from conftest import git
-
-        git(root, "init", "--quiet", "-b", "main")
-        return build_pull_request(root)
+    return new_pull_request(tmp_path_factory, "pr")
 
 
 @pytest.fixture

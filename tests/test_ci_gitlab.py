@@ -14,16 +14,15 @@ import pytest
 
 from phasectl.ci.comment import MARKER, LineLinks
 
-from conftest import git, run_cli
+from conftest import run_cli
 from support.ci_api import (
     UNCOVERED_LINE,
     Forge,
     PullRequest,
-    build_pull_request,
     clean_ci_env,
     copy_pull_request,
-    isolated_env,
     loopback_forge,
+    new_pull_request,
 )
 
 SERVER = "https://gitlab.example"
@@ -35,11 +34,7 @@ GITLAB_COVERAGE = re.compile(r"Coverage: \d+(?:\.\d+)?%")
 
 @pytest.fixture(scope="module")
 def pull_request_template(tmp_path_factory: pytest.TempPathFactory) -> PullRequest:
-    with isolated_env():
-        root = tmp_path_factory.mktemp("mr") / "repo"
-        root.mkdir()
-        git(root, "init", "--quiet", "-b", "main")
-        return build_pull_request(root)
+    return new_pull_request(tmp_path_factory, "mr")
 
 
 @pytest.fixture

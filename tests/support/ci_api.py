@@ -183,20 +183,36 @@ def _handler(forge: Forge) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def loopback_forge() -> Iterator[Forge]:
-    """A loopback forge, served until the block ends; GitHub's API (as GitHub Enterprise
-    serves it) is ``forge.url + "/api/v3"``, GitLab's ``forge.url + "/api/v4"``."""
-    state = Forge()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """``server`` answering in a thread until the block ends; its base URL."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextlib.contextmanager
+def loopback_forge() -> Iterator[Forge]:
+    """A loopback forge, served until the block ends; GitHub's API (as GitHub Enterprise
+    serves it) is ``forge.url + "/api/v3"``, GitLab's ``forge.url + "/api/v4"``."""
+    state = Forge()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))) as url:
+        state.url = url
+        yield state
+
+
+def new_pull_request(factory: pytest.TempPathFactory, name: str) -> PullRequest:
+    """``build_pull_request`` in a new repository, in the environment a test gets: the
+    template a module's tests each copy (``copy_pull_request``)."""
+    with isolated_env():
+        root = factory.mktemp(name) / "repo"
+        root.mkdir()
+        git(root, "init", "--quiet", "-b", "main")
+        return build_pull_request(root)
 
 
 # ---- a pull request to comment on -----------------------------------------------------
