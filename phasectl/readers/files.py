@@ -5,6 +5,7 @@ expansion of the files a user names; and mapping paths from another checkout ont
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
@@ -164,16 +165,24 @@ class LineBudget:
             self.count(len(lines) - before)
 
 
+@contextlib.contextmanager
+def reading(path: Path, what: str, hint: str = "run the tests first") -> Iterator[None]:
+    """A missing or unreadable ``path`` inside the block as one ``PhasectlError`` that
+    names it as ``what`` and says what to do (``hint``)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise PhasectlError(f"{what} {path} does not exist; {hint}") from None
+    except OSError as exc:
+        raise PhasectlError(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
 def text_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
     """The numbered lines of a text file, read one at a time (bytes that are not UTF-8
     replaced), so a reader never holds the whole file; ``PhasectlError`` if it is missing,
     unreadable or empty."""
-    try:
+    with reading(path, what):
         handle = path.open("rb")
-    except FileNotFoundError:
-        raise PhasectlError(f"{what} {path} does not exist; run the tests first") from None
-    except OSError as exc:
-        raise PhasectlError(f"cannot read {what} {path}: {exc.strerror}") from None
     with handle:
         number = 0
         try:

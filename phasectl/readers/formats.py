@@ -12,21 +12,14 @@ from pathlib import Path
 from phasectl.errors import PhasectlError
 from phasectl.model.benchmarks import Benchmark
 from phasectl.model.results import OUTCOMES, TestResults
-from phasectl.readers.files import FileStates, untrusted
+from phasectl.readers.files import FileStates, reading, untrusted
 from phasectl.readers.pytest_benchmark import read_benchmark_json
 
 
 def detect_results_format(path: Path) -> str:
     """``junit`` or ``go-json``, from the first bytes that are not blank."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except FileNotFoundError:
-        raise PhasectlError(
-            f"test results file {path} does not exist; run the tests first"
-        ) from None
-    except OSError as exc:
-        raise PhasectlError(f"cannot read test results file {path}: {exc.strerror}") from None
+    with reading(path, "test results file"), path.open("rb") as handle:
+        head = handle.read(4096)
     text = head.decode("utf-8", "replace").lstrip("\ufeff").lstrip()
     if text.startswith("<") or not text:
         return "junit"  # the JUnit reader says what is wrong with an empty file
@@ -111,19 +104,14 @@ _GO_MODE = re.compile(r"^mode: (set|count|atomic)\s*$")
 
 def _read_head(path: Path) -> bytes:
     """The file's first bytes, from its first non-blank one on (never the whole file)."""
-    try:
-        with path.open("rb") as handle:
-            first = handle.read(len(SQLITE_HEADER))
-            if first.startswith(SQLITE_HEADER):
-                return first
-            head = (first + handle.read(4096)).lstrip()
-            while not head and (chunk := handle.read(1 << 16)):
-                head = chunk.lstrip()
-            return head + handle.read(max(0, 4096 - len(head)))
-    except FileNotFoundError:
-        raise PhasectlError(f"coverage file {path} does not exist; run the tests first") from None
-    except OSError as exc:
-        raise PhasectlError(f"cannot read coverage file {path}: {exc.strerror}") from None
+    with reading(path, "coverage file"), path.open("rb") as handle:
+        first = handle.read(len(SQLITE_HEADER))
+        if first.startswith(SQLITE_HEADER):
+            return first
+        head = (first + handle.read(4096)).lstrip()
+        while not head and (chunk := handle.read(1 << 16)):
+            head = chunk.lstrip()
+        return head + handle.read(max(0, 4096 - len(head)))
 
 
 @untrusted("coverage file")
@@ -172,14 +160,8 @@ def _hyperfine(path: Path) -> list[Benchmark]:
 
 def read_benchmark_file(path: Path) -> list[Benchmark]:
     """The benchmarks of one file of any supported format."""
-    try:
+    with reading(path, "benchmark file", "run the benchmarks first"):
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise PhasectlError(
-            f"benchmark file {path} does not exist; run the benchmarks first"
-        ) from None
-    except OSError as exc:
-        raise PhasectlError(f"cannot read benchmark file {path}: {exc.strerror}") from None
     try:
         document = json.loads(data)
     except (ValueError, RecursionError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileLines
 from phasectl.readers.coverage_json import read_coverage_json
+from phasectl.readers.files import reading
 from phasectl.readers.formats import SQLITE_HEADER
 
 
@@ -22,12 +23,8 @@ class NoCoverageData(PhasectlError):
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
+    with reading(path, "coverage file"):
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise PhasectlError(f"coverage file {path} does not exist; run the tests first") from None
-    except OSError as exc:
-        raise PhasectlError(f"cannot read coverage file {path}: {exc.strerror}") from None
     if not data.strip():
         raise PhasectlError(f"coverage file {path} is empty; re-run the tests with coverage")
     return data
