@@ -367,6 +367,33 @@ def test_go_coverprofile(tmp_path: Path) -> None:
     assert summary.basis == "statements"
 
 
+def test_branch_data_mixed_with_lcov_warns(project: Path) -> None:
+    # coverage.py counts statements and branches; merged with LCOV the total counts lines.
+    data = measure(project, ".coverage")
+    run_tool(project, "coverage", "lcov", f"--data-file={data}", "-o", "cov.info")
+    report = run_tool(project, "coverage", "report", f"--data-file={data}", "--format=total")
+    totals = coverage_json(project, data)
+    warnings: list[str] = []
+    summary, _ = read_coverage([data, project / "cov.info"], project, warnings=warnings)
+    assert summary.basis == "lines"
+    assert (summary.lines_covered, summary.lines_total) == (
+        totals["covered_lines"],
+        totals["num_statements"],
+    )
+    covered = totals["covered_lines"] + totals["covered_branches"]
+    total = totals["num_statements"] + totals["num_branches"]
+    assert warnings == [
+        "coverage mixes coverage.py data (counted in statements and branches) with LCOV "
+        "(counted in lines): the total counts the lines of all files, not statements and "
+        f"branches; the coverage.py data alone give {report.stdout.strip()}% of statements "
+        f"and branches ({covered}/{total}), as coverage report counts them"
+    ]
+    warnings.clear()
+    read_coverage([data], project, warnings=warnings)
+    read_coverage([project / "cov.info"], project, warnings=warnings)
+    assert warnings == []
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

@@ -48,7 +48,7 @@ def read_artifacts(
     tests = read_results(result_files, root) if result_files else None
     summary = lines = None
     if coverage_files:
-        summary, lines = read_coverage(coverage_files, root, python=python)
+        summary, lines = read_coverage(coverage_files, root, python=python, warnings=warnings)
     timed = read_benchmarks(expand_globs(benchmarks, root)) if benchmarks else None
     return Measurement(tests, summary, lines, timed, tuple(warnings))
 
@@ -74,13 +74,19 @@ def _written(
 
 
 def read_coverage(
-    paths: Sequence[Path], root: Path, *, python: str = sys.executable
+    paths: Sequence[Path],
+    root: Path,
+    *,
+    python: str = sys.executable,
+    warnings: list[str] | None = None,
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
     """Read and merge coverage files of any supported format.
 
     coverage.py data files are combined by coverage.py itself, and its own totals are
     kept when they are the only input. Mixed with other formats, everything is merged
-    as line data and the totals are covered lines over measurable lines.
+    as line data and the totals are covered lines over measurable lines; when a format's
+    own total counts something else (Go's statements, coverage.py's branches), a line
+    appended to ``warnings`` says so, with that format's own figure.
     """
     by_format: dict[str, list[Path]] = {}
     for path in paths:
@@ -88,14 +94,17 @@ def read_coverage(
     formats = set(by_format)
     shards: list[dict[str, FileLines]] = []
     summary = None
+    own: dict[str, CoverageSummary] = {}
     if "coveragepy" in by_format:
         summary, lines = read_coveragepy(by_format.pop("coveragepy"), root, python)
+        own["coveragepy"] = summary
         shards.append(lines)
     if "go" in by_format:
         from phasectl.readers.go_coverage import read_go_coverage
 
-        go_summary, lines = read_go_coverage(by_format.pop("go"), root)
+        go_summary, lines = read_go_coverage(by_format.pop("go"), root, go_modules(root))
         summary = summary or go_summary
+        own["go"] = go_summary
         shards.append(lines)
     readers = {"cobertura": read_cobertura, "lcov": read_lcov}
     header = None
@@ -115,4 +124,44 @@ def read_coverage(
     if summary is None or len(shards) > 1:
         # Each percent as its tool shows it: istanbul (jest) for LCOV and Cobertura.
         summary = CoverageSummary.from_lines(merged, "istanbul", header)
+    if len(shards) > 1 and warnings is not None:
+        warnings.extend(_mixed_bases(own, formats))
     return summary, merged
+
+
+_KINDS = {
+    "coveragepy": ("coverage.py data", "coverage report"),
+    "go": ("Go coverprofiles", "go tool cover -func"),
+    "lcov": ("LCOV", ""),
+    "cobertura": ("Cobertura XML", ""),
+}
+
+
+def _mixed_bases(own: dict[str, CoverageSummary], formats: set[str]) -> list[str]:
+    """What a total merged as lines no longer counts: one line for each format whose own
+    total counts other units (Go's statements, coverage.py's statements and branches)."""
+    said = []
+    for kind, alone in own.items():
+        if alone.basis == "lines":
+            continue
+        unit = alone.basis.replace("+", " and ")
+        name, tool = _KINDS[kind]
+        others = " and ".join(_KINDS[other][0] for other in sorted(formats - {kind}))
+        covered, total = alone.on_basis(alone.basis)
+        said.append(
+            f"coverage mixes {name} (counted in {unit}) with {others} (counted in lines): "
+            f"the total counts the lines of all files, not {unit}; the {name} alone give "
+            f"{alone.percent_display}% of {unit} ({covered}/{total}), as {tool} counts them"
+        )
+    return said
+
+
+def go_modules(root: Path) -> dict[str, tuple[str, ...]] | None:
+    """The Go modules of the checkout at ``root``: every ``go.mod`` in it (a module in
+    ``svc/``, the modules of a ``go.work``, nested ones), as git lists its files; ``None``
+    outside a git work tree, where only ``root/go.mod`` counts."""
+    from phasectl.readers.go_coverage import read_go_modules
+    from phasectl.repo.worktree import checkout_files
+
+    gomods = checkout_files(root, "go.mod")
+    return None if gomods is None else read_go_modules(root, gomods)

@@ -272,10 +272,10 @@ def checkout_path(name: str, root: Path, sources: Sequence[str] = ()) -> str:
     (``/home/runner/work/p/p/src/a.js``) the longest tail of it that names a file here.
     A name that matches no file here is returned as ``_relative`` gives it.
     """
-    tried = [f"{source.rstrip('/')}/{name}" for source in sources if not _is_absolute(name)]
+    tried = [f"{source.rstrip('/')}/{name}" for source in sources if not is_absolute_name(name)]
     for candidate in (*tried, name):
         mapped = _relative(candidate, root)
-        if not _is_absolute(mapped) and (root / mapped).is_file():
+        if not is_absolute_name(mapped) and (root / mapped).is_file():
             return mapped
         parts = [part for part in re.split(r"[\\/]", candidate) if part]
         for start in range(1, len(parts)):
@@ -285,6 +285,7 @@ def checkout_path(name: str, root: Path, sources: Sequence[str] = ()) -> str:
     return _relative(name, root)
 
 
-def _is_absolute(name: str) -> bool:
+def is_absolute_name(name: str) -> bool:
+    """Whether ``name`` is an absolute path, POSIX or Windows (``C:\\``)."""
     # Windows paths too: CI artifacts come from any runner.
     return name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", name) is not None

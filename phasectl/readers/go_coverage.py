@@ -24,9 +24,14 @@ per line: line ranges are clamped to the file's real line count when ``repo_root
 and the file exists there, else to ``MAX_LINES``; the statement totals use the blocks as
 written.
 
-File names: with ``repo_root``, an import-path name (``example.com/svc/store/store.go``) under
-the ``module`` line of ``repo_root/go.mod`` becomes a repository path (``store/store.go``), and
-an absolute name under ``repo_root`` becomes relative; other names are kept as written.
+File names: with ``repo_root``, an import-path name (``example.com/svc/store/store.go``) is
+mapped through the modules the repository's ``go.mod`` files declare (``GoModules``; by
+default only ``repo_root/go.mod``): the module with the longest path that prefixes the name
+wins, as in go, so with ``svc/go.mod`` declaring ``example.com/svc`` the name becomes
+``svc/store/store.go``. An absolute name (go writes them for ``go test file.go ...`` and in
+GOPATH mode) becomes relative when it lies under ``repo_root``, and else, made in another
+checkout, the longest tail of it that names a file here (``checkout_path``). Other names are
+kept as written.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from pathlib import Path
 
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileLines
-from phasectl.readers.files import untrusted
+from phasectl.readers.files import checkout_path, is_absolute_name, untrusted
 
 MAX_LINES = 1_000_000
 """Line cap when the source file is not available: no real Go file is longer."""
@@ -158,16 +163,55 @@ def read_go_module_path(repo_root: Path) -> str:
     raise PhasectlError(f"{gomod}:1: go.mod has no module line; add `module example.com/name`")
 
 
-def _repo_name(name: str, module: str, repo_root: Path | None) -> str:
+GoModules = Mapping[str, tuple[str, ...]]
+"""Each module path a ``go.mod`` of the repository declares, to the folders whose ``go.mod``
+declares it (``""`` for the top, else ``"svc/"``): one as a rule, more when a copy of a
+module lies in the tree (``testdata``)."""
+
+
+def read_go_modules(root: Path, gomods: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The modules the ``go.mod`` files ``gomods`` (paths relative to ``root``, as a go.work's
+    modules or nested ones are found) declare, each module's folders shallowest first.
+
+    A ``go.mod`` at the top that cannot be read is an error, as it always was; one in a
+    subfolder that cannot be read (a broken one kept as test data) declares nothing: go
+    could not have built it either."""
+    found: dict[str, list[str]] = {}
+    for gomod in sorted(gomods, key=lambda path: (path.count("/"), path)):
+        if gomod != "go.mod" and not gomod.endswith("/go.mod"):
+            continue
+        folder = gomod.removesuffix("go.mod")
+        try:
+            module = read_go_module_path(root / folder)
+        except PhasectlError:
+            if not folder:
+                raise
+            continue
+        found.setdefault(module, []).append(folder)
+    return {module: tuple(folders) for module, folders in found.items()}
+
+
+def _top_module(repo_root: Path | None) -> dict[str, tuple[str, ...]]:
+    if repo_root is None or not (repo_root / "go.mod").is_file():
+        return {}
+    return read_go_modules(repo_root, ["go.mod"])
+
+
+def _repo_name(name: str, modules: GoModules, repo_root: Path | None) -> str:
     if repo_root is None:
         return name
-    if module and name.startswith(module + "/"):
-        return name[len(module) + 1 :]
-    if Path(name).is_absolute():
-        try:
-            return Path(name).relative_to(repo_root.resolve()).as_posix()
-        except ValueError:
-            return name
+    # The longest module path that prefixes the name: each shorter prefix, one lookup each.
+    cut = len(name)
+    while (cut := name.rfind("/", 0, cut)) > 0:
+        folders = modules.get(name[:cut])
+        if folders:
+            rest = name[cut + 1 :]
+            here = [folder + rest for folder in folders]
+            if len(here) == 1:
+                return here[0]
+            return next((path for path in here if (repo_root / path).is_file()), here[0])
+    if is_absolute_name(name):
+        return checkout_path(name, repo_root)
     return name
 
 
@@ -182,9 +226,11 @@ def _line_count(repo_root: Path | None, name: str) -> int:
     return min(lines, MAX_LINES)
 
 
-def read_go_coverprofile(path: Path, repo_root: Path | None = None) -> dict[str, GoFileCoverage]:
+def read_go_coverprofile(
+    path: Path, repo_root: Path | None = None, modules: GoModules | None = None
+) -> dict[str, GoFileCoverage]:
     """Read the profile at ``path``; keys are repository paths (see the module docstring)."""
-    return read_go_coverprofiles([path], repo_root)
+    return read_go_coverprofiles([path], repo_root, modules)
 
 
 @untrusted("coverage profile")
@@ -195,22 +241,21 @@ def _read_profile(
 
 
 def read_go_coverprofiles(
-    paths: Sequence[Path], repo_root: Path | None = None
+    paths: Sequence[Path], repo_root: Path | None = None, modules: GoModules | None = None
 ) -> dict[str, GoFileCoverage]:
     """Read several profiles as one, as ``go tool cover`` reads profiles joined with ``cat``.
 
-    Keys are repository paths (see the module docstring). A ``repo_root`` without ``go.mod``
-    maps no import path.
+    Keys are repository paths (see the module docstring), import paths mapped through
+    ``modules`` (by default the module of ``repo_root/go.mod``, if there is one).
     """
-    module = ""
-    if repo_root is not None and (repo_root / "go.mod").is_file():
-        module = read_go_module_path(repo_root)
+    if modules is None:
+        modules = _top_module(repo_root)
     mode = ""
     # file -> range -> (statements, count, line)
     files: dict[str, dict[tuple[int, int, int, int], _Seen]] = {}
     for path in paths:
         mode = _read_profile(path, mode, files)
-    return _merged(files, mode, module, repo_root)
+    return _merged(files, mode, modules, repo_root)
 
 
 def _read_blocks(
@@ -290,7 +335,7 @@ def _read_lines(
 def _merged(
     files: dict[str, dict[tuple[int, int, int, int], _Seen]],
     mode: str,
-    module: str,
+    modules: GoModules,
     repo_root: Path | None,
 ) -> dict[str, GoFileCoverage]:
     result: dict[str, GoFileCoverage] = {}
@@ -298,7 +343,7 @@ def _merged(
     # of a 100 MB profile's millions of blocks, not both.
     for name in list(files):
         blocks = files.pop(name)
-        repo_name = _repo_name(name, module, repo_root)
+        repo_name = _repo_name(name, modules, repo_root)
         limit = _line_count(repo_root, repo_name)
         merged = tuple(
             GoBlock(*key, statements, count)
@@ -342,16 +387,17 @@ def _lines(ranges: tuple[Range, ...]) -> frozenset[int]:
 
 
 def read_go_coverage(
-    paths: Sequence[Path], root: Path
+    paths: Sequence[Path], root: Path, modules: GoModules | None = None
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
     """Coverprofiles as ``go tool cover -func`` reads them: the statement-weighted total, and
-    line data (a line inside a measured block) for patch coverage."""
-    profile = read_go_coverprofiles(paths, root)
+    line data (a line inside a measured block) for patch coverage. Import paths are mapped
+    through ``modules`` (see ``read_go_coverprofiles``)."""
+    profile = read_go_coverprofiles(paths, root, modules)
     # A file missing from the checkout has no changed lines to measure: no line data, so
-    # a bogus range cannot expand into a million lines.
+    # a bogus range cannot expand into a million lines. (Nor has a file outside it.)
     data = {
         name: FileLines(_lines(file.measured), _lines(file.covered))
-        if (root / name).is_file()
+        if not is_absolute_name(name) and (root / name).is_file()
         else FileLines(frozenset(), frozenset())
         for name, file in profile.items()
     }

@@ -6,10 +6,11 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 from phasectl.errors import GitCommandError
-from phasectl.repo.base import GitBase, git_reason
+from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason
 
 _MARKER = "phasectl pid"
 
@@ -22,6 +23,27 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+def checkout_files(root: Path, name: str) -> list[str] | None:
+    """The files called ``name`` (a plain file name, no glob) in any folder of the checkout
+    at ``root``, relative to it and sorted: the tracked ones and the untracked ones that are
+    not ignored (``git ls-files --cached --others --exclude-standard``), i.e. the files of
+    the commit checked out there as a test run in it sees them, without the build output and
+    vendored trees that ``.gitignore`` leaves out. ``None`` when ``root`` is not in a git
+    work tree."""
+    args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    try:
+        done = subprocess.run(
+            ["git", *PINNED_CONFIG, *args, "--", f":(glob)**/{name}"],
+            cwd=root, env=git_env(), stdin=subprocess.DEVNULL, capture_output=True, check=False,
+        )  # fmt: skip
+    except OSError:
+        return None
+    if done.returncode != 0:
+        return None
+    found = {os.fsdecode(path) for path in done.stdout.split(b"\0") if path}
+    return sorted(path for path in found if path.rpartition("/")[2] == name)
 
 
 class Worktrees(GitBase):
