@@ -178,7 +178,8 @@ def read_go_modules(root: Path, gomods: Iterable[str]) -> dict[str, tuple[str, .
     could not have built it either."""
     found: dict[str, list[str]] = {}
     for gomod in sorted(gomods, key=lambda path: (path.count("/"), path)):
-        if gomod != "go.mod" and not gomod.endswith("/go.mod"):
+        # Listed by git but deleted in the checkout: go does not see it either.
+        if (gomod != "go.mod" and not gomod.endswith("/go.mod")) or not (root / gomod).is_file():
             continue
         folder = gomod.removesuffix("go.mod")
         try:
