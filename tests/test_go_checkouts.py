@@ -117,7 +117,8 @@ def test_module_in_a_subfolder(services: Path, tmp_path: Path) -> None:
         "example.com/lib": ("lib/",),
         "example.com/svc/ext": ("svc/extension/",),
     }
-
+    (services / "svc/testdata/copy/go.mod").unlink()  # tracked, deleted: go sees none
+    assert go_modules(services)["example.com/svc"] == ("svc/",)
     after = data["coverage"]["after"]
     assert (after["percent_display"], after["basis"]) == (total, "statements")
     # go names files by import path; here each is the file under svc/.
