@@ -418,11 +418,11 @@ def range_commits(repo: Repository, base: str | None, head: str, folder: str) ->
     phase lists its commits, as a plain ``git log base..head`` would.
     """
     pending = repo.started_logs.pop((base, head, folder), None)
-    # One decode of the whole stream: a NUL is never part of a UTF-8 sequence, so each
-    # field reads as it would alone.
-    out = (pending or _start_log(repo, base, head, folder)).result()
-    fields = out.decode("utf-8", "replace").split("\0")
-    return [
-        RangeCommit(sha, len(parents.split()), int(seconds), email, message)
-        for sha, parents, seconds, email, message in zip(*[iter(fields[: len(fields) // 5 * 5])] * 5)
-    ]
+    fields = (pending or _start_log(repo, base, head, folder)).result().split(b"\0")
+    commits: list[RangeCommit] = []
+    for i in range(0, len(fields) - 4, 5):
+        sha, parents, seconds, email, message = (
+            f.decode("utf-8", "replace") for f in fields[i : i + 5]
+        )
+        commits.append(RangeCommit(sha, len(parents.split()), int(seconds), email, message))
+    return commits
