@@ -33,6 +33,9 @@ class CollectOptions:
     debt: bool = False
     """Read the technical debt from the diff's changed lines (the commands that render a
     report); ``collect`` leaves it out to stay as fast as git's own diff."""
+    commits: bool = False
+    """Read the range's commits (the phase thread's) in the background, beside the diff
+    (the commands that render a report)."""
     recorded_head: bool = False
     """Take head's figures from the snapshot ``phasectl tag`` stored for this very range,
     when there is one, instead of running the tests (check)."""

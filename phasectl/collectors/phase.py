@@ -126,7 +126,7 @@ def collect_phase(
     if pending is not None and phase_range.tip != phase_range.head.sha:
         pending.cancel()  # started for a head that skip_reports has moved
         pending = None
-    own = baseline = debt_scan = None
+    own = baseline = debt_scan = log = None
     try:
         if pending is None:
             # No diff was started for the named refs: the range's starts now, before
@@ -140,6 +140,12 @@ def collect_phase(
 
             skip = PathPatterns(config.excluded_globs)
             debt_scan = DebtScan(repo, phase_range.base.sha, phase_range.head.sha, skip)
+        if options.commits:
+            # The phase thread's git log, read while the diff runs (after the debt's grep).
+            from phasectl.repo.changes import EMPTY_TREE_REF, start_range_commits
+
+            base = None if phase_range.base.ref == EMPTY_TREE_REF else phase_range.base.sha
+            log = start_range_commits(repo, base, phase_range.head.sha, config.report_dir)
         from phasectl.collectors.baseline import cores, find_baseline
 
         in_place = repo.head_sha() in (phase_range.head.sha, phase_range.tip)
@@ -166,6 +172,10 @@ def collect_phase(
             repo, config, options, echo, phase_range,
             _Runs(pending or own, started, recorded, baseline, debt_scan, in_place),
         )  # fmt: skip
+    except BaseException:
+        if log is not None:
+            log.cancel()  # else the report takes its commits
+        raise
     finally:
         # Nothing left to stop unless an error or Ctrl-C came first.
         for running in (own, baseline, debt_scan):

@@ -118,7 +118,9 @@ def check(
     ]
     if output == STDOUT:
         raise PhasectlError("check judges a report file; '-o -' names none (pass its path)")
-    options = collect_options(params, skip_reports=True, debt=True, recorded_head=True)
+    options = collect_options(
+        params, skip_reports=True, debt=True, commits=True, recorded_head=True
+    )
     metrics = run_collect(app, options)
     gates: list[Gate] = []
     if settings.report_current:

@@ -246,7 +246,7 @@ def report(
         *(["--output", str(output)] if output else []),
     ]
     renderer = prepare_renderer(app)
-    metrics = run_collect(app, collect_options(params, skip_reports=True, debt=True))
+    metrics = run_collect(app, collect_options(params, skip_reports=True, debt=True, commits=True))
     rendered = render_phase_report(app, metrics, output, name, judged=check, renderer=renderer())
     gates = None
     if with_gates:

@@ -119,7 +119,7 @@ def tag(
                 f"the work tree has uncommitted changes ({shown}), so the tests would not "
                 "describe the tagged commit; commit or stash them, or pass --allow-dirty"
             )
-    options = collect_options(params, skip_reports=True, debt=True)
+    options = collect_options(params, skip_reports=True, debt=True, commits=True)
     if at is not None:
         options = dataclasses.replace(options, head=at)
     if base is not None:

@@ -14,7 +14,7 @@ from phasectl.repo.attributes import Attributes
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repo.diff import PendingDiff
+    from phasectl.repo.diff import PendingDiff, PendingOutput
     from phasectl.repo.repository import Repository
 
 
@@ -380,14 +380,7 @@ class RangeCommit:
 _LOG_FORMAT = "--format=%H%x00%P%x00%ct%x00%ae%x00%B"
 
 
-def range_commits(repo: Repository, base: str | None, head: str, folder: str) -> list[RangeCommit]:
-    """The commits in ``base..head`` (all of ``head``'s history when ``base`` is ``None``)
-    that change something outside ``folder`` (phasectl's reports), merges included, newest
-    first, read in one ``git log`` stream.
-
-    Every parent of a merge is followed (``--full-history``), so a branch merged into the
-    phase lists its commits, as a plain ``git log base..head`` would.
-    """
+def _start_log(repo: Repository, base: str | None, head: str, folder: str) -> PendingOutput:
     top = folder.strip("/")
     revisions = [f"{base}..{head}"] if base is not None else [head]
     # Leaving out the reports-only commits costs a tree comparison per commit (git's own
@@ -398,11 +391,34 @@ def range_commits(repo: Repository, base: str | None, head: str, folder: str) ->
     has_reports = any(repo.run("cat-file", "-e", f"{rev}:{top}", check=False)[0] == 0
                       for rev in ends)  # fmt: skip
     limit = ["--", ":(top)", f":(top,exclude,literal){top}"] if has_reports else []
-    out = repo.run(
-        "log", "-z", "--full-history", "--no-show-signature", "--encoding=UTF-8", _LOG_FORMAT,
-        "--end-of-options", *revisions, *limit,
-    )[1]  # fmt: skip
-    fields = out.split(b"\0")
+    return repo.start_git(
+        ["log", "-z", "--full-history", "--no-show-signature", "--encoding=UTF-8", _LOG_FORMAT,
+         "--end-of-options", *revisions, *limit],
+        "git log", aside=True,
+    )  # fmt: skip
+
+
+def start_range_commits(
+    repo: Repository, base: str | None, head: str, folder: str
+) -> PendingOutput:
+    """Start the ``git log`` of ``range_commits(repo, base, head, folder)`` in the
+    background (aside, see ``give_way``), for that call to take: ``report`` starts it beside
+    the diff, as soon as the range is known. Its starter stops it on an error."""
+    pending = _start_log(repo, base, head, folder)
+    repo.started_logs[(base, head, folder)] = pending
+    return pending
+
+
+def range_commits(repo: Repository, base: str | None, head: str, folder: str) -> list[RangeCommit]:
+    """The commits in ``base..head`` (all of ``head``'s history when ``base`` is ``None``)
+    that change something outside ``folder`` (phasectl's reports), merges included, newest
+    first, read in one ``git log`` stream (the one ``start_range_commits`` started, if any).
+
+    Every parent of a merge is followed (``--full-history``), so a branch merged into the
+    phase lists its commits, as a plain ``git log base..head`` would.
+    """
+    pending = repo.started_logs.pop((base, head, folder), None)
+    fields = (pending or _start_log(repo, base, head, folder)).result().split(b"\0")
     commits: list[RangeCommit] = []
     for i in range(0, len(fields) - 4, 5):
         sha, parents, seconds, email, message = (

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -259,14 +260,18 @@ def _read_all(pipe: IO[bytes] | None) -> bytes:
         return pipe.read()
 
 
-class PendingGrep(PendingGit):
-    """A ``git grep`` running in the background."""
-
-    _succeeded = (0, 1)  # 1: nothing matched
+class PendingOutput(PendingGit):
+    """A git command running in the background, whose output is wanted whole."""
 
     def result(self) -> bytes:
         """Wait for git; what it printed, or ``GitCommandError`` if it failed."""
         return self._finished()[0]
+
+
+class PendingGrep(PendingOutput):
+    """A ``git grep`` running in the background."""
+
+    _succeeded = (0, 1)  # 1: nothing matched
 
 
 def start_diff(cwd: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff:
@@ -402,6 +407,17 @@ class Trees(GitBase):
     def patch(self, base: str, head: str, *, similarity: int) -> bytes:
         """The pinned ``git diff -U0`` between two revisions: changed lines, no context."""
         return self.run(*_patch_args(base, head, f"-M{similarity}%"))[1]
+
+    @cached_property
+    def started_logs(self) -> dict[tuple[str | None, str, str], PendingOutput]:
+        """``git log`` readers started ahead of need (``changes.start_range_commits``), by
+        what they read."""
+        return {}
+
+    def start_git(self, args: list[str], what: str, *, aside: bool = False) -> PendingOutput:
+        """A git command started in the background; ``aside``: one that gives way to the
+        diff (``give_way``)."""
+        return PendingOutput(self.work_tree or self.git_dir, args, what, aside=aside)
 
     def start_grep(
         self, strings: Sequence[str], revs: Sequence[str], paths: Sequence[str]

@@ -13,7 +13,7 @@ from phasectl.quoting import display_path
 _BACKTICK_RUNS = re.compile(r"`+")
 # Characters that start formatting, links, HTML, entities or table cells inside a line (the
 # text never starts a line, so list and heading markers need no escape).
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|~&"})
 
 
 def code_span(text: str) -> str:
@@ -37,4 +37,4 @@ def code_span(text: str) -> str:
 
 def escape_text(text: str) -> str:
     """Plain text (one line) made inert: every Markdown special character backslash-escaped."""
-    return _SPECIAL.sub(r"\\\1", display_path(text))
+    return display_path(text).translate(_SPECIAL)

@@ -45,6 +45,9 @@ _PREFIXES = (
     ("ci", "Miscellaneous Tasks"),
     ("build", "Miscellaneous Tasks"),
 )
+# No prefix starts another, so the first that matches is the one git-cliff's order finds.
+_PREFIX = re.compile("|".join(prefix for prefix, _ in _PREFIXES))
+_GROUP_OF = dict(_PREFIXES)
 _SUBJECT = re.compile(
     r"(?P<type>[A-Za-z][\w-]*)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?: (?P<text>\S.*)"
 )
@@ -82,7 +85,8 @@ def read_commit(sha: str, message: str) -> ConventionalCommit:
     if match is None:
         return ConventionalCommit(sha, "Other", subject)
     kind = match["type"].lower()
-    group = next((g for prefix, g in _PREFIXES if kind.startswith(prefix)), None)
+    prefix = _PREFIX.match(kind)
+    group = _GROUP_OF[prefix.group()] if prefix else None
     if group is None:
         if _SECURITY.search(body):
             group = "Security"
