@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
+from phasectl.fileio import scratch_folder
 from phasectl.model.measurement import Measurement
 from phasectl.runners.process import (
     Echo,
@@ -259,16 +258,13 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
     """
     # SIGTERM (CI cancelling a job) raises here as Ctrl-C does (runners.process.
     # interruptible), so this cleanup runs for both; after SIGKILL, the next run prunes it.
-    scratch = Path(tempfile.mkdtemp(prefix="phasectl-base-"))
-    path = scratch / "worktree"
-    try:
-        repo.add_worktree(path, commit)
-        yield path
-    finally:
+    with scratch_folder("base") as scratch:
+        path = scratch / "worktree"
         try:
-            repo.remove_worktree(path)
+            repo.add_worktree(path, commit)
+            yield path
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            repo.remove_worktree(path)
 
 
 def measure_in_worktree(

@@ -7,13 +7,13 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
+from phasectl.fileio import scratch_folder
 from phasectl.runners.process import (
     Echo,
     child_env,
@@ -140,8 +140,7 @@ def run_pytest(
 
     python = project_python(config, root)
     warnings: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="phasectl-run-") as scratch_name:
-        scratch = Path(scratch_name)
+    with scratch_folder("run") as scratch:
         plugin = _plugin_dir(scratch)
         results_file = scratch / "results.json"
         env = child_env()
