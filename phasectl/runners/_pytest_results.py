@@ -38,6 +38,37 @@ _finished = 0
 _progress_written = 0.0
 
 
+# The reports of pytest-cov that write files (``--cov-report=xml``), and the name each
+# writes by default (coverage.py's ``xml_output``, ``html_dir``...).
+_REPORT_FILES = {
+    "annotate": "annotate",
+    "html": "htmlcov",
+    "json": "coverage.json",
+    "lcov": "coverage.lcov",
+    "markdown": "coverage.md",
+    "markdown-append": "coverage.md",
+    "xml": "coverage.xml",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Send the files pytest-cov's reports write into phasectl's temporary folder, so a
+    ``--cov-report=xml`` in ``addopts`` leaves the user's own ``coverage.xml`` as it was;
+    its terminal report is unchanged, and says where each file went."""
+    target = os.environ.get(_OUTPUT_ENV)
+    plugin = config.pluginmanager.get_plugin("_cov")  # registered before configure
+    reports = getattr(getattr(plugin, "options", None), "cov_report", None)
+    if not target or not isinstance(reports, dict):
+        return
+    for kind, default in _REPORT_FILES.items():
+        if kind in reports:
+            folder = Path(target).parent / "reports" / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            # Changed in place: pytest-cov's controller holds the same dict.
+            reports[kind] = str(folder / (Path(reports[kind]).name if reports[kind] else default))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _started
     _started = time.perf_counter()

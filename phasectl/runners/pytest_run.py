@@ -157,6 +157,11 @@ def run_pytest(
         # The plugin writes coverage.py's JSON report as the run ends (see _pytest_results).
         coverage_json = scratch / "coverage.json"
         env["PHASECTL_COVERAGE_DATA"] = str(scratch / ".coverage")
+        # Data files coverage.py names by configuration (pytest-cov's, whose session start
+        # erases the old ones; a subprocess's) go here, not over the user's own .coverage.
+        # Not the outer run's file, which pytest-cov's must not be mixed with.
+        (scratch / "data").mkdir()
+        env["COVERAGE_FILE"] = str(scratch / "data" / ".coverage")
         env["PHASECTL_COVERAGE_JSON"] = str(coverage_json)
         command = [
             python, "-m", "coverage", "run", f"--data-file={scratch / '.coverage'}",
@@ -183,7 +188,7 @@ def run_pytest(
             fresh = data_file.exists() and data_file.stat().st_mtime >= started - 2  # coarse mtimes
             data_files = [data_file] if fresh else []
         else:
-            data_files = sorted(scratch.glob(".coverage*"))
+            data_files = sorted([*scratch.glob(".coverage*"), *scratch.glob("data/.coverage*")])
         coverage = lines = None
         if data_files and tests.total:
             from phasectl.readers.coverage_json import read_coverage_json
