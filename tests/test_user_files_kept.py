@@ -102,3 +102,54 @@ def test_the_managed_run_leaves_the_users_coverage_files_as_they_were(
         own = tool(copy, "coverage", "report", "--format=total").strip()
     coverage = json.loads(result.stdout_bytes)["coverage"]["after"]
     assert coverage["percent_display"] == own
+
+
+SEES = """\
+import os
+from pathlib import Path
+
+from calc import add
+
+
+def test_add():
+    seen = Path(os.environ["SEEN_DIR"]) / f"{os.getpid()}.txt"
+    seen.write_text(os.environ.get("COVERAGE_FILE", "(unset)"))
+    assert add(1, 2) == 3
+"""
+
+
+@pytest.mark.parametrize("users", [None, "/elsewhere/their.coverage"])
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_the_tests_see_the_coverage_file_they_would_have_had(
+    git_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    users: str | None,
+    workers: list[str],
+) -> None:
+    # phasectl's COVERAGE_FILE is for pytest-cov's start only: a test that runs coverage
+    # itself must not write into the run's data (nor pytest-xdist's workers' tests).
+    pytest.importorskip("pytest_cov")
+    addopts = 'addopts = "--cov=calc"\n'
+    commit(git_repo, {
+        "pyproject.toml": PYPROJECT.format(addopts=addopts, run=""),
+        ".gitignore": "__pycache__/\n.coverage*\n",
+        "calc.py": CALC,
+        "tests/test_calc.py": SEES,
+        ".phasectl.toml": f"pytest_args = {json.dumps(workers)}\n",
+    })  # fmt: skip
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    monkeypatch.setenv("SEEN_DIR", str(seen))
+    if users is None:
+        monkeypatch.delenv("COVERAGE_FILE", raising=False)
+    else:
+        monkeypatch.setenv("COVERAGE_FILE", users)
+    result = run_cli("--repo", str(git_repo), "collect", "--format", "json", "--run-base", "never")
+    assert result.exit_code == 0, result.stderr
+    assert [p.read_text() for p in seen.iterdir()] == [users or "(unset)"]
+    monkeypatch.delenv("COVERAGE_FILE", raising=False)
+    printed = tool(git_repo, "pytest", *workers)
+    totals = [line.split()[-1] for line in printed.splitlines() if line.startswith("TOTAL")]
+    coverage = json.loads(result.stdout_bytes)["coverage"]["after"]
+    assert [coverage["percent_display"] + "%"] == totals

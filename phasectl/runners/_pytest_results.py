@@ -34,6 +34,7 @@ _KEYS = {
     "xpassed": "xpassed",
 }
 _started = time.perf_counter()
+_coverage_file: str | None = None
 _finished = 0
 _progress_written = 0.0
 
@@ -67,6 +68,27 @@ def pytest_configure(config: pytest.Config) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             # Changed in place: pytest-cov's controller holds the same dict.
             reports[kind] = str(folder / (Path(reports[kind]).name if reports[kind] else default))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Give the tests the ``COVERAGE_FILE`` they would have had without phasectl.
+
+    phasectl sets it so that coverage.py's data files (pytest-cov's, which erases the old
+    ones as it starts) go to its temporary folder; by now pytest-cov has taken its paths
+    (and pytest-xdist's workers, which do the same, have started), and a test that runs
+    coverage itself must not write into this run's data.
+    """
+    global _coverage_file
+    ours = os.environ.pop("PHASECTL_COVERAGE_FILE", None)
+    if ours is None or os.environ.get("COVERAGE_FILE") != ours:
+        return
+    _coverage_file = ours  # where pytest-cov writes (the variable wins over its config)
+    was = os.environ.pop("PHASECTL_COVERAGE_FILE_WAS", None)
+    if was is None:
+        del os.environ["COVERAGE_FILE"]
+    else:
+        os.environ["COVERAGE_FILE"] = was
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -190,8 +212,10 @@ def _pytest_cov_export(config: pytest.Config) -> dict[str, Any] | None:
     rcfile = config.getoption("cov_config", default=".coveragerc")
     # pytest-cov measures and reports from the folder pytest started in.
     start = str(config.invocation_params.dir)
-    with _export_module().working_directory(start):
-        data_file = coverage.Coverage(config_file=rcfile).get_option("run:data_file")
+    data_file: Any = _coverage_file
+    if data_file is None:
+        with _export_module().working_directory(start):
+            data_file = coverage.Coverage(config_file=rcfile).get_option("run:data_file")
     outer = coverage.Coverage.current()  # 'coverage run', now that pytest-cov has stopped
     if outer is not None:
         # It saw almost nothing; its warnings ("No data was collected") are not the project's.

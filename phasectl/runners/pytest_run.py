@@ -160,8 +160,12 @@ def run_pytest(
         # Data files coverage.py names by configuration (pytest-cov's, whose session start
         # erases the old ones; a subprocess's) go here, not over the user's own .coverage.
         # Not the outer run's file, which pytest-cov's must not be mixed with.
+        # The plugin gives the tests back the COVERAGE_FILE they would have had, as they
+        # start: a coverage run of their own is no part of this one.
         (scratch / "data").mkdir()
-        env["COVERAGE_FILE"] = str(scratch / "data" / ".coverage")
+        if "COVERAGE_FILE" in env:
+            env["PHASECTL_COVERAGE_FILE_WAS"] = env["COVERAGE_FILE"]
+        env["COVERAGE_FILE"] = env["PHASECTL_COVERAGE_FILE"] = str(scratch / "data" / ".coverage")
         env["PHASECTL_COVERAGE_JSON"] = str(coverage_json)
         command = [
             python, "-m", "coverage", "run", f"--data-file={scratch / '.coverage'}",
