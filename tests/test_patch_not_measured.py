@@ -133,3 +133,22 @@ def test_with_source_set_coverage_measures_unimported_files_and_nothing_is_left_
     assert "pkg/never.py" in {f["path"] for f in patch["files"]}
     added = git(git_repo, "diff", "--numstat", base, "HEAD", "--", "docs/conf.py").split()[0]
     assert patch["not_measured"] == [{"path": "docs/conf.py", "lines_changed": int(added)}]
+
+
+def test_a_long_list_of_files_not_measured_is_cut_at_ten(git_repo: Path) -> None:
+    commit(git_repo, BASE)
+    git(git_repo, "tag", "phase/1")
+    commit(git_repo, {f"pkg/never{n:02}.py": "X = 1\n" for n in range(12)})
+    result = run_cli("--repo", str(git_repo), "collect", "--format", "json", "--run-base", "never")
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(result.stdout_bytes)["coverage"]["patch"]["not_measured"]
+    assert [f["path"] for f in listed] == [f"pkg/never{n:02}.py" for n in range(12)]
+    text = run_cli("--repo", str(git_repo), "collect", "--run-base", "never", "-q").stdout
+    assert "  pkg/never09.py: not measured by coverage (1 changed line)\n" in text
+    assert "never10.py: not measured" not in text
+    assert "  ... and 2 more changed files not measured\n" in text
+    report = run_cli("--repo", str(git_repo), "report", "--stdout", "--run-base", "never", "-q")
+    assert "- Patch Coverage: no changed line is measurable; 12 changed files not measured\n" in (
+        report.stdout
+    )
+    assert "  - and 2 more: see the JSON output\n" in report.stdout
