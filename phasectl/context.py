@@ -43,6 +43,14 @@ class AppContext:
 
             for path in repository.prune_stale_worktrees():
                 click.echo(f"phasectl: removed the stale worktree {path} of a killed run", err=True)
+            # Its temporary folders too (the managed run's, the worktree's), and those of a
+            # killed run in any other repository: each names the process that made it.
+            from phasectl.fileio import remove_stale_scratch
+
+            for folder in remove_stale_scratch():
+                click.echo(
+                    f"phasectl: removed the temporary folder {folder} of a killed run", err=True
+                )
         return repository
 
     @cached_property

@@ -1,11 +1,15 @@
-"""Writing files safely: whole or not at all."""
+"""Writing files safely: whole or not at all; phasectl's temporary folders, removed even
+after a killed run."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import socket
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
@@ -94,3 +98,66 @@ def write_atomic(path: Path, data: bytes, *, make_parents: bool = False) -> None
         if isinstance(exc, OSError):
             raise PhasectlError(f"cannot write {path}: {exc.strerror}") from None
         raise
+
+
+_OWNER_FILE = ".phasectl-owner"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (someone else's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+@contextlib.contextmanager
+def scratch_folder(kind: str) -> Iterator[Path]:
+    """A new private folder ``phasectl-KIND-*`` in the temporary folder, removed afterwards
+    (even on an error or Ctrl-C).
+
+    It holds a file naming this process and host: if phasectl is killed before it can
+    remove the folder (SIGKILL), the next phasectl removes it (``remove_stale_scratch``).
+    """
+    folder = Path(tempfile.mkdtemp(prefix=f"phasectl-{kind}-"))
+    try:
+        (folder / _OWNER_FILE).write_text(
+            f"{os.getpid()} {socket.gethostname()}\n", encoding="utf-8"
+        )
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_scratch() -> list[Path]:
+    """Remove the folders ``scratch_folder`` made for runs that were killed before they
+    could; the folders removed.
+
+    Only a folder named ``phasectl-*`` in the temporary folder, this user's, whose owner
+    file names a process of this host that is gone: a running phasectl's folder stays,
+    and so does anything without an owner file (not phasectl's, or not started yet).
+    """
+    host, uid = socket.gethostname(), getattr(os, "getuid", lambda: None)()
+    try:
+        found = sorted(Path(tempfile.gettempdir()).glob("phasectl-*"))
+    except OSError:
+        return []
+    removed = []
+    for folder in found:
+        try:
+            info = folder.lstat()
+            if not stat.S_ISDIR(info.st_mode) or (uid is not None and info.st_uid != uid):
+                continue
+            owner = (folder / _OWNER_FILE).read_text(encoding="utf-8").split()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if len(owner) != 2 or not owner[0].isdigit() or owner[1] != host:
+            continue
+        if process_alive(int(owner[0])):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed

@@ -468,6 +468,52 @@ def test_a_worktree_left_by_a_killed_run_is_pruned_on_the_next(
     assert not stale.parent.exists()
 
 
+def test_the_temporary_folders_of_a_killed_run_go_on_the_next_but_a_live_runs_stay(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    python_project(git_repo, {"test_slow.py": SLOW_TEST})
+    git(git_repo, "tag", "phase/1")
+    commit(git_repo, {"tests/test_slow.py": "def test_fast():\n    pass\n"})
+    (git_repo / "x.xml").write_text('<testsuite><testcase name="a"/></testsuite>')
+    args = ("collect", "--run-base", "always", "--junit", str(git_repo / "x.xml"))
+    killed, pidfile = start_phasectl(git_repo, tmp_path, *args)
+    os.killpg(killed.pid, signal.SIGKILL)  # phasectl cannot clean up after this
+    killed.communicate()
+    os.killpg(os.getpgid(int(pidfile.read_text())), signal.SIGKILL)  # its orphaned test run
+    scratch = tmp_path / "tmp"
+    left = sorted(p.name.rsplit("-", 1)[0] for p in scratch.iterdir())
+    assert left == ["phasectl-base", "phasectl-run"]  # the base worktree's, the pytest run's
+    stale = set(scratch.iterdir())
+    # The next run removes the killed run's worktree and both its folders as it starts.
+    pidfile.unlink()
+    live, _ = start_phasectl(git_repo, tmp_path, *args)
+    try:
+        running = set(scratch.iterdir())
+        assert not running & stale
+        assert sorted(p.name.rsplit("-", 1)[0] for p in running) == left
+        # A third run while that one is still going: its folders are in use, and stay.
+        env = {**os.environ, "TMPDIR": str(scratch)}
+        done = subprocess.run(
+            [sys.executable, "-m", "phasectl", "--repo", str(git_repo), "collect", "--no-tests"],
+            env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "removed" not in done.stderr
+        assert set(scratch.iterdir()) == running
+        listed = git(git_repo, "worktree", "list").splitlines()
+        assert len(listed) == 2  # the main one and the live run's
+        assert Path(listed[1].split()[0]).parent in running
+    finally:
+        live.send_signal(signal.SIGTERM)
+        _, err = live.communicate(timeout=60)
+    assert live.returncode == 143, err
+    run_folder = next(p for p in stale if p.name.startswith("phasectl-run-"))
+    assert f"phasectl: removed the temporary folder {run_folder} of a killed run\n" in err
+    assert "removed the stale worktree" in err
+    assert list(scratch.iterdir()) == []
+    assert git(git_repo, "worktree", "list").count("\n") == 1
+
+
 # --- 5. one repository, all the way through ----------------------------------------------
 
 

@@ -183,11 +183,14 @@ def _headline(metrics: PhaseMetrics, figures: Figures) -> list[str]:
         patch = coverage.get("patch")
         if patch is None:
             rows.append(["**Patch coverage**", DASH, "not collected", DASH])
-        elif figures.patch is None:
-            rows.append(["**Patch coverage**", DASH, "no changed line is measurable", DASH])
         else:
+            # Changed files coverage never measured are not in the figure: say how many.
+            count = len(patch.get("not_measured") or ())
+            aside = f"; {count} changed file{'s' * (count != 1)} not measured" if count else ""
             covered, total = figures.patch_covered, figures.patch_total
-            shown = f"{figures.patch}% ({covered} of {total} changed lines)"
+            shown = f"{figures.patch}% ({covered} of {total} changed lines{aside})"
+            if figures.patch is None:
+                shown = f"no changed line is measurable{aside}"
             rows.append(["**Patch coverage**", DASH, shown, DASH])
     return [_row(["", "Before", "After", "Change"]), _row([":--", "--:", "--:", "--:"]),
             *(_row(r) for r in rows)]  # fmt: skip

@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phasectl.errors import PhasectlError
+from phasectl.fileio import scratch_folder
 from phasectl.model.measurement import Measurement
 from phasectl.runners.process import (
     Echo,
@@ -259,16 +258,13 @@ def temporary_worktree(repo: Repository, commit: str) -> Iterator[Path]:
     """
     # SIGTERM (CI cancelling a job) raises here as Ctrl-C does (runners.process.
     # interruptible), so this cleanup runs for both; after SIGKILL, the next run prunes it.
-    scratch = Path(tempfile.mkdtemp(prefix="phasectl-base-"))
-    path = scratch / "worktree"
-    try:
-        repo.add_worktree(path, commit)
-        yield path
-    finally:
+    with scratch_folder("base") as scratch:
+        path = scratch / "worktree"
         try:
-            repo.remove_worktree(path)
+            repo.add_worktree(path, commit)
+            yield path
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            repo.remove_worktree(path)
 
 
 def measure_in_worktree(
@@ -293,6 +289,8 @@ def measure_in_worktree(
     with temporary_worktree(repo, commit) as path:
         if config.worktree_setup:
             _set_up(config.worktree_setup, path, quiet=quiet, echo=echo, run=run)
+        if not config.test_command:
+            _check_artifacts_in_worktree(config, path, commit, run)
         # An editable install of the project points at the user's checkout; put the
         # worktree's own sources first so the base commit's code is what gets tested.
         extra = [p for p in (path / "src", path) if p.is_dir()]
@@ -300,6 +298,34 @@ def measure_in_worktree(
             path, config, quiet=quiet, echo=echo, extra_paths=extra, run=run,
             in_worktree=True,
         )  # fmt: skip
+
+
+def _check_artifacts_in_worktree(config: Config, path: Path, commit: str, run: str) -> None:
+    """Refuse, saying where phasectl looked, artifacts a fresh checkout cannot have.
+
+    Without ``test_command``, the configured ``results`` and ``coverage`` are files an
+    earlier test run wrote into the work tree; the temporary worktree holds only what is
+    committed at ``commit``, so a relative pattern there matches only a committed file.
+    """
+    from phasectl.readers.files import matching_files
+
+    for what, patterns in (("results", config.results), ("coverage", config.coverage)):
+        for pattern in patterns:
+            if Path(pattern).is_absolute() or matching_files(pattern, path):
+                continue
+            where = "the base's temporary worktree" if run == "base" else "the temporary worktree"
+            instead = (
+                "pass the base's files with --base-results/--base-coverage, or store a "
+                "snapshot of the base (phasectl snapshot at that commit)"
+                if run == "base"
+                else "check that commit out and run the tests first"
+            )
+            raise PhasectlError(
+                f"{what} '{pattern}' matched no file in {where} of commit {commit[:12]}, "
+                "which holds only committed files: without test_command, results and "
+                "coverage name files a test run wrote, and none ran there; set test_command "
+                f"so phasectl runs the tests there, or {instead}"
+            )
 
 
 def _set_up(command: str, path: Path, *, quiet: bool, echo: Echo, run: str) -> None:

@@ -204,7 +204,12 @@ def _measured_phase(
     runs: _Runs,
 ) -> PhaseMetrics:
     from phasectl.model.benchmarks import compare_benchmarks
-    from phasectl.model.coverage_change import compare_coverage, scope_change, scope_warning
+    from phasectl.model.coverage_change import (
+        compare_coverage,
+        not_measured,
+        scope_change,
+        scope_warning,
+    )
     from phasectl.model.coverage_data import patch_coverage
     from phasectl.model.phase import PhaseMetrics
     from phasectl.model.results import compare_tests, ids_unrelated
@@ -302,7 +307,10 @@ def _measured_phase(
                     **compared,
                     "patch": recorded.patch
                     if recorded is not None
-                    else patch_coverage(added, after.lines)
+                    else {
+                        **patch_coverage(added, after.lines),
+                        "not_measured": not_measured(added, after.lines, diff.files),
+                    }
                     if added is not None and after.lines is not None
                     else None,
                 }

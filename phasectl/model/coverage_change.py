@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from phasectl.model.coverage_data import CoverageSummary, show_percent
+from phasectl.model.coverage_data import CoverageSummary, LineData, show_percent
 from phasectl.model.diff import FileChange
 
 
@@ -113,3 +114,40 @@ def scope_warning(scope: Mapping[str, list[str]], shown: int = 5) -> str:
         "change is no measure of the tests (check the coverage configuration: source, "
         "include, omit)"
     )
+
+
+# Test files by the runners' own naming (pytest, go test, jest): coverage is not expected to
+# measure them, so one it did not measure is not news.
+_TEST_FILE = re.compile(
+    r"(^|/)(tests?|__tests__|spec|testdata)/"
+    r"|(^|/)(test_[^/]*|[^/]*_test\.[^/.]+|[^/]*\.(test|spec)\.[^/]+|conftest\.py)$"
+)
+
+
+def not_measured(
+    added: Mapping[str, set[int]], data: LineData, changes: Iterable[FileChange]
+) -> list[dict[str, Any]]:
+    """The changed source files coverage did not measure, with their changed lines.
+
+    Patch coverage counts, as diff-cover does, only files the coverage data names, so a
+    changed file it never measured (outside ``source``, omitted, or never imported) is
+    left out of the figure; this names them beside it. A source file is one of a kind
+    coverage measures (the extension of a file the data names), not a test file, and not
+    one the diff excludes (generated files, lock files).
+    """
+    kinds = {_extension(name) for name in data if not name.startswith("/")} - {""}
+    excluded = {change.path for change in changes if change.excluded}
+    return [
+        {"path": path, "lines_changed": len(lines)}
+        for path, lines in sorted(added.items())
+        if lines
+        and path not in data
+        and path not in excluded
+        and _extension(path) in kinds
+        and not _TEST_FILE.search(path)
+    ]
+
+
+def _extension(path: str) -> str:
+    name = path.rpartition("/")[2]
+    return name.rpartition(".")[2] if "." in name.lstrip(".") else ""

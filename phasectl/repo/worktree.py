@@ -10,19 +10,10 @@ import subprocess
 from pathlib import Path
 
 from phasectl.errors import GitCommandError
+from phasectl.fileio import process_alive
 from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, git_reason
 
 _MARKER = "phasectl pid"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
 
 
 def checkout_files(root: Path, name: str) -> list[str] | None:
@@ -121,7 +112,7 @@ class Worktrees(GitBase):
             owner = re.fullmatch(rf"{_MARKER} (\d+) on (.*)", lock)
             if not path or owner is None or owner.group(2) != socket.gethostname():
                 continue
-            if _alive(int(owner.group(1))):
+            if process_alive(int(owner.group(1))):
                 continue
             self.run("worktree", "remove", "--force", "--force", path, check=False)
             scratch = Path(path).parent

@@ -188,4 +188,14 @@ def _coverage_text(coverage: Mapping[str, Any] | None) -> list[str]:
             if file["uncovered"]:
                 missing = line_ranges_text(file["uncovered"])
                 lines.append(f"  {display_path(file['path'])}: missing lines {missing}")
+        # Left out of the figure, as diff-cover leaves them out, but never unsaid.
+        unmeasured = patch.get("not_measured") or []
+        for file in unmeasured[:10]:
+            count = file["lines_changed"]
+            lines.append(
+                f"  {display_path(file['path'])}: not measured by coverage "
+                f"({count} changed line{'s' if count != 1 else ''})"
+            )
+        if len(unmeasured) > 10:
+            lines.append(f"  ... and {len(unmeasured) - 10} more changed files not measured")
     return lines

@@ -201,13 +201,20 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
                 {"name": f["label"], "value": f"missing lines {f['missing']}"}
                 for f in uncovered_lines(metrics)
             ]
+            # Changed files coverage never measured: not in the figure (as for diff-cover),
+            # so named beside it.
+            unmeasured = [
+                {"name": code_span(f["path"]), "value": f"not measured ({_lines(f)})"}
+                for f in patch.get("not_measured") or ()
+            ]
+            aside = f"; {_files(len(unmeasured))} not measured" if unmeasured else ""
             add(
                 "Patch Coverage",
-                "no changed line is measurable"
+                ("no changed line is measurable" + aside)
                 if patch["percent"] is None
                 else f"{patch_shown(patch)}% ({patch['lines_covered']} of "
-                f"{patch['lines_total']} changed lines)",
-                missing,
+                f"{patch['lines_total']} changed lines{aside})",
+                missing + unmeasured[:10] + _more(len(unmeasured) - 10),
             )
     performance = _benchmark_rows(metrics.benchmarks)
     if len(performance) == 1:
@@ -226,6 +233,19 @@ def _measurements(metrics: PhaseMetrics) -> list[dict[str, Any]]:
     if totals.files_type_changed:
         add("Files Changed Type", str(totals.files_type_changed))
     return rows
+
+
+def _lines(file: Mapping[str, Any]) -> str:
+    count = file["lines_changed"]
+    return f"{count} changed line{'s' if count != 1 else ''}"
+
+
+def _files(count: int) -> str:
+    return f"{count} changed file{'s' if count != 1 else ''}"
+
+
+def _more(count: int) -> list[dict[str, str]]:
+    return [{"name": f"and {count} more", "value": "see the JSON output"}] if count > 0 else []
 
 
 def lines_shown(totals: DiffTotals, side: str) -> str:

@@ -34,8 +34,61 @@ _KEYS = {
     "xpassed": "xpassed",
 }
 _started = time.perf_counter()
+_coverage_file: str | None = None
 _finished = 0
 _progress_written = 0.0
+
+
+# The reports of pytest-cov that write files (``--cov-report=xml``), and the name each
+# writes by default (coverage.py's ``xml_output``, ``html_dir``...).
+_REPORT_FILES = {
+    "annotate": "annotate",
+    "html": "htmlcov",
+    "json": "coverage.json",
+    "lcov": "coverage.lcov",
+    "markdown": "coverage.md",
+    "markdown-append": "coverage.md",
+    "xml": "coverage.xml",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Send the files pytest-cov's reports write into phasectl's temporary folder, so a
+    ``--cov-report=xml`` in ``addopts`` leaves the user's own ``coverage.xml`` as it was;
+    its terminal report is unchanged, and says where each file went."""
+    target = os.environ.get(_OUTPUT_ENV)
+    plugin = config.pluginmanager.get_plugin("_cov")  # registered before configure
+    reports = getattr(getattr(plugin, "options", None), "cov_report", None)
+    if not target or not isinstance(reports, dict):
+        return
+    for kind, default in _REPORT_FILES.items():
+        if kind in reports:
+            folder = Path(target).parent / "reports" / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            # Changed in place: pytest-cov's controller holds the same dict.
+            reports[kind] = str(folder / (Path(reports[kind]).name if reports[kind] else default))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Give the tests the ``COVERAGE_FILE`` they would have had without phasectl.
+
+    phasectl sets it so that coverage.py's data files (pytest-cov's, which erases the old
+    ones as it starts) go to its temporary folder; by now pytest-cov has taken its paths
+    (and pytest-xdist's workers, which do the same, have started), and a test that runs
+    coverage itself must not write into this run's data.
+    """
+    global _coverage_file
+    ours = os.environ.pop("PHASECTL_COVERAGE_FILE", None)
+    if ours is None or os.environ.get("COVERAGE_FILE") != ours:
+        return
+    _coverage_file = ours  # where pytest-cov writes (the variable wins over its config)
+    was = os.environ.pop("PHASECTL_COVERAGE_FILE_WAS", None)
+    if was is None:
+        del os.environ["COVERAGE_FILE"]
+    else:
+        os.environ["COVERAGE_FILE"] = was
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -159,8 +212,10 @@ def _pytest_cov_export(config: pytest.Config) -> dict[str, Any] | None:
     rcfile = config.getoption("cov_config", default=".coveragerc")
     # pytest-cov measures and reports from the folder pytest started in.
     start = str(config.invocation_params.dir)
-    with _export_module().working_directory(start):
-        data_file = coverage.Coverage(config_file=rcfile).get_option("run:data_file")
+    data_file: Any = _coverage_file
+    if data_file is None:
+        with _export_module().working_directory(start):
+            data_file = coverage.Coverage(config_file=rcfile).get_option("run:data_file")
     outer = coverage.Coverage.current()  # 'coverage run', now that pytest-cov has stopped
     if outer is not None:
         # It saw almost nothing; its warnings ("No data was collected") are not the project's.

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
+from phasectl.fileio import scratch_folder
 from phasectl.model.coverage_data import CoverageSummary, FileLines
 from phasectl.readers.coverage_json import read_coverage_json
 from phasectl.readers.files import reading
@@ -44,10 +44,10 @@ def read_coveragepy(
         data = _read_bytes(path)
         if not data.startswith(SQLITE_HEADER):
             raise PhasectlError(f"{path} is not a coverage.py data file")
-    with tempfile.TemporaryDirectory(prefix="phasectl-cov-") as scratch:
-        script = Path(scratch) / "_phasectl_coverage.py"
+    with scratch_folder("cov") as scratch:
+        script = scratch / "_phasectl_coverage.py"
         script.write_bytes(Path(__file__).with_name("_coverage_export.py").read_bytes())
-        report = Path(scratch) / "coverage.json"
+        report = scratch / "coverage.json"
         run_coverage_export(python, script, paths, report, root, {"infer_paths": True})
         return read_coverage_json(report, root)
 

@@ -7,13 +7,13 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phasectl.errors import PhasectlError
+from phasectl.fileio import scratch_folder
 from phasectl.runners.process import (
     Echo,
     child_env,
@@ -140,8 +140,7 @@ def run_pytest(
 
     python = project_python(config, root)
     warnings: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="phasectl-run-") as scratch_name:
-        scratch = Path(scratch_name)
+    with scratch_folder("run") as scratch:
         plugin = _plugin_dir(scratch)
         results_file = scratch / "results.json"
         env = child_env()
@@ -158,6 +157,15 @@ def run_pytest(
         # The plugin writes coverage.py's JSON report as the run ends (see _pytest_results).
         coverage_json = scratch / "coverage.json"
         env["PHASECTL_COVERAGE_DATA"] = str(scratch / ".coverage")
+        # Data files coverage.py names by configuration (pytest-cov's, whose session start
+        # erases the old ones; a subprocess's) go here, not over the user's own .coverage.
+        # Not the outer run's file, which pytest-cov's must not be mixed with.
+        # The plugin gives the tests back the COVERAGE_FILE they would have had, as they
+        # start: a coverage run of their own is no part of this one.
+        (scratch / "data").mkdir()
+        if "COVERAGE_FILE" in env:
+            env["PHASECTL_COVERAGE_FILE_WAS"] = env["COVERAGE_FILE"]
+        env["COVERAGE_FILE"] = env["PHASECTL_COVERAGE_FILE"] = str(scratch / "data" / ".coverage")
         env["PHASECTL_COVERAGE_JSON"] = str(coverage_json)
         command = [
             python, "-m", "coverage", "run", f"--data-file={scratch / '.coverage'}",
@@ -184,7 +192,7 @@ def run_pytest(
             fresh = data_file.exists() and data_file.stat().st_mtime >= started - 2  # coarse mtimes
             data_files = [data_file] if fresh else []
         else:
-            data_files = sorted(scratch.glob(".coverage*"))
+            data_files = sorted([*scratch.glob(".coverage*"), *scratch.glob("data/.coverage*")])
         coverage = lines = None
         if data_files and tests.total:
             from phasectl.readers.coverage_json import read_coverage_json

@@ -159,6 +159,10 @@ def _check_phase(phase: Mapping[str, Any]) -> None:
             for run in _list(item, "uncovered"):
                 if not (isinstance(run, list) and len(run) == 2 and all(_is_int(n) for n in run)):
                     raise ValueError("phase.patch.files[].uncovered holds a bad line range")
+        for item in _list(patch, "not_measured"):
+            item = _object(item, "phase.patch.not_measured[]")
+            _text(item, "path")
+            _count(item, "lines_changed")
 
 
 def _object(value: object, where: str) -> Mapping[str, Any]:
