@@ -14,7 +14,8 @@ from phasectl.repo.attributes import Attributes
 
 if TYPE_CHECKING:
     from phasectl.config import Config
-    from phasectl.repo.diff import PendingDiff, PendingOutput
+    from phasectl.repo.diff import PendingDiff
+    from phasectl.repo.pending import PendingOutput
     from phasectl.repo.repository import Repository
 
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from phasectl.model.diff import DiffResult, FileChange
     from phasectl.patterns import PathPatterns
-    from phasectl.repo.diff import PendingGrep
     from phasectl.repo.patch import PatchFile
+    from phasectl.repo.pending import PendingGrep
     from phasectl.repo.repository import Repository
 
 

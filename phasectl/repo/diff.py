@@ -9,19 +9,18 @@ as git prints it.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from phasectl.errors import GitCommandError, RepositoryError
-from phasectl.repo.base import GIT_NOT_FOUND, PINNED_CONFIG, GitBase, git_env, git_reason, give_way
+from phasectl.errors import GitCommandError
+from phasectl.repo.base import PINNED_CONFIG, GitBase, git_env, give_way
 from phasectl.repo.patch import parse_added_lines
+from phasectl.repo.pending import PendingGit, PendingGrep, PendingOutput
 
 if TYPE_CHECKING:
     from phasectl.config import Config
@@ -73,94 +72,6 @@ class DiffSettings:
     def of(cls, config: Config) -> DiffSettings:
         """The settings ``config`` gives the diff."""
         return cls(config.rename_similarity, config.rename_limit, config.detect_copies)
-
-
-class PendingGit:
-    """A git command running in the background; its output is read by a thread (and its
-    standard error by a second one) so that a full pipe never stalls git."""
-
-    _pipe_size = 0  # what its output pipe is widened to (0: the system's size, 64 KiB)
-    _succeeded: tuple[int, ...] = (0,)  # the exit statuses that are not failures
-
-    def __init__(self, cwd: Path, args: list[str], what: str, *, aside: bool = False) -> None:
-        """``aside``: this command is not what phasectl waits for first (``give_way``)."""
-        import threading
-
-        self.cwd = cwd
-        self._what = what
-        self._cancelled = False
-        self._output: tuple[bytes, bytes] = (b"", b"")
-        try:
-            self._proc = subprocess.Popen(
-                ["git", *PINNED_CONFIG, *args], cwd=cwd, env=git_env(),
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            )  # fmt: skip
-        except FileNotFoundError:
-            raise RepositoryError(GIT_NOT_FOUND) from None
-        try:
-            if self._pipe_size:
-                _widen(self._proc.stdout, self._pipe_size)
-            if aside:
-                give_way(self._proc.pid)
-            self._reader = threading.Thread(target=self._read, daemon=True)
-            self._reader.start()
-        except BaseException:
-            # Ctrl-C or SIGTERM while the reader starts: nobody holds this git yet.
-            self._proc.kill()
-            self._proc.wait()
-            raise
-
-    def _read(self) -> None:
-        import threading
-
-        proc = self._proc
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        errors: list[bytes] = []
-        drainer = threading.Thread(
-            target=lambda: errors.append(_read_all(proc.stderr)), daemon=True
-        )
-        buffer = bytearray()
-        out = proc.stdout.fileno()
-        try:
-            drainer.start()
-            while chunk := os.read(out, 1 << 16):
-                buffer += chunk
-                self._received(buffer)
-            proc.wait()
-            drainer.join()
-            self._output = (bytes(buffer), errors[0] if errors else b"")
-        finally:
-            proc.stdout.close()
-            self._ended()
-
-    def _received(self, output: bytearray) -> None:
-        """Called by the reading thread each time more output has come."""
-
-    def _ended(self) -> None:
-        """Called by the reading thread when it stops, for whatever reason."""
-
-    def _finished(self) -> tuple[bytes, str]:
-        """Wait for git; its output and standard error, or ``GitCommandError``."""
-        self._reader.join()
-        out, err_bytes = self._output
-        err = err_bytes.decode("utf-8", "replace")
-        if self._proc.returncode not in self._succeeded:
-            reason = git_reason(err, self._proc.returncode)
-            raise GitCommandError(f"{self._what} failed: {reason}")
-        return out, err
-
-    def cancel(self) -> None:
-        """Stop git if it is still running (on an error elsewhere, or Ctrl-C)."""
-        self._cancelled = True
-        self._proc.kill()
-        self._reader.join()
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether ``cancel`` was called: git was stopped, or had ended, before its output
-        was used."""
-        return self._cancelled
 
 
 def raw_section_end(data: bytes | bytearray, start: int = 0) -> tuple[int, bool]:
@@ -244,36 +155,6 @@ class PendingDiff(PendingGit):
         return DiffOutput(out, warnings, needed)
 
 
-def _widen(pipe: IO[bytes] | None, size: int) -> None:
-    """Make ``pipe`` hold up to ``size`` bytes, where the system allows it (Linux)."""
-    if sys.platform == "linux" and pipe is not None:
-        import fcntl
-
-        with contextlib.suppress(OSError):  # over the system's or the user's limit
-            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, size)
-
-
-def _read_all(pipe: IO[bytes] | None) -> bytes:
-    """Everything that comes from ``pipe`` until it closes; then close it."""
-    assert pipe is not None
-    with pipe:
-        return pipe.read()
-
-
-class PendingOutput(PendingGit):
-    """A git command running in the background, whose output is wanted whole."""
-
-    def result(self) -> bytes:
-        """Wait for git; what it printed, or ``GitCommandError`` if it failed."""
-        return self._finished()[0]
-
-
-class PendingGrep(PendingOutput):
-    """A ``git grep`` running in the background."""
-
-    _succeeded = (0, 1)  # 1: nothing matched
-
-
 def start_diff(cwd: Path, base: str, head: str, settings: DiffSettings) -> PendingDiff:
     """Start the pinned diff between two revisions (names or SHAs) in the repository at cwd."""
     return PendingDiff(cwd, base, head, settings)
@@ -354,7 +235,6 @@ class Trees(GitBase):
         """``git cat-file --batch`` for ``names`` (one per path in ``batch``), read as it
         comes: of each blob only the first ``limit`` bytes are kept, so memory holds the
         heads of the files, never all their contents at once."""
-        import contextlib
         import threading
 
         found: dict[str, bytes] = {}
