@@ -5,7 +5,7 @@ writes a file of about ``--size`` MB into a temporary git repository and runs th
 CLI (``phasectl collect --format json --coverage FILE`` or ``--junit FILE``) as a child
 process, recording its peak resident memory (``wait4``'s ``ru_maxrss``), wall time and CPU
 time. Two shapes each: many lines in few files, and many files of a line or two (the
-``-files`` shapes: 1.5 M files in LCOV, 1 M in Cobertura, 740 k in a Go profile), whose
+``-files`` shapes: 1.5 M files in LCOV, 740 k in Cobertura, 700 k in a Go profile), whose
 cost is per file; ``lcov-tiny`` names more files than phasectl reads (refused). The
 reference measured in the same run is the same child reading the file whole
 (``Path.read_bytes``), the least any reader that loads the file could use.
@@ -67,7 +67,7 @@ def lcov_files(n: int) -> str:
 
 
 def lcov_tiny(n: int) -> str:
-    # The smallest record: a file with no line, about 24 bytes. 100 MB of them name more
+    # The smallest record: a file with no line, about 29 bytes. 100 MB of them name more
     # files than phasectl reads from one coverage file, and must be refused, not swapped.
     return f"SF:f{n}.js\nend_of_record\n"
 
@@ -80,7 +80,7 @@ def cobertura_files(n: int) -> str:
 
 
 def go_files(n: int) -> str:
-    # 740 k files of three one-statement blocks each.
+    # 700 k files of three one-statement blocks each.
     return "".join(
         f"example.com/m/pkg{n % 1000}/file{n}.go:{i}.1,{i}.20 1 {(n + i) % 2}\n" for i in (1, 3, 5)
     )
