@@ -21,7 +21,7 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def _write_in_place(path: Path, data: bytes) -> None:
+def _write_in_place(path: Path, data: bytes | bytearray) -> None:
     try:
         with path.open("wb") as handle:
             handle.write(data)
@@ -44,7 +44,7 @@ def remove_empty_folders(folders: list[Path]) -> None:
             return  # not empty (someone put something there) or gone: leave the rest
 
 
-def write_atomic(path: Path, data: bytes, *, make_parents: bool = False) -> None:
+def write_atomic(path: Path, data: bytes | bytearray, *, make_parents: bool = False) -> None:
     """Replace ``path`` with ``data`` atomically, keeping an existing file's permissions.
 
     The bytes go to a temporary file in the same folder, are flushed to disk, and then

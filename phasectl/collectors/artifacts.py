@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,13 +27,14 @@ def read_artifacts(
     python: str,
     benchmarks: Sequence[str] = (),
     before: FileStates | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> Measurement:
     """Figures from files another runner wrote: test results, coverage and benchmark files.
 
     Files are taken as given, unless ``before`` holds them as they were before the run
     that should have written them (phasectl ran ``test_command``): then a file that run
     did not write is stale, and is not read (a warning says so), nor is a pattern that
-    matches nothing an error.
+    matches nothing an error. ``echo`` is told how far a long read of coverage got.
     """
     from phasectl.readers.files import expand_globs
     from phasectl.readers.formats import read_benchmarks, read_results
@@ -48,7 +49,9 @@ def read_artifacts(
     tests = read_results(result_files, root) if result_files else None
     summary = lines = None
     if coverage_files:
-        summary, lines = read_coverage(coverage_files, root, python=python, warnings=warnings)
+        summary, lines = read_coverage(
+            coverage_files, root, python=python, warnings=warnings, echo=echo
+        )
     timed = read_benchmarks(expand_globs(benchmarks, root)) if benchmarks else None
     return Measurement(tests, summary, lines, timed, tuple(warnings))
 
@@ -79,6 +82,7 @@ def read_coverage(
     *,
     python: str = sys.executable,
     warnings: list[str] | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
     """Read and merge coverage files of any supported format.
 
@@ -86,8 +90,14 @@ def read_coverage(
     kept when they are the only input. Mixed with other formats, everything is merged
     as line data and the totals are covered lines over measurable lines; when a format's
     own total counts something else (Go's statements, coverage.py's branches), a line
-    appended to ``warnings`` says so, with that format's own figure.
+    appended to ``warnings`` says so, with that format's own figure. A read of LCOV or a
+    Go profile that takes over 15 s says through ``echo`` how far it got.
     """
+    from phasectl.readers.files import Progress, no_progress
+
+    def progress(path: Path) -> Callable[[int], None]:
+        return no_progress if echo is None else Progress(path, echo)
+
     by_format: dict[str, list[Path]] = {}
     for path in paths:
         by_format.setdefault(detect_format(path), []).append(path)
@@ -102,18 +112,22 @@ def read_coverage(
     if "go" in by_format:
         from phasectl.readers.go_coverage import read_go_coverage
 
-        go_summary, lines = read_go_coverage(by_format.pop("go"), root, go_modules(root))
+        go_summary, lines = read_go_coverage(by_format.pop("go"), root, go_modules(root), progress)
         summary = summary or go_summary
         own["go"] = go_summary
         shards.append(lines)
-    readers = {"cobertura": read_cobertura, "lcov": read_lcov}
     header = None
     if formats == {"cobertura"} and len(by_format["cobertura"]) == 1:
         lines, header = _parse_cobertura(by_format.pop("cobertura")[0], root)
         shards.append(lines)
     for kind, files in by_format.items():
-        shards.extend(readers[kind](path, root) for path in files)
-    merged = merge_line_data(shards)
+        for path in files:
+            lcov = kind == "lcov"
+            shards.append(
+                read_lcov(path, root, progress(path)) if lcov else read_cobertura(path, root)
+            )
+    # One shard is its own union: no copy of a dict of a million files.
+    merged = shards[0] if len(shards) == 1 else merge_line_data(shards)
     # Paths outside root stay absolute (see _relative): they are not this project's files.
     if not any(not Path(name).is_absolute() and (root / name).exists() for name in merged):
         names = ", ".join(str(p) for p in paths)

@@ -87,7 +87,7 @@ def _run_test_command(
 
     try:
         found = read_artifacts(
-            root, results, coverage, python=project_python(config, root), before=before
+            root, results, coverage, python=project_python(config, root), before=before, echo=echo
         )
     except PhasectlError as exc:
         if status == 0:
@@ -167,8 +167,9 @@ def measure(
             )
         elif named[0] or named[1] or (named[2] and not is_python_project(root)):
             found = read_artifacts(
-                root, named[0], named[1], python=project_python(config, root), benchmarks=named[2]
-            )
+                root, named[0], named[1], python=project_python(config, root), benchmarks=named[2],
+                echo=echo,
+            )  # fmt: skip
         elif is_python_project(root):
             # Benchmark files, if named, are what this run writes (pytest-benchmark).
             settings = dataclasses.replace(config, benchmarks=named[2])

@@ -64,6 +64,7 @@ def history(app: AppContext, fmt: str, chart: Path | None) -> None:
         elsewhere = notes_elsewhere(repo)
         if elsewhere is not None:
             echo_err(f"Warning: {elsewhere}")
+    data: bytes | bytearray
     if fmt == "json":
         data = to_json(result.to_dict())
     elif fmt == "csv":

@@ -3,22 +3,61 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class FileLines:
     """Line-level coverage of one file: measurable lines and those that ran.
 
     Branch figures are ``None`` when the format or run did not measure branches.
+    The line sets are stored packed (see ``_pack``): a coverage file can name millions of
+    files, and a frozenset of one line weighs 216 bytes where its packed form weighs 37.
     """
 
-    statements: frozenset[int]
-    covered: frozenset[int]
-    branches_total: int | None = None
-    branches_covered: int | None = None
+    _statements: bytes | frozenset[int]
+    _covered: bytes | frozenset[int]
+    branches_total: int | None
+    branches_covered: int | None
+
+    def __init__(
+        self,
+        statements: Iterable[int],
+        covered: Iterable[int],
+        branches_total: int | None = None,
+        branches_covered: int | None = None,
+    ) -> None:
+        packed = _pack(statements)
+        ran = _pack(covered)
+        # Usually every line ran or none did: one object serves both.
+        object.__setattr__(self, "_statements", packed)
+        object.__setattr__(self, "_covered", packed if ran == packed else ran)
+        object.__setattr__(self, "branches_total", branches_total)
+        object.__setattr__(self, "branches_covered", branches_covered)
+
+    @property
+    def statements(self) -> frozenset[int]:
+        """The measurable lines."""
+        return _unpack(self._statements)
+
+    @property
+    def covered(self) -> frozenset[int]:
+        """The lines that ran."""
+        return _unpack(self._covered)
+
+    def counts(self) -> tuple[int, int]:
+        """(measurable lines, those of them that ran), without building the sets when
+        one packed form says it."""
+        statements, covered = self._statements, self._covered
+        total = len(statements) // _ITEM if isinstance(statements, bytes) else len(statements)
+        if covered is statements:
+            return total, total
+        if not covered or not statements:
+            return total, 0
+        return total, len(self.covered & self.statements)
 
     def union(self, other: FileLines) -> FileLines:
         """Merge two shards of the same file: a line counts as covered if any shard ran it."""
@@ -32,6 +71,45 @@ class FileLines:
             branches_total=most(self.branches_total, other.branches_total),
             branches_covered=most(self.branches_covered, other.branches_covered),
         )
+
+    def __repr__(self) -> str:
+        return (
+            f"FileLines(statements={self.statements!r}, covered={self.covered!r}, "
+            f"branches_total={self.branches_total!r}, "
+            f"branches_covered={self.branches_covered!r})"
+        )
+
+
+_ITEM = array("I").itemsize
+
+
+_LARGEST = (1 << (8 * _ITEM)) - 1
+
+
+# Small packed sets recur across files (line 1 alone, lines 1-2): each is kept once.
+# Bounded: at most two lines, each under 64.
+_SMALL: dict[bytes, bytes] = {}
+
+
+def _pack(lines: Iterable[int]) -> bytes | frozenset[int]:
+    """Line numbers as one bytes object of sorted unsigned ints, ``_ITEM`` bytes each
+    (33 + 4n bytes, where a frozenset takes 216 and up, plus 28 for each int above 256).
+    A number no real line has (negative, or past 4 billion) keeps the set as it is."""
+    ordered = sorted(lines if isinstance(lines, (set, frozenset)) else set(lines))
+    if not ordered:
+        return b""
+    if ordered[0] < 0 or ordered[-1] > _LARGEST:
+        return frozenset(ordered)
+    packed = array("I", ordered).tobytes()
+    if len(ordered) <= 2 and ordered[-1] < 64:
+        return _SMALL.setdefault(packed, packed)
+    return packed
+
+
+def _unpack(packed: bytes | frozenset[int]) -> frozenset[int]:
+    if isinstance(packed, frozenset):
+        return packed
+    return frozenset(memoryview(packed).cast("I"))
 
 
 LineData = Mapping[str, FileLines]
@@ -47,7 +125,7 @@ def merge_line_data(shards: Iterable[LineData]) -> dict[str, FileLines]:
     return merged
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileCoverage:
     """Summary figures for one file."""
 
@@ -140,10 +218,18 @@ class CoverageSummary:
         files when the artifact states its own total (Cobertura's header); ``counted``
         replaces the line totals when the tool counts in other units (Go's statements)."""
         files = []
+        # A million small files share a few percents: each float once (bounded).
+        percents: dict[tuple[int, int], float] = {}
         for path in sorted(data):
             lines = data[path]
-            total, covered = len(lines.statements), len(lines.covered & lines.statements)
-            files.append(FileCoverage(path, covered, total, _percent(covered, total)))
+            total, covered = lines.counts()
+            if total < 64:
+                percent = percents.get((covered, total))
+                if percent is None:
+                    percent = percents[covered, total] = _percent(covered, total)
+            else:
+                percent = _percent(covered, total)
+            files.append(FileCoverage(path, covered, total, percent))
         lines_total = sum(f.lines_total for f in files)
         lines_covered = sum(f.lines_covered for f in files)
         measured = [v for v in data.values() if v.branches_total is not None]

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
-from phasectl.model.coverage_data import FileLines, merge_line_data
-from phasectl.readers.files import checkout_path, untrusted
+from phasectl.model.coverage_data import FileLines
+from phasectl.readers.files import MAX_FILES, checkout_path, untrusted
 
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 
@@ -29,7 +29,8 @@ def _parse_cobertura(path: Path, root: Path) -> tuple[dict[str, FileLines], tupl
 
     header = None
     sources: list[str] = []
-    shards = []
+    merged: dict[str, FileLines] = {}
+    folders: dict[str, bool] = {}
     elements = stream_elements(
         path, ("coverage",), frozenset({"class"}), "Cobertura XML",
         "regenerate it with your coverage tool",
@@ -47,7 +48,7 @@ def _parse_cobertura(path: Path, root: Path) -> tuple[dict[str, FileLines], tupl
         filename = cls.get("filename")
         if not filename:
             continue
-        name = checkout_path(filename, root, sources)
+        name = checkout_path(filename, root, sources, folders=folders)
         statements, covered = set(), set()
         branches_total = branches_covered = 0
         has_branches = False
@@ -68,16 +69,18 @@ def _parse_cobertura(path: Path, root: Path) -> tuple[dict[str, FileLines], tupl
                 has_branches = True
                 branches_covered += int(found.group(1))
                 branches_total += int(found.group(2))
-        shards.append(
-            {
-                name: FileLines(
-                    frozenset(statements),
-                    frozenset(covered),
-                    branches_total if has_branches else None,
-                    branches_covered if has_branches else None,
-                )
-            }
+        lines = FileLines(
+            statements,
+            covered,
+            branches_total if has_branches else None,
+            branches_covered if has_branches else None,
         )
-    merged = merge_line_data(shards)
+        earlier = merged.get(name)
+        if earlier is None and len(merged) >= MAX_FILES:
+            raise PhasectlError(
+                f"{path} names more than {MAX_FILES:,} files, the most phasectl reads from "
+                "one coverage file; split it by package"
+            )
+        merged[name] = lines if earlier is None else earlier.union(lines)
     measured = any(lines.branches_total is not None for lines in merged.values())
     return merged, header if measured and header is not None and header[1] else None

@@ -10,6 +10,7 @@ import functools
 import glob
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
@@ -110,14 +111,48 @@ _MAX_BLOCK_LINES = 100_000
 MAX_LINE_ENTRIES = 5_000_000
 
 
+MAX_FILES = 2_000_000
+"""Files one coverage file may name: each costs a few hundred bytes (its path, its line
+data, its figures and their JSON), whatever few lines it has."""
+
+
 _MAX_SOURCE_BYTES = 64 << 20
+
+
+PROGRESS_AFTER_S = 15.0
+
+
+class Progress:
+    """Says how far the reading of ``path`` got, through ``echo``, once it has taken
+    ``after`` seconds and again every ``after`` seconds, so a long read of a huge
+    artifact is not taken for a hang. Readers call it with their count of files so far."""
+
+    def __init__(
+        self, path: Path, echo: Callable[[str], None], after: float = PROGRESS_AFTER_S
+    ) -> None:
+        self.path, self.echo, self.after = path, echo, after
+        self.started = time.monotonic()
+        self.due = self.started + after
+
+    def __call__(self, files: int) -> None:
+        now = time.monotonic()
+        if now >= self.due:
+            self.due = now + self.after
+            self.echo(
+                f"phasectl: reading {self.path.name}: {files:,} files so far "
+                f"({now - self.started:.0f} s)"
+            )
+
+
+def no_progress(files: int) -> None:
+    """The progress of a read nobody watches."""
 
 
 class LineBudget:
     """The bounds above, for one coverage file that names line ranges."""
 
     def __init__(self, path: Path, root: Path) -> None:
-        self.path, self.root, self.used = path, root.resolve(), 0
+        self.path, self.root, self.used, self.files = path, root.resolve(), 0, 0
         self.sizes: dict[str, int | None] = {}
 
     def _line_count(self, name: str) -> int | None:
@@ -147,6 +182,15 @@ class LineBudget:
                 "corrupt? Regenerate it with go test -coverprofile"
             )
         return range(start, end + 1)
+
+    def file(self) -> None:
+        """Count one more file; over ``MAX_FILES``, ``PhasectlError`` naming the file."""
+        self.files += 1
+        if self.files > MAX_FILES:
+            raise PhasectlError(
+                f"{self.path} names more than {MAX_FILES:,} files, the most phasectl reads "
+                "from one coverage file; split it by package"
+            )
 
     def count(self, entries: int) -> None:
         """Count ``entries`` new entries; over the budget, ``PhasectlError`` naming the file."""
@@ -256,6 +300,10 @@ class FileStates:
 
 def _relative(name: str, root: Path) -> str:
     """A path relative to ``root`` when it lies inside it; otherwise as given."""
+    if os.sep == "/" and not name.startswith("/"):
+        # What the lines below give a relative name here, without pathlib's parsing, which
+        # was most of the time of an artifact naming a million files.
+        return os.path.normpath(name)
     path = Path(name)
     if path.is_absolute():
         try:
@@ -265,24 +313,47 @@ def _relative(name: str, root: Path) -> str:
     return Path(os.path.normpath(name)).as_posix()
 
 
-def checkout_path(name: str, root: Path, sources: Sequence[str] = ()) -> str:
+def checkout_path(
+    name: str, root: Path, sources: Sequence[str] = (), *, folders: dict[str, bool] | None = None
+) -> str:
     """The repository path of a file a coverage artifact names, mapped as diff-cover and
     Codecov map it: joined to each ``<source>`` (Cobertura) first, then as written
     (relative names are relative to the checkout), and for a path from another checkout
     (``/home/runner/work/p/p/src/a.js``) the longest tail of it that names a file here.
     A name that matches no file here is returned as ``_relative`` gives it.
+
+    ``folders``, kept by the caller across the names of one artifact, remembers which
+    folders exist, so a file in a folder that does not costs no file system call.
     """
     tried = [f"{source.rstrip('/')}/{name}" for source in sources if not is_absolute_name(name)]
     for candidate in (*tried, name):
         mapped = _relative(candidate, root)
-        if not is_absolute_name(mapped) and (root / mapped).is_file():
+        if not is_absolute_name(mapped) and _is_file(root, mapped, folders):
             return mapped
         parts = [part for part in re.split(r"[\\/]", candidate) if part]
         for start in range(1, len(parts)):
             tail = "/".join(parts[start:])
-            if (root / tail).is_file():
+            if _is_file(root, tail, folders):
                 return tail
     return _relative(name, root)
+
+
+_MAX_FOLDERS = 100_000
+
+
+def _is_file(root: Path, name: str, folders: dict[str, bool] | None) -> bool:
+    """``(root / name).is_file()``, False at once when ``folders`` knows its folder is
+    missing (a path whose folder does not resolve names no file)."""
+    if folders is not None:
+        folder = name.rpartition("/")[0]
+        known = folders.get(folder)
+        if known is None:
+            if len(folders) >= _MAX_FOLDERS:
+                folders.clear()  # a bound, not a cache of every folder of a hostile file
+            known = folders[folder] = (root / folder).is_dir()
+        if not known:
+            return False
+    return os.path.isfile(os.path.join(root, name))  # noqa: PTH113, PTH118 (see _relative)
 
 
 def is_absolute_name(name: str) -> bool:

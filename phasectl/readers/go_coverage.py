@@ -37,14 +37,21 @@ kept as written.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from phasectl.errors import PhasectlError
 from phasectl.model.coverage_data import CoverageSummary, FileLines
-from phasectl.readers.files import checkout_path, is_absolute_name, untrusted
+from phasectl.readers.files import (
+    MAX_FILES,
+    checkout_path,
+    is_absolute_name,
+    no_progress,
+    untrusted,
+)
 
 MAX_LINES = 1_000_000
 """Line cap when the source file is not available: no real Go file is longer."""
@@ -68,9 +75,18 @@ _REGENERATE = "regenerate it with go test -coverprofile=FILE"
 Range = tuple[int, int]
 
 
-_Seen = tuple[int, int, int]
-"""A block as read: statements, count (merged so far), and the profile line it was first on.
-A tuple, not a list: a 100 MB profile holds millions of them."""
+_FIELDS = 7
+"""A block as read, seven signed 64-bit numbers in its file's array: start line, start
+column, end line, end column, where it was read (``_where``), statements, count. A 100 MB
+profile holds millions of blocks: as numbers in one array per file they weigh 56 bytes
+each, where a dict of tuples took several hundred bytes a file more."""
+
+
+_LINE_BITS = 40
+
+
+Blocks = dict[str, "array[int]"]
+"""The blocks of each file as read, in their order (see ``_FIELDS``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,31 +252,54 @@ def read_go_coverprofile(
 
 @untrusted("coverage profile")
 def _read_profile(
-    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], _Seen]]
+    path: Path, mode: str, files: Blocks, index: int, progress: Callable[[int], None]
 ) -> str:
-    return _read_blocks(path, mode, files)
+    return _read_blocks(path, mode, files, index, progress)
 
 
 def read_go_coverprofiles(
-    paths: Sequence[Path], repo_root: Path | None = None, modules: GoModules | None = None
+    paths: Sequence[Path],
+    repo_root: Path | None = None,
+    modules: GoModules | None = None,
+    progress: Callable[[Path], Callable[[int], None]] | None = None,
 ) -> dict[str, GoFileCoverage]:
     """Read several profiles as one, as ``go tool cover`` reads profiles joined with ``cat``.
 
     Keys are repository paths (see the module docstring), import paths mapped through
     ``modules`` (by default the module of ``repo_root/go.mod``, if there is one).
+    ``progress``, given a profile, says how far its reading got.
     """
+    return {file.name: file for file in _read_files(paths, repo_root, modules, progress)}
+
+
+def _read_files(
+    paths: Sequence[Path],
+    repo_root: Path | None,
+    modules: GoModules | None,
+    progress: Callable[[Path], Callable[[int], None]] | None,
+) -> Iterator[GoFileCoverage]:
+    """Each file's coverage, made as the previous one is used: memory holds the blocks as
+    read and one file's merged ones, never every file's."""
     if modules is None:
         modules = _top_module(repo_root)
     mode = ""
-    # file -> range -> (statements, count, line)
-    files: dict[str, dict[tuple[int, int, int, int], _Seen]] = {}
-    for path in paths:
-        mode = _read_profile(path, mode, files)
-    return _merged(files, mode, modules, repo_root)
+    files: Blocks = {}
+    for index, path in enumerate(paths):
+        try:
+            mode = _read_profile(
+                path, mode, files, index, no_progress if progress is None else progress(path)
+            )
+        except PhasectlError:
+            # go reads blocks in order: a block that contradicts an earlier one, above
+            # what is wrong here, is the first problem.
+            for _ in _merged(files, mode, modules, repo_root, paths, lines=False):
+                pass
+            raise
+    yield from _merged(files, mode, modules, repo_root, paths)
 
 
 def _read_blocks(
-    path: Path, mode: str, files: dict[str, dict[tuple[int, int, int, int], _Seen]]
+    path: Path, mode: str, files: Blocks, index: int, progress: Callable[[int], None]
 ) -> str:
     """Add the blocks of the profile at ``path`` to ``files``; the profile's mode.
 
@@ -270,14 +309,16 @@ def _read_blocks(
     except OSError as exc:
         raise PhasectlError(f"{path}: cannot read coverage profile ({exc.strerror})") from exc
     with handle:
-        return _read_lines(path, handle, mode, files)
+        return _read_lines(path, handle, mode, files, index, progress)
 
 
 def _read_lines(
     path: Path,
     handle: Iterable[bytes],
     mode: str,
-    files: dict[str, dict[tuple[int, int, int, int], _Seen]],
+    files: Blocks,
+    index: int,
+    progress: Callable[[int], None],
 ) -> str:
     own_mode = ""
     for lineno, raw in enumerate(handle, 1):
@@ -315,41 +356,76 @@ def _read_lines(
         )
         if (end_line, end_col) < (start_line, start_col):
             raise PhasectlError(f"{where}: coverage block ends before it starts; {_REGENERATE}")
-        blocks = files.setdefault(name, {})
-        key = (start_line, start_col, end_line, end_col)
-        seen = blocks.get(key)
-        if seen is None:
-            blocks[key] = (statements, count, lineno)
-            continue
-        if seen[0] != statements:
-            raise PhasectlError(
-                f"{where}: this block has {statements} statements but line {seen[2]} gives the "
-                f"same range {seen[0]}; the profiles come from different sources, regenerate them"
-            )
-        merged = seen[1] | count if mode == "set" else seen[1] + count
-        blocks[key] = (seen[0], merged, seen[2])
+        blocks = files.get(name)
+        if blocks is None:
+            if len(files) >= MAX_FILES:
+                raise PhasectlError(
+                    f"{where}: the profile names more than {MAX_FILES:,} files, the most "
+                    "phasectl reads; split it by package"
+                )
+            blocks = files[name] = array("q")
+            if not len(files) & 0xFFF:
+                progress(len(files))
+        blocks.extend(
+            (start_line, start_col, end_line, end_col, _where(index, lineno), statements, count)
+        )
     if not own_mode:
         raise PhasectlError(f"{path}:1: empty coverage profile (no mode line); {_REGENERATE}")
     return mode
 
 
+def _where(index: int, lineno: int) -> int:
+    """Where a block was read, as one number that sorts in reading order: the profile's
+    index among those read together, and the line in it."""
+    return index << _LINE_BITS | lineno
+
+
+def _merge(flat: array[int], mode: str) -> tuple[list[list[int]], tuple[int, int, int, int] | None]:
+    """One file's blocks merged as go merges duplicates (sorted by position; see the module
+    docstring), each ``[start line, start column, end line, end column, statements,
+    count]``; and the first block, in reading order, whose statements contradict the first
+    block of its range: (where it was read, its statements, where and statements of the
+    first), or None."""
+    merged: list[list[int]] = []
+    first_at: list[int] = []
+    wrong: tuple[int, int, int, int] | None = None
+    rows = sorted(zip(*[iter(flat)] * _FIELDS, strict=True))
+    for start_line, start_col, end_line, end_col, at, statements, count in rows:
+        if merged and merged[-1][:4] == [start_line, start_col, end_line, end_col]:
+            last = merged[-1]
+            if last[4] != statements:
+                if wrong is None or at < wrong[0]:
+                    wrong = (at, statements, first_at[-1], last[4])
+                continue
+            last[5] = last[5] | count if mode == "set" else last[5] + count
+            continue
+        merged.append([start_line, start_col, end_line, end_col, statements, count])
+        first_at.append(at)
+    return merged, wrong
+
+
 def _merged(
-    files: dict[str, dict[tuple[int, int, int, int], _Seen]],
+    files: Blocks,
     mode: str,
     modules: GoModules,
     repo_root: Path | None,
-) -> dict[str, GoFileCoverage]:
-    result: dict[str, GoFileCoverage] = {}
-    # Each file's raw blocks are dropped as its merged ones are made: memory holds one form
-    # of a 100 MB profile's millions of blocks, not both.
+    paths: Sequence[Path],
+    *,
+    lines: bool = True,
+) -> Iterator[GoFileCoverage]:
+    """Each file's coverage from its blocks as read, which are dropped as it is made;
+    the first contradicting block, once all are merged, as ``PhasectlError``. Without
+    ``lines``, only that check."""
+    wrong: tuple[int, int, int, int] | None = None
     for name in list(files):
-        blocks = files.pop(name)
+        blocks, contradiction = _merge(files.pop(name), mode)
+        if contradiction is not None and (wrong is None or contradiction < wrong):
+            wrong = contradiction
+        if not lines or wrong is not None:
+            continue
         repo_name = _repo_name(name, modules, repo_root)
         limit = _line_count(repo_root, repo_name)
-        merged = tuple(
-            GoBlock(*key, statements, count)
-            for key, (statements, count, _) in sorted(blocks.items())
-        )
+        merged = tuple(GoBlock(*block) for block in blocks)
         measured: list[Range] = []
         covered: list[Range] = []
         for block in merged:
@@ -359,7 +435,7 @@ def _merged(
             measured.append((low, high))
             if block.count > 0:
                 covered.append((low, high))
-        result[repo_name] = GoFileCoverage(
+        yield GoFileCoverage(
             name=repo_name,
             profile_name=name,
             mode=mode,
@@ -367,7 +443,14 @@ def _merged(
             measured=_union(measured),
             covered=_union(covered),
         )
-    return result
+    if wrong is not None:
+        at, statements, first, first_statements = wrong
+        where = f"{paths[at >> _LINE_BITS]}:{at & ((1 << _LINE_BITS) - 1)}"
+        raise PhasectlError(
+            f"{where}: this block has {statements} statements but line "
+            f"{first & ((1 << _LINE_BITS) - 1)} gives the same range {first_statements}; the "
+            "profiles come from different sources, regenerate them"
+        )
 
 
 def total_statements(files: Mapping[str, GoFileCoverage]) -> tuple[int, int]:
@@ -388,20 +471,30 @@ def _lines(ranges: tuple[Range, ...]) -> frozenset[int]:
 
 
 def read_go_coverage(
-    paths: Sequence[Path], root: Path, modules: GoModules | None = None
+    paths: Sequence[Path],
+    root: Path,
+    modules: GoModules | None = None,
+    progress: Callable[[Path], Callable[[int], None]] | None = None,
 ) -> tuple[CoverageSummary, dict[str, FileLines]]:
     """Coverprofiles as ``go tool cover -func`` reads them: the statement-weighted total, and
     line data (a line inside a measured block) for patch coverage. Import paths are mapped
     through ``modules`` (see ``read_go_coverprofiles``)."""
-    profile = read_go_coverprofiles(paths, root, modules)
-    # A file missing from the checkout has no changed lines to measure: no line data, so
-    # a bogus range cannot expand into a million lines. (Nor has a file outside it.)
-    data = {
-        name: FileLines(_lines(file.measured), _lines(file.covered))
-        if not is_absolute_name(name) and (root / name).is_file()
-        else FileLines(frozenset(), frozenset())
-        for name, file in profile.items()
-    }
+    data: dict[str, FileLines] = {}
+    covered = statements = 0
+    for file in _read_files(paths, root, modules, progress):
+        covered += file.covered_statements
+        statements += file.statements
+        # A file missing from the checkout (or outside it) has no changed lines to measure:
+        # no line data, so a bogus range cannot expand into a million lines. One empty
+        # object serves all.
+        data[file.name] = (
+            FileLines(_lines(file.measured), _lines(file.covered))
+            if not is_absolute_name(file.name) and (root / file.name).is_file()
+            else _NO_LINES
+        )
     # Each line's file figures for the report; the total in Go's unit, statements.
-    summary = CoverageSummary.from_lines(data, "go", None, total_statements(profile))
+    summary = CoverageSummary.from_lines(data, "go", None, (covered, statements))
     return summary, data
+
+
+_NO_LINES = FileLines((), ())
