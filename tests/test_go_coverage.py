@@ -12,10 +12,10 @@ from phasectl.errors import PhasectlError
 from phasectl.readers.go_coverage import (
     MAX_LINES,
     read_go_coverprofile,
-    read_go_module_path,
     total_percent,
     total_statements,
 )
+from phasectl.readers.go_modules import read_go_module_path
 
 from support.go_tools import (
     run,

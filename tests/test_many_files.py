@@ -79,7 +79,9 @@ def test_progress_line_on_a_long_read(tmp_path: Path) -> None:
         "mode: set\n" + "".join(f"example.com/m/p/f{n}.go:1.1,2.2 1 1\n" for n in range(5000))
     )
     said.clear()
-    read_go_coverage([profile], tmp_path, lambda path: Progress(path, said.append, after=0.0))
+    read_go_coverage(
+        [profile], tmp_path, progress=lambda path: Progress(path, said.append, after=0.0)
+    )
     assert [line.split(" (")[0] for line in said] == [
         "phasectl: reading cover.out: 4,096 files so far"
     ]

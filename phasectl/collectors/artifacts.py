@@ -112,7 +112,9 @@ def read_coverage(
     if "go" in by_format:
         from phasectl.readers.go_coverage import read_go_coverage
 
-        go_summary, lines = read_go_coverage(by_format.pop("go"), root, go_modules(root), progress)
+        go_summary, lines = read_go_coverage(
+            by_format.pop("go"), root, go_modules(root), progress=progress
+        )
         summary = summary or go_summary
         own["go"] = go_summary
         shards.append(lines)
@@ -174,7 +176,7 @@ def go_modules(root: Path) -> dict[str, tuple[str, ...]] | None:
     """The Go modules of the checkout at ``root``: every ``go.mod`` in it (a module in
     ``svc/``, the modules of a ``go.work``, nested ones), as git lists its files; ``None``
     outside a git work tree, where only ``root/go.mod`` counts."""
-    from phasectl.readers.go_coverage import read_go_modules
+    from phasectl.readers.go_modules import read_go_modules
     from phasectl.repo.worktree import checkout_files
 
     gomods = checkout_files(root, "go.mod")

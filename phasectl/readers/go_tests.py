@@ -365,7 +365,7 @@ def test_file(name: str, package: str, checkout: Path | None, module: str | None
 
 
 def module_path(checkout: Path | None) -> str | None:
-    from phasectl.readers.go_coverage import read_go_module_path
+    from phasectl.readers.go_modules import read_go_module_path
 
     if checkout is None or not (checkout / "go.mod").is_file():
         return None
