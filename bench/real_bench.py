@@ -172,15 +172,16 @@ def main() -> int:
     from phasectl.repo.debt import GREP_STRINGS
 
     floor = (
-        'git diff --raw --numstat -z -M "$1" "$2" >/dev/null 2>&1 & '
+        'git diff --raw --numstat -z -M "$1" "$2" >/dev/null 2>&1 & diff=$!; '
         'git log -z --full-history "--format=%H%x00%P%x00%ct%x00%ae%x00%B" "$1..$2" '
-        ">/dev/null & "
-        'git grep -I -n -z -F "${@:3}" "$1" "$2" >/dev/null; wait'
+        ">/dev/null & log=$!; "
+        'git grep -I -n -z -F "${@:3}" "$1" "$2" >/dev/null; grep=$?; '
+        'wait "$diff" && wait "$log" && [ "$grep" -le 1 ]'  # grep: 1 is "no match"
     )
     grep_args = [a for s in GREP_STRINGS for a in ("-e", s)]
     commands = {
         "report": [*phasectl, "--repo", str(repo), "report", "--no-tests", "--stdout", *refs],
-        "git alone": ["bash", "-c", f"cd {shlex.quote(str(repo))} && {floor}", "floor",
+        "git alone": ["bash", "-c", f"cd {shlex.quote(str(repo))} || exit 2; {floor}", "floor",
                       base, head, *grep_args],
         "collect": [*phasectl, "--repo", str(repo), "collect", "--no-tests", "--format", "json",
                     *refs],
