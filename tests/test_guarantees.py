@@ -443,16 +443,20 @@ def test_a_signal_stops_the_run_cleans_up_and_exits_128_plus_its_number(
     assert git(git_repo, "worktree", "list").count("\n") == 1
 
 
-def test_a_worktree_left_by_a_killed_run_is_pruned_on_the_next(
-    git_repo: Path, tmp_path: Path
-) -> None:
+def _slow_base_run(git_repo: Path) -> tuple[str, ...]:
+    """A phase whose base's tests hang (SLOW_TEST); the arguments of a ``collect`` that
+    runs them in a temporary worktree."""
     python_project(git_repo, {"test_slow.py": SLOW_TEST})
     git(git_repo, "tag", "phase/1")
     commit(git_repo, {"tests/test_slow.py": "def test_fast():\n    pass\n"})
     (git_repo / "x.xml").write_text('<testsuite><testcase name="a"/></testsuite>')
-    proc, pidfile = start_phasectl(
-        git_repo, tmp_path, "collect", "--run-base", "always", "--junit", str(git_repo / "x.xml")
-    )
+    return ("collect", "--run-base", "always", "--junit", str(git_repo / "x.xml"))
+
+
+def test_a_worktree_left_by_a_killed_run_is_pruned_on_the_next(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    proc, pidfile = start_phasectl(git_repo, tmp_path, *_slow_base_run(git_repo))
     os.killpg(proc.pid, signal.SIGKILL)  # phasectl cannot clean up after this
     proc.communicate()
     pid = int(pidfile.read_text())
@@ -471,11 +475,7 @@ def test_a_worktree_left_by_a_killed_run_is_pruned_on_the_next(
 def test_the_temporary_folders_of_a_killed_run_go_on_the_next_but_a_live_runs_stay(
     git_repo: Path, tmp_path: Path
 ) -> None:
-    python_project(git_repo, {"test_slow.py": SLOW_TEST})
-    git(git_repo, "tag", "phase/1")
-    commit(git_repo, {"tests/test_slow.py": "def test_fast():\n    pass\n"})
-    (git_repo / "x.xml").write_text('<testsuite><testcase name="a"/></testsuite>')
-    args = ("collect", "--run-base", "always", "--junit", str(git_repo / "x.xml"))
+    args = _slow_base_run(git_repo)
     killed, pidfile = start_phasectl(git_repo, tmp_path, *args)
     os.killpg(killed.pid, signal.SIGKILL)  # phasectl cannot clean up after this
     killed.communicate()

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,11 +64,14 @@ def diff_cover(repo: Path, scratch: Path, base: str) -> dict[str, object]:
     return found
 
 
-def test_changed_files_coverage_never_measured_are_named_beside_diff_covers_figure(
-    git_repo: Path, tmp_path: Path
-) -> None:
+def _measured_beside_diff_cover(
+    git_repo: Path, tmp_path: Path, base_files: dict[str, str]
+) -> tuple[str, Any, dict[str, Any], dict[str, object]]:
+    """Commit ``base_files`` (tagged phase/1) and HEAD's change, collect, and run diff-cover
+    on the same change; the base, the CLI's result, its patch figures and diff-cover's,
+    whose total and percent are checked equal."""
     pytest.importorskip("diff_cover")
-    base = commit(git_repo, BASE)
+    base = commit(git_repo, base_files)
     git(git_repo, "tag", "phase/1")
     commit(git_repo, HEAD)
     result = run_cli("--repo", str(git_repo), "collect", "--format", "json", "--run-base", "never")
@@ -79,6 +83,13 @@ def test_changed_files_coverage_never_measured_are_named_beside_diff_covers_figu
         own["total_num_lines"],
         own["total_percent_covered"],
     )
+    return base, result, patch, own
+
+
+def test_changed_files_coverage_never_measured_are_named_beside_diff_covers_figure(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    base, result, patch, own = _measured_beside_diff_cover(git_repo, tmp_path, BASE)
     stats = own["src_stats"]
     assert isinstance(stats, dict)
     assert {f["path"]: [n for a, b in f["uncovered"] for n in range(a, b + 1)]
@@ -117,19 +128,9 @@ def test_with_source_set_coverage_measures_unimported_files_and_nothing_is_left_
 ) -> None:
     # `source = ["pkg"]` makes coverage.py report pkg/never.py at 0%: it is measured, so
     # its lines count in the figure (as in diff-cover's); only docs/conf.py is not.
-    pytest.importorskip("diff_cover")
     settings = '\n[tool.coverage.run]\nsource = ["pkg"]\n'
-    base = commit(git_repo, {**BASE, "pyproject.toml": BASE["pyproject.toml"] + settings})
-    git(git_repo, "tag", "phase/1")
-    commit(git_repo, HEAD)
-    result = run_cli("--repo", str(git_repo), "collect", "--format", "json", "--run-base", "never")
-    assert result.exit_code == 0, result.stderr
-    patch = json.loads(result.stdout_bytes)["coverage"]["patch"]
-    own = diff_cover(git_repo, tmp_path, base)
-    assert (patch["lines_total"], patch["percent"]) == (
-        own["total_num_lines"],
-        own["total_percent_covered"],
-    )
+    base_files = {**BASE, "pyproject.toml": BASE["pyproject.toml"] + settings}
+    base, _, patch, _ = _measured_beside_diff_cover(git_repo, tmp_path, base_files)
     assert "pkg/never.py" in {f["path"] for f in patch["files"]}
     added = git(git_repo, "diff", "--numstat", base, "HEAD", "--", "docs/conf.py").split()[0]
     assert patch["not_measured"] == [{"path": "docs/conf.py", "lines_changed": int(added)}]
