@@ -35,7 +35,7 @@ import yaml
 
 from conftest import commit, git, run_cli
 from support.ci_api import serving
-from support.projects import CALC, python_project
+from support.projects import CALC, CALC_TEST, python_project
 
 ROOT = Path(__file__).parent.parent
 ACTION = ROOT / "action.yml"
@@ -618,7 +618,6 @@ def github_api() -> Iterator[IssueComments]:
 
 # ---------------------------------------------------------------- whole runs on a pull request
 
-PHASE_ONE_TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 # The project's own dependency, which only the project's python has (not phasectl's venv):
 # the tests pass only when they run with the python on PATH.
 PROJECT_CONFTEST = "import yaml  # noqa: F401\n"
@@ -641,7 +640,7 @@ def pull_request_on_a_runner(
 ) -> PullRequest:
     """Phase 1 tagged with its snapshot on origin; a clone on which a pull request adds an
     uncovered line and breaks a test, as actions/checkout leaves it (fetch-depth: 0)."""
-    python_project(git_repo, {"test_calc.py": PHASE_ONE_TESTS, "conftest.py": PROJECT_CONFTEST})
+    python_project(git_repo, {"test_calc.py": CALC_TEST, "conftest.py": PROJECT_CONFTEST})
     assert run_cli("--repo", str(git_repo), "tag", "1", "-q").exit_code == 0
     git(git_repo, "push", "--quiet", "origin", "main", "phase/1", "refs/notes/phasectl")
     checkout = tmp_path / "workspace"

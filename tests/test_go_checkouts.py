@@ -21,6 +21,7 @@ from phasectl.readers.go_coverage import read_go_coverprofile
 
 from conftest import commit, git, run_cli
 from support.go_tools import GO_ENV, SVC_FILES, need
+from support.projects import CALC, CALC_TEST
 
 # A second module beside svc/, and a module nested in svc/ whose path is not its folder's:
 # example.com/svc/ext lives in svc/extension/, so only the longest module path maps it.
@@ -185,11 +186,8 @@ def test_absolute_names_from_another_checkout(services: Path, tmp_path: Path, ho
 
 
 def test_go_mixed_with_lcov_warns_and_counts_lines(services: Path, tmp_path: Path) -> None:
-    from support.projects import CALC
-
     commit(services, {"tools/calc.py": CALC}, "python helper")
-    test = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
-    (tmp_path / "test_calc.py").write_text(test)
+    (tmp_path / "test_calc.py").write_text(CALC_TEST)
     env = {**os.environ, "PYTHONPATH": str(services / "tools")}
     data_file = tmp_path / ".coverage"
     for args in (

@@ -12,14 +12,13 @@ import pytest
 from phasectl.workflow.hooks import MARKER
 
 from conftest import commit, git, run_cli
-from support.projects import python_project
+from support.projects import CALC_TEST, python_project
 
 FOREIGN = "#!/bin/sh\n# another tool's hook\nexit 0\n"
 # A foreign hook that records its arguments and the refs git sent it.
 RECORDER = '#!/bin/sh\necho "args: $1 $2" >> "$RECORD"\ncat >> "$RECORD"\n'
 CHECK_PASSES = "[check]\nreport_current = false\n"
 CHECK_FAILS = "[check]\nreport_current = false\nfail_under = 100\n"  # calc.unused never runs
-TEST_ADD = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 
 
 def hook_cli(repo: Path, *args: str) -> tuple[int, str, str]:
@@ -103,7 +102,7 @@ def test_chain_refuses_when_a_chained_hook_exists(git_repo: Path) -> None:
 def test_chain_keeps_the_foreign_hook_and_both_run(
     git_repo: Path, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sha = python_project(git_repo, {"test_calc.py": TEST_ADD}, **{".phasectl.toml": CHECK_PASSES})
+    sha = python_project(git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": CHECK_PASSES})
     hook = git_repo / ".git" / "hooks" / "pre-push"
     hook.write_text(RECORDER)
     hook.chmod(0o755)
@@ -190,7 +189,7 @@ def test_uninstall_refuses_a_foreign_hook(git_repo: Path) -> None:
 
 def test_push_a_branch_passes_without_check(git_repo: Path, remote: Path) -> None:
     # A config whose check would fail: the branch push must not run it.
-    python_project(git_repo, {"test_calc.py": TEST_ADD}, **{".phasectl.toml": CHECK_FAILS})
+    python_project(git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": CHECK_FAILS})
     assert hook_cli(git_repo, "install")[0] == 0
     git(git_repo, "tag", "unrelated")
     done = push(git_repo, "main", "unrelated")
@@ -200,7 +199,7 @@ def test_push_a_branch_passes_without_check(git_repo: Path, remote: Path) -> Non
 
 
 def test_push_a_phase_tag_passes_when_check_passes(git_repo: Path, remote: Path) -> None:
-    python_project(git_repo, {"test_calc.py": TEST_ADD}, **{".phasectl.toml": CHECK_PASSES})
+    python_project(git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": CHECK_PASSES})
     assert hook_cli(git_repo, "install")[0] == 0
     git(git_repo, "tag", "phase/x")
     done = push(git_repo, "phase/x")
@@ -210,7 +209,7 @@ def test_push_a_phase_tag_passes_when_check_passes(git_repo: Path, remote: Path)
 
 
 def test_push_a_phase_tag_is_blocked_when_check_fails(git_repo: Path, remote: Path) -> None:
-    python_project(git_repo, {"test_calc.py": TEST_ADD}, **{".phasectl.toml": CHECK_FAILS})
+    python_project(git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": CHECK_FAILS})
     assert hook_cli(git_repo, "install")[0] == 0
     git(git_repo, "tag", "-a", "-m", "phase x", "phase/x")
     done = push(git_repo, "main", "phase/x")
@@ -227,7 +226,7 @@ def test_push_a_phase_tag_is_blocked_when_check_fails(git_repo: Path, remote: Pa
 
 def test_release_tags_patterns_are_checked(git_repo: Path, remote: Path) -> None:
     config = 'release_tags = ["v[0-9]*"]\n' + CHECK_FAILS
-    python_project(git_repo, {"test_calc.py": TEST_ADD}, **{".phasectl.toml": config})
+    python_project(git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": config})
     assert hook_cli(git_repo, "install")[0] == 0
     git(git_repo, "tag", "v1.0")
     git(git_repo, "tag", "version-notes")
@@ -282,7 +281,7 @@ def test_the_pre_commit_framework_hook_checks_only_release_tags(
     config = {"repos": [{"repo": "local", "hooks": [local]}]}
     python_project(
         git_repo,
-        {"test_calc.py": TEST_ADD},
+        {"test_calc.py": CALC_TEST},
         **{
             ".phasectl.toml": 'release_tags = ["v[0-9]*"]\n' + CHECK_FAILS,
             ".pre-commit-config.yaml": yaml.safe_dump(config),

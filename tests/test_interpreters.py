@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Executable, commit, run_cli
-from support.projects import pytest_summary, python_project
-
-TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+from support.projects import CALC_TEST, pytest_summary, python_project
 
 
 def bare_venv(where: Path, *packages: str) -> Path:
@@ -56,7 +54,7 @@ def test_an_interpreter_without_pytest_or_coverage_is_one_error(
         said = own_answer(python, module)
         assert (f"No module named {module}" in said) == (module in missing), said
     config = f'python = "{python}"\n'
-    python_project(git_repo, {"test_calc.py": TESTS}, **{".phasectl.toml": config})
+    python_project(git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": config})
     result = run_cli("--repo", str(git_repo), "collect", "-q", "--run-base", "never")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
@@ -71,7 +69,9 @@ def test_a_bare_python_name_is_looked_up_on_path(
 ) -> None:
     # A file of that name in the repository is not what a shell would run.
     trap = "#!/bin/sh\necho this is the repository's file >&2\nexit 9\n"
-    python_project(git_repo, {"test_calc.py": TESTS}, **{".phasectl.toml": 'python = "python3"\n'})
+    python_project(
+        git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": 'python = "python3"\n'}
+    )
     commit(git_repo, {"python3": Executable(trap)}, "a file named python3")
     folder = tmp_path / "bin"
     folder.mkdir()
@@ -86,7 +86,7 @@ def test_a_bare_python_name_is_looked_up_on_path(
 
 def test_an_interpreter_that_is_no_python_says_so(git_repo: Path) -> None:
     config = 'python = "/bin/false"\n'
-    python_project(git_repo, {"test_calc.py": TESTS}, **{".phasectl.toml": config})
+    python_project(git_repo, {"test_calc.py": CALC_TEST}, **{".phasectl.toml": config})
     done = subprocess.run(["/bin/false"], capture_output=True, check=False)
     result = run_cli("--repo", str(git_repo), "collect", "-q", "--run-base", "never")
     assert result.exit_code == 2

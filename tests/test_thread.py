@@ -19,15 +19,9 @@ import pytest
 from phasectl.report import document
 
 from conftest import commit, git, run_cli
-from support.projects import CALC, python_project
+from support.projects import CALC, CALC_TEST, python_project
 
-TESTS_1 = """\
-from calc import add
-
-
-def test_add():
-    assert add(1, 2) == 3
-"""
+TESTS_1 = CALC_TEST
 TESTS_2 = (
     TESTS_1
     + """

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import commit, git, run_cli
+from support.projects import CALC_TEST
 
 CALC = """\
 def add(a, b):
@@ -24,7 +25,6 @@ def neg(a):
         return -a
     return 0
 """
-TEST = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 PYPROJECT = """\
 [project]
 name = "calc"
@@ -70,7 +70,7 @@ def test_the_managed_run_leaves_the_users_coverage_files_as_they_were(
         "pyproject.toml": PYPROJECT.format(addopts=addopts, run=run),
         ".gitignore": "__pycache__/\n.coverage*\ncoverage.xml\n.pytest_cache/\n.benchmarks/\n",
         "calc.py": CALC,
-        "tests/test_calc.py": TEST,
+        "tests/test_calc.py": CALC_TEST,
     })  # fmt: skip
     # The user ran their tests (so pytest's own caches exist, as in any checkout where
     # pytest ran), and then has these files, which phasectl must not touch.

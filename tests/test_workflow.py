@@ -17,15 +17,15 @@ from defusedxml import ElementTree
 from phasectl.report import document
 
 from conftest import commit, git, run_cli
-from support.projects import BENCH_TEST, coverage_report_total, pytest_summary, python_project
+from support.projects import (
+    BENCH_TEST,
+    CALC_TEST,
+    coverage_report_total,
+    pytest_summary,
+    python_project,
+)
 
-TESTS_1 = """\
-from calc import add
-
-
-def test_add():
-    assert add(1, 2) == 3
-"""
+TESTS_1 = CALC_TEST
 TESTS_2 = (
     TESTS_1
     + """

@@ -44,6 +44,16 @@ def unused():
 '''
 
 
+CALC_TEST = """\
+from calc import add
+
+
+def test_add():
+    assert add(1, 2) == 3
+"""
+"""The calculator's one plain test."""
+
+
 BENCH_TEST = """\
 from calc import sign
 
