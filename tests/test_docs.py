@@ -97,16 +97,7 @@ def anchors(path: Path) -> set[str]:
     """Every anchor GitHub makes for the headings of ``path`` (duplicates get -1, -2, ...)."""
     seen: dict[str, int] = {}
     found: set[str] = set()
-    fence: str | None = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        opened = FENCE.match(line)
-        if fence is not None:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opened:
-            fence = opened.group(1)
-            continue
+    for _, line in prose_lines(path.read_text(encoding="utf-8"), spans=True):
         heading = HEADING.match(line)
         if not heading:
             continue
