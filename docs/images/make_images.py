@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import html
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.sample_repo import build_sample_repo  # noqa: E402
+from support.sample_repo import build_sample_repo, git_env  # noqa: E402
 
 PHASE_3 = {
     "tests/test_reports.py": """\
@@ -93,18 +92,9 @@ def test_order_fills_to_target():
 }
 
 
-def git_env(home: Path, day: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "HOME": str(home),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Grace Maintainer",
-        "GIT_AUTHOR_EMAIL": "grace@example.com",
-        "GIT_COMMITTER_NAME": "Grace Maintainer",
-        "GIT_COMMITTER_EMAIL": "grace@example.com",
-        "GIT_AUTHOR_DATE": f"{day}T10:00:00Z",
-        "GIT_COMMITTER_DATE": f"{day}T10:00:00Z",
-    }
+def day_env(home: Path, day: str) -> dict[str, str]:
+    """The sample's git environment, committing at 10:00 UTC on ``day``."""
+    return git_env(home, f"{day}T10:00:00Z")
 
 
 def phasectl() -> str:
@@ -124,13 +114,13 @@ def build_history(work: Path) -> tuple[Path, Path]:
     home = work / "home"
     home.mkdir()
     path = repo.path
-    env = git_env(home, "2026-03-20")
+    env = day_env(home, "2026-03-20")
     run(path, env, phasectl(), "tag", "2-reports", "-m", "Reports", "--quiet")
     for day, name, files in (
         ("2026-04-17", "3-tests", PHASE_3),
         ("2026-05-29", "4-restock", PHASE_4),
     ):
-        env = git_env(home, day)
+        env = day_env(home, day)
         for file, text in files.items():
             target = path / file
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -159,7 +159,9 @@ class SampleRepo:
     lock_file: str = "uv.lock"
 
 
-def _env(home: Path, when: str) -> dict[str, str]:
+def git_env(home: Path, when: str) -> dict[str, str]:
+    """git's environment for the sample's commits: its own HOME, no system config, one
+    author, and ``when`` (ISO 8601) as both dates."""
     return {
         **os.environ,
         "HOME": str(home),
@@ -183,7 +185,7 @@ def build_sample_repo(path: Path) -> SampleRepo:
     def git(*args: str) -> None:
         when = f"2026-03-{next(day):02d}T10:00:00Z"
         subprocess.run(
-            ["git", *args], cwd=path, env=_env(home, when), check=True, capture_output=True
+            ["git", *args], cwd=path, env=git_env(home, when), check=True, capture_output=True
         )
 
     def write(files: dict[str, str | bytes | None]) -> None:
