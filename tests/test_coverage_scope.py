@@ -17,6 +17,12 @@ from conftest import commit, git, run_cli
 CALC = "def add(a, b):\n    return a + b\n"
 UTIL = "def unused(n):\n" + "".join(f"    n += {i}\n" for i in range(20)) + "    return n\n"
 TESTS = "from app.calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+FILES = {
+    "app/__init__.py": "",
+    "app/calc.py": CALC,
+    "lib/util.py": UTIL,
+    "tests/test_calc.py": TESTS,
+}
 
 
 def pyproject(source: list[str]) -> str:
@@ -40,13 +46,7 @@ def coverage_files(repo: Path, ref: str, where: Path) -> tuple[set[str], str]:
 
 
 def test_files_that_leave_measurement_are_named(git_repo: Path, tmp_path: Path) -> None:
-    files = {
-        "app/__init__.py": "",
-        "app/calc.py": CALC,
-        "lib/util.py": UTIL,
-        "tests/test_calc.py": TESTS,
-    }
-    commit(git_repo, {**files, "pyproject.toml": pyproject(["app", "lib"])}, "base")
+    commit(git_repo, {**FILES, "pyproject.toml": pyproject(["app", "lib"])}, "base")
     commit(git_repo, {"pyproject.toml": pyproject(["app"])}, "lib leaves measurement")
     at_base, base_total = coverage_files(git_repo, "HEAD~1", tmp_path / "base")
     at_head, head_total = coverage_files(git_repo, "HEAD", tmp_path / "head")
@@ -77,13 +77,7 @@ def test_files_that_leave_measurement_are_named(git_repo: Path, tmp_path: Path) 
 
 
 def test_a_deleted_file_is_no_change_of_scope(git_repo: Path) -> None:
-    files = {
-        "app/__init__.py": "",
-        "app/calc.py": CALC,
-        "lib/util.py": UTIL,
-        "tests/test_calc.py": TESTS,
-    }
-    commit(git_repo, {**files, "pyproject.toml": pyproject(["app", "lib"])}, "base")
+    commit(git_repo, {**FILES, "pyproject.toml": pyproject(["app", "lib"])}, "base")
     commit(git_repo, {"lib/util.py": None}, "util.py deleted")
     result = run_cli("--repo", str(git_repo), "collect", "--format", "json", "-q",
                      "--base", "HEAD~1", "--run-base", "always")  # fmt: skip
