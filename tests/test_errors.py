@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import commit, git, run_cli
+from support.projects import CALC_TEST, python_project
 
 
 def assert_clean_error(args: list[str], *fragments: str) -> str:
@@ -50,6 +51,17 @@ def test_unknown_ref(git_repo: Path) -> None:
     )
     assert_clean_error(
         ["--repo", str(git_repo), "collect", "--head", "nothing"], "unknown revision 'nothing'"
+    )
+
+
+def test_unknown_ref_while_the_tests_already_run(git_repo: Path) -> None:
+    # collect starts head's tests before it checks the range; stopping them for the error
+    # makes pytest print its KeyboardInterrupt traceback, which is no news to the user.
+    slow = "import time\n\ntime.sleep(30)\n"
+    python_project(git_repo, {"conftest.py": slow, "test_calc.py": CALC_TEST})
+    assert_clean_error(
+        ["--repo", str(git_repo), "collect", "--base", "no-such-branch"],
+        "unknown revision 'no-such-branch'",
     )
 
 

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
 
 from phasectl.errors import PhasectlError
 
@@ -72,11 +71,12 @@ def wants_colour(quiet: bool) -> bool:
     return not quiet and not os.environ.get("NO_COLOR") and sys.stderr.isatty()
 
 
-def _stream(pipe: IO[bytes], tail: collections.deque[str], quiet: bool) -> None:
+def _stream(proc: subprocess.Popen[bytes], tail: collections.deque[str], quiet: bool) -> None:
+    assert proc.stdout is not None
     out = sys.stderr.buffer if hasattr(sys.stderr, "buffer") else None
-    for raw in iter(pipe.readline, b""):
+    for raw in iter(proc.stdout.readline, b""):
         tail.append(_ANSI.sub("", raw.decode("utf-8", "replace").rstrip("\n")))
-        if not quiet:
+        if not quiet and proc.pid not in _SILENCED:
             if out is not None:
                 out.write(raw)
                 out.flush()
@@ -113,7 +113,7 @@ def run_streaming(
         raise PhasectlError(f"test command '{command[0]}' is not executable") from None
     tail: collections.deque[str] = collections.deque(maxlen=20)
     assert proc.stdout is not None
-    reader = threading.Thread(target=_stream, args=(proc.stdout, tail, quiet), daemon=True)
+    reader = threading.Thread(target=_stream, args=(proc, tail, quiet), daemon=True)
     reader.start()
     done = threading.Event()
     if quiet:
@@ -143,6 +143,7 @@ def run_streaming(
                 timer.join()  # the group's last processes are killed
         done.set()
         _RUNNING.discard(proc)
+        _SILENCED.discard(proc.pid)
         reader.join(timeout=5)
         proc.stdout.close()
     if expired.is_set():
@@ -186,11 +187,20 @@ def _progress(done: threading.Event, echo: Echo, run: str, progress: Path | None
 # Test processes now running, so the main thread can stop them on Ctrl-C even when a
 # background thread started them.
 _RUNNING: set[subprocess.Popen[bytes]] = set()
+# Of those, the ones whose output is no longer shown (see ``stop_running``), by pid.
+_SILENCED: set[int] = set()
 
 
 def stop_running() -> None:
-    """Stop every test process phasectl started that is still running."""
-    for proc in list(_RUNNING):
+    """Stop every test process phasectl started that is still running.
+
+    Stopped for a reason of phasectl's own (an error elsewhere, not a signal it received),
+    a run's answer to the stop (pytest's ``KeyboardInterrupt`` traceback) is no news: it is
+    kept out of the output, so the error is what the user reads."""
+    running = list(_RUNNING)
+    if _received is None:
+        _SILENCED.update(proc.pid for proc in running)
+    for proc in running:
         _stop(proc)
 
 
